@@ -1,0 +1,118 @@
+"""Backend dispatch for the scan and the short causal conv.
+
+Backends register themselves here. ``auto`` picks, per device type, the first available backend of
+``AUTO_ORDER``; ``SSAMBA_SCAN_BACKEND`` or a ``backend=`` argument overrides it. GPU libraries are imported
+lazily and behind a guard: mamba-ssm cannot even be imported without its CUDA extension.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+ENV_VAR = "SSAMBA_SCAN_BACKEND"
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    devices: tuple[str, ...]  # device types it can run on
+    is_available: Callable[[], bool]
+    load: Callable[[], tuple[Callable, Callable]]  # -> (selective_scan, causal_conv1d)
+
+
+_REGISTRY: dict[str, Backend] = {}
+# Preference when the backend is "auto"; the first available one for the tensor's device type wins.
+AUTO_ORDER: dict[str, list[str]] = {"cuda": ["mamba_ssm", "torch"], "cpu": ["torch"]}
+
+
+def register_backend(backend: Backend, *, prefer_on: tuple[str, ...] = ()) -> None:
+    """Add a backend; ``prefer_on`` puts it first in the auto order for those device types."""
+    _REGISTRY[backend.name] = backend
+    for dev in prefer_on:
+        order = AUTO_ORDER.setdefault(dev, ["torch"])
+        if backend.name in order:
+            order.remove(backend.name)
+        order.insert(0, backend.name)
+
+
+def available_backends(device_type: str | None = None) -> list[str]:
+    return [n for n, b in _REGISTRY.items() if (device_type is None or device_type in b.devices) and b.is_available()]
+
+
+def resolve_backend(device: torch.device | str, backend: str | None = None) -> str:
+    """The backend name to use for tensors on ``device``; raises naming the valid choices."""
+    device_type = torch.device(device).type
+    name = backend or os.environ.get(ENV_VAR, "auto") or "auto"
+    if name == "auto":
+        for cand in AUTO_ORDER.get(device_type, ["torch"]):
+            b = _REGISTRY.get(cand)
+            if b is not None and device_type in b.devices and b.is_available():
+                return cand
+        return "torch"
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown scan backend {name!r} (from {'argument' if backend else ENV_VAR}); "
+                         f"valid: auto, {', '.join(sorted(_REGISTRY))}")
+    b = _REGISTRY[name]
+    if device_type not in b.devices:
+        raise ValueError(f"scan backend {name!r} runs on {b.devices}, not on {device_type!r} tensors")
+    if not b.is_available():
+        raise RuntimeError(f"scan backend {name!r} is not available in this environment "
+                           f"(available for {device_type}: {', '.join(available_backends(device_type))})")
+    return name
+
+
+@functools.lru_cache(maxsize=None)
+def _load(name: str) -> tuple[Callable, Callable]:
+    return _REGISTRY[name].load()
+
+
+def get_ops(device: torch.device | str, backend: str | None = None) -> tuple[Callable, Callable]:
+    """(selective_scan, causal_conv1d) callables for tensors on ``device``."""
+    return _load(resolve_backend(device, backend))
+
+
+def _module_importable(module: str) -> Callable[[], bool]:
+    @functools.lru_cache(maxsize=None)
+    def check() -> bool:
+        if not torch.cuda.is_available():
+            return False
+        try:
+            importlib.import_module(module)
+            return True
+        except Exception:  # ImportError or a broken CUDA extension (undefined symbol, ...)
+            return False
+    return check
+
+
+def _load_torch():
+    from .conv import causal_conv1d_torch
+    from .scan_torch import selective_scan_torch
+    return selective_scan_torch, causal_conv1d_torch
+
+
+def _load_mamba_ssm():
+    from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+
+    try:
+        from causal_conv1d import causal_conv1d_fn
+    except Exception:  # causal-conv1d is optional beside mamba-ssm
+        from .conv import causal_conv1d_torch as causal_conv1d_fn
+
+    def scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False):
+        return selective_scan_fn(u.contiguous(), delta.contiguous(), A.contiguous(), B.contiguous(), C.contiguous(),
+                                 D, None if z is None else z.contiguous(), delta_bias, delta_softplus)
+
+    def conv(x, weight, bias=None, activation="silu"):
+        return causal_conv1d_fn(x.contiguous(), weight.contiguous(), bias, activation=activation)
+
+    return scan, conv
+
+
+register_backend(Backend("torch", ("cpu", "cuda"), lambda: True, _load_torch))
+register_backend(Backend("mamba_ssm", ("cuda",), _module_importable("mamba_ssm.ops.selective_scan_interface"),
+                         _load_mamba_ssm))
