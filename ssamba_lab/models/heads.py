@@ -51,15 +51,22 @@ class PerSecondHead(nn.Module):
     def forward(self, tokens: torch.Tensor, grid: tuple[int, int], time_centers: torch.Tensor,
                 num_seconds: int) -> torch.Tensor:
         """tokens ``[batch, P + F*T, D]``; ``time_centers`` ``[T]`` frame index of each time column."""
-        nf, nt = grid
-        patches = tokens[:, self.num_prefix_tokens:]  # [b, F*T, D]
-        pattern = "b (f t) d -> b t d" if self.token_order == "freq_major" else "b (t f) d -> b t d"
-        per_col = reduce(patches, pattern, "mean", f=nf, t=nt)  # [b, T, D] mean over frequency rows
-        second = (time_centers.to(tokens.device) // self.fps).long().clamp(max=num_seconds - 1)  # [T]
-        assign = torch.nn.functional.one_hot(second, num_seconds).to(per_col.dtype)  # [T, S]
-        counts = assign.sum(0).clamp(min=1.0)  # [S]
-        pooled = torch.einsum("btd,ts->bsd", per_col, assign) / counts[None, :, None]  # [b, S, D]
+        pooled = pool_per_second(tokens[:, self.num_prefix_tokens:], grid, time_centers, num_seconds,
+                                 token_order=self.token_order, frames_per_second=self.fps)  # [b, S, D]
         return self.mlp_head(pooled)  # [b, S, classes]
+
+
+def pool_per_second(patches: torch.Tensor, grid: tuple[int, int], time_centers: torch.Tensor, num_seconds: int, *,
+                    token_order: str, frames_per_second: int = 100) -> torch.Tensor:
+    """Average patch tokens ``[batch, F*T, D]`` over all frequency rows and the time columns whose centre frame
+    falls in each second. Returns ``[batch, num_seconds, D]``."""
+    nf, nt = grid
+    pattern = "b (f t) d -> b t d" if token_order == "freq_major" else "b (t f) d -> b t d"
+    per_col = reduce(patches, pattern, "mean", f=nf, t=nt)  # [b, T, D] mean over frequency rows
+    second = (time_centers.to(patches.device) // frames_per_second).long().clamp(max=num_seconds - 1)  # [T]
+    assign = torch.nn.functional.one_hot(second, num_seconds).to(per_col.dtype)  # [T, S]
+    counts = assign.sum(0).clamp(min=1.0)  # [S]
+    return torch.einsum("btd,ts->bsd", per_col, assign) / counts[None, :, None]  # [b, S, D]
 
 
 def pooled_embedding(tokens: torch.Tensor, num_prefix_tokens: int) -> torch.Tensor:
@@ -67,4 +74,5 @@ def pooled_embedding(tokens: torch.Tensor, num_prefix_tokens: int) -> torch.Tens
     return tokens[:, num_prefix_tokens:].mean(1)
 
 
-__all__ = ["prediction_head", "reconstruction_head", "ClassifierHead", "PerSecondHead", "pooled_embedding"]
+__all__ = ["prediction_head", "reconstruction_head", "ClassifierHead", "PerSecondHead", "pool_per_second",
+           "pooled_embedding"]
