@@ -85,6 +85,10 @@ class MambaMixer(nn.Module):
         """hidden: ``[batch, length, dim]`` -> ``[batch, length, dim]``."""
         xz = self.in_proj(hidden)  # [b, l, 2e]
         x, z = rearrange(xz, "b l (two e) -> two b e l", two=2)  # [b, e, l] each
+        fused = ops.get_ops(x.device, self.scan_backend).bidirectional_mixer if self.bidirectional else None
+        if fused is not None:  # both directions in one backend call (ops.backend documents the contract)
+            y = fused(x, z, self.direction_params(""), self.direction_params("_b"))  # [b, e, l]
+            return self.out_proj(rearrange(y, "b e l -> b l e"))  # [b, l, dim]
         y = self.ssm(x, z, "")  # [b, e, l]
         if self.bidirectional:
             y_b = self.ssm(x.flip(-1), z.flip(-1), "_b").flip(-1)  # [b, e, l], scanned right-to-left

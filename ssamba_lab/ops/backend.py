@@ -3,6 +3,28 @@
 Backends register themselves here. ``auto`` picks, per device type, the first available backend of
 ``AUTO_ORDER``; ``SSAMBA_SCAN_BACKEND`` or a ``backend=`` argument overrides it. GPU libraries are imported
 lazily and behind a guard: mamba-ssm cannot even be imported without its CUDA extension.
+
+A backend's ``load()`` returns :class:`Ops` (or the plain ``(selective_scan, causal_conv1d)`` pair). Besides the
+two required ops it may provide the optional fused hook
+
+``bidirectional_mixer(x, z, fwd, bwd) -> y``
+    Everything of a bidirectional ``MambaMixer`` between ``in_proj`` and ``out_proj``, both directions.
+    ``x, z``: ``[batch, d_inner, length]``, the two halves of ``in_proj``'s output (any strides: they are views
+    of its ``[batch, length, 2 d_inner]`` result). ``fwd``, ``bwd``: ``MambaMixer.direction_params('')`` and
+    ``direction_params('_b')``: ``conv_weight [e, k]``, ``conv_bias [e]``, ``x_proj_weight [r + 2n, e]``,
+    ``dt_proj_weight [e, r]``, ``dt_bias [e]``, ``A [e, n]`` (already ``-exp(A_log)``), ``D [e]``.
+    Returns ``[batch, d_inner, length]`` equal (within float32 tolerance, forward and gradients) to::
+
+        u_f = silu(causal_conv(x, fwd))                      # causal: t sees x[t-k+1 .. t]
+        u_b = flip(silu(causal_conv(flip(x), bwd)))          # anti-causal: t sees x[t .. t+k-1]
+        y_f = scan(u_f, dt_f, B_f, C_f) over t = 0 .. L-1    # selective_scan with delta_softplus, dt_bias
+        y_b = scan(u_b, dt_b, B_b, C_b) over t = L-1 .. 0    # on natural-order inputs: no flips needed
+        y   = silu(z) * (y_f + y_b) / 2
+
+    where ``x_dbl = u @ x_proj_weight.T``, ``dt = x_dbl[..., :r] @ dt_proj_weight.T`` and ``B, C`` are the next
+    ``n`` columns each, per direction. The mixer calls it when present (``bidirectional`` mixers only) and
+    otherwise runs the reference path (two ``selective_scan`` calls, the backward one on flipped copies). Any
+    memory layout may be returned; channel-last (``[b, l, e]`` memory) lets ``out_proj`` skip a transpose.
 """
 from __future__ import annotations
 
@@ -18,11 +40,23 @@ ENV_VAR = "SSAMBA_SCAN_BACKEND"
 
 
 @dataclass(frozen=True)
+class Ops:
+    """What a backend provides; unpacks as ``scan, conv = ops`` like the original pair."""
+
+    selective_scan: Callable
+    causal_conv1d: Callable
+    bidirectional_mixer: Callable | None = None  # optional fused hook, semantics in the module docstring
+
+    def __iter__(self):
+        return iter((self.selective_scan, self.causal_conv1d))
+
+
+@dataclass(frozen=True)
 class Backend:
     name: str
     devices: tuple[str, ...]  # device types it can run on
     is_available: Callable[[], bool]
-    load: Callable[[], tuple[Callable, Callable]]  # -> (selective_scan, causal_conv1d)
+    load: Callable[[], "Ops | tuple[Callable, Callable]"]  # -> Ops or (selective_scan, causal_conv1d)
 
 
 _REGISTRY: dict[str, Backend] = {}
@@ -67,12 +101,13 @@ def resolve_backend(device: torch.device | str, backend: str | None = None) -> s
 
 
 @functools.lru_cache(maxsize=None)
-def _load(name: str) -> tuple[Callable, Callable]:
-    return _REGISTRY[name].load()
+def _load(name: str) -> Ops:
+    ops = _REGISTRY[name].load()
+    return ops if isinstance(ops, Ops) else Ops(*ops)
 
 
-def get_ops(device: torch.device | str, backend: str | None = None) -> tuple[Callable, Callable]:
-    """(selective_scan, causal_conv1d) callables for tensors on ``device``."""
+def get_ops(device: torch.device | str, backend: str | None = None) -> Ops:
+    """The :class:`Ops` for tensors on ``device``; unpacks as ``(selective_scan, causal_conv1d)``."""
     return _load(resolve_backend(device, backend))
 
 
@@ -113,6 +148,25 @@ def _load_mamba_ssm():
     return scan, conv
 
 
+@functools.lru_cache(maxsize=None)
+def _numba_available() -> bool:
+    try:  # optional dependency: ssamba-lab[cpu]
+        importlib.import_module("numba")
+        return True
+    except Exception:
+        return False
+
+
+def _load_numba() -> Ops:
+    from .bimamba_cpu import bidirectional_mixer_numba
+    from .conv import causal_conv1d_torch
+    from .scan_numba import selective_scan_numba
+
+    return Ops(selective_scan_numba, causal_conv1d_torch, bidirectional_mixer_numba)
+
+
 register_backend(Backend("torch", ("cpu", "cuda"), lambda: True, _load_torch))
+# Fused CPU kernels; the automatic choice on CPU when numba is installed (benchmarks/cpu_speed.py: ~Nx faster).
+register_backend(Backend("numba", ("cpu",), _numba_available, _load_numba), prefer_on=("cpu",))
 register_backend(Backend("mamba_ssm", ("cuda",), _module_importable("mamba_ssm.ops.selective_scan_interface"),
                          _load_mamba_ssm))

@@ -1,0 +1,41 @@
+"""SSAMBA's bidirectional mixer core on CPU: numba convs + PyTorch GEMMs + the fused two-direction scan.
+
+Everything between ``in_proj`` and ``out_proj`` runs channel-last (``[batch, length, channels]``, the layout
+``in_proj`` produces), so there are no flips and no transposes: the backward direction's conv is anti-causal
+and its scan runs right-to-left over natural-order inputs.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+
+from .conv_numba import bidirectional_conv1d_numba
+from .scan_numba import _FusedScanFn
+
+
+def _direction_inputs(u: torch.Tensor, p: dict) -> tuple[torch.Tensor, ...]:
+    """u: post-conv ``[b, l, e]`` -> (u, dt, A^T, B, C, D) in the fused scan's channel-last layout."""
+    r = p["dt_proj_weight"].shape[1]
+    n = p["A"].shape[1]
+    x_dbl = F.linear(u, p["x_proj_weight"])  # [b, l, r + 2n]
+    # dt_proj's bias is delta_bias; adding it inside the GEMM saves a pass.
+    dt = F.softplus(F.linear(x_dbl[..., :r], p["dt_proj_weight"], p["dt_bias"].float()))  # [b, l, e]
+    B = x_dbl[..., r:r + n].contiguous()  # [b, l, n]
+    C = x_dbl[..., r + n:].contiguous()  # [b, l, n]
+    return u, dt, p["A"].float().t().contiguous(), B, C, p["D"].float()
+
+
+def bidirectional_mixer_numba(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd: dict) -> torch.Tensor:
+    """Both SSM directions of a bidirectional ``MambaMixer`` (the ``bidirectional_mixer`` hook of ``ops.backend``).
+
+    x, z: ``[b, e, l]`` (the in_proj halves, any strides); fwd, bwd: ``MambaMixer.direction_params('')`` and
+    ``('_b')``. Returns ``[b, e, l]`` = ``silu(z) * (y_fwd + y_bwd) / 2`` with channel-last memory.
+    """
+    assert x.device.type == "cpu", f"the numba mixer runs on CPU tensors, got {x.device}"
+    xc = rearrange(x.float(), "b e l -> b l e")  # [b, l, e], a view
+    u_f, u_b = bidirectional_conv1d_numba(xc, fwd["conv_weight"], fwd["conv_bias"], bwd["conv_weight"],
+                                          bwd["conv_bias"])  # [b, l, e] each
+    zc = rearrange(z.float(), "b e l -> b l e").contiguous()  # [b, l, e]
+    y = _FusedScanFn.apply(2, False, *_direction_inputs(u_f, fwd), *_direction_inputs(u_b, bwd), zc)  # [b, l, e]
+    return rearrange(y, "b l e -> b e l").to(x.dtype)  # [b, e, l], channel-last memory

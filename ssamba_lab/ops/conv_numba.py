@@ -1,0 +1,162 @@
+"""Short depthwise convs + SiLU on CPU (numba), channel-last, both mixer directions in one pass.
+
+Direction 0 is the causal conv of ``causal_conv1d``; direction 1 is the backward direction's conv seen in natural
+time order (anti-causal): ``flip(causal_conv1d(flip(x), w_1, b_1))``, computed without flips:
+
+    out_0[t] = silu(b_0 + sum_k w_0[k] x[t - (K-1) + k]),    out_1[t] = silu(b_1 + sum_k w_1[k] x[t + (K-1) - k])
+
+with zeros outside ``0 <= t < L``. Tensors are ``[batch, length, channels]``; SIMD runs across channels.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from numba import njit, prange
+
+from .scan_numba import _FM, _ONE, _ZERO, _np, _sigmoid, _sync_threads
+
+_T_CHUNK = 64  # time steps per work item
+
+
+@njit(fastmath=_FM, cache=True)
+def _pre(x, wt, bias, bi, t, c0, wc, sign, acc):
+    """Pre-activation of one direction at (bi, t) for channels c0:c0+wc into ``acc`` (sign -1: anti-causal)."""
+    L = x.shape[1]
+    K = wt.shape[0]
+    for c in range(wc):
+        acc[c] = bias[c0 + c]
+    for k in range(K):
+        s = t + sign * (k - (K - 1))
+        if 0 <= s < L:
+            xr = x[bi, s, c0:c0 + wc]
+            wr = wt[k, c0:c0 + wc]
+            for c in range(wc):
+                acc[c] += wr[c] * xr[c]
+
+
+@njit(parallel=True, fastmath=_FM, cache=True)
+def _conv_fwd_kernel(x, wt0, b0, wt1, b1, out0, out1):
+    """x, out*: ``[b, l, e]``; wt*: ``[k, e]``; b*: ``[e]``."""
+    nb, L, E = x.shape
+    nch = (L + _T_CHUNK - 1) // _T_CHUNK
+    for job in prange(nb * nch):
+        bi = job // nch
+        t0 = (job % nch) * _T_CHUNK
+        acc = np.empty(E, np.float32)
+        for t in range(t0, min(t0 + _T_CHUNK, L)):
+            _pre(x, wt0, b0, bi, t, 0, E, 1, acc)
+            o = out0[bi, t]
+            for c in range(E):
+                o[c] = acc[c] * _sigmoid(acc[c])
+            _pre(x, wt1, b1, bi, t, 0, E, -1, acc)
+            o = out1[bi, t]
+            for c in range(E):
+                o[c] = acc[c] * _sigmoid(acc[c])
+
+
+@njit(parallel=True, fastmath=_FM, cache=True)
+def _conv_bwd_kernel(x, wt0, b0, wt1, b1, g0, g1, gx, gw0, gb0, gw1, gb1):
+    """g* (in: output grads; overwritten with pre-activation grads), gx: ``[b, l, e]``;
+    gw*: ``[chunks, b, k, e]``, gb*: ``[chunks, b, e]`` per-chunk partial sums."""
+    nb, L, E = x.shape
+    K = wt0.shape[0]
+    nch = (L + _T_CHUNK - 1) // _T_CHUNK
+    for job in prange(nb * nch):  # 1) pre-activation gradients, in place
+        bi = job // nch
+        t0 = (job % nch) * _T_CHUNK
+        acc = np.empty(E, np.float32)
+        for t in range(t0, min(t0 + _T_CHUNK, L)):
+            _pre(x, wt0, b0, bi, t, 0, E, 1, acc)
+            gr = g0[bi, t]
+            for c in range(E):
+                sig = _sigmoid(acc[c])
+                gr[c] = gr[c] * sig * (_ONE + acc[c] * (_ONE - sig))
+            _pre(x, wt1, b1, bi, t, 0, E, -1, acc)
+            gr = g1[bi, t]
+            for c in range(E):
+                sig = _sigmoid(acc[c])
+                gr[c] = gr[c] * sig * (_ONE + acc[c] * (_ONE - sig))
+    for job in prange(nb * nch):  # 2) input and weight gradients
+        bi = job // nch
+        ch = job % nch
+        t0 = ch * _T_CHUNK
+        gw0c = gw0[ch, bi]
+        gw1c = gw1[ch, bi]
+        gb0c = gb0[ch, bi]
+        gb1c = gb1[ch, bi]
+        for c in range(E):
+            gb0c[c] = _ZERO
+            gb1c[c] = _ZERO
+        for k in range(K):
+            for c in range(E):
+                gw0c[k, c] = _ZERO
+                gw1c[k, c] = _ZERO
+        for t in range(t0, min(t0 + _T_CHUNK, L)):
+            gxr = gx[bi, t]
+            g0r = g0[bi, t]
+            g1r = g1[bi, t]
+            for c in range(E):
+                gxr[c] = _ZERO
+                gb0c[c] += g0r[c]
+                gb1c[c] += g1r[c]
+            for k in range(K):
+                # x[t] feeds out_0[t + (K-1) - k] through w_0[k] and out_1[t - (K-1) + k] through w_1[k].
+                s0 = t + (K - 1) - k
+                if s0 < L:
+                    gr = g0[bi, s0]
+                    wr = wt0[k]
+                    for c in range(E):
+                        gxr[c] += wr[c] * gr[c]
+                s1 = t - (K - 1) + k
+                if s1 >= 0:
+                    gr = g1[bi, s1]
+                    wr = wt1[k]
+                    for c in range(E):
+                        gxr[c] += wr[c] * gr[c]
+                # w_0[k] multiplies x[t - (K-1) + k] at output t; w_1[k] multiplies x[t + (K-1) - k].
+                xs = t - (K - 1) + k
+                if xs >= 0:
+                    xr = x[bi, xs]
+                    gw = gw0c[k]
+                    for c in range(E):
+                        gw[c] += g0r[c] * xr[c]
+                xs = t + (K - 1) - k
+                if xs < L:
+                    xr = x[bi, xs]
+                    gw = gw1c[k]
+                    for c in range(E):
+                        gw[c] += g1r[c] * xr[c]
+
+
+class _BiConvFn(torch.autograd.Function):
+    """x ``[b, l, e]``; wt* ``[k, e]``; b* ``[e]`` (all float32, contiguous) -> (out_0, out_1) ``[b, l, e]``."""
+
+    @staticmethod
+    def forward(ctx, x, wt0, b0, wt1, b1):
+        out0, out1 = torch.empty_like(x), torch.empty_like(x)  # [b, l, e] each
+        _sync_threads()
+        _conv_fwd_kernel(*(_np(t) for t in (x, wt0, b0, wt1, b1, out0, out1)))
+        ctx.save_for_backward(x, wt0, b0, wt1, b1)
+        return out0, out1
+
+    @staticmethod
+    def backward(ctx, g0, g1):
+        x, wt0, b0, wt1, b1 = ctx.saved_tensors
+        nb, L, E = x.shape
+        K = wt0.shape[0]
+        nch = (L + _T_CHUNK - 1) // _T_CHUNK
+        g0 = torch.zeros_like(x) if g0 is None else g0.float().contiguous().clone()  # [b, l, e], overwritten
+        g1 = torch.zeros_like(x) if g1 is None else g1.float().contiguous().clone()  # [b, l, e], overwritten
+        gx = torch.empty_like(x)  # [b, l, e]
+        gw0, gw1 = x.new_empty(nch, nb, K, E), x.new_empty(nch, nb, K, E)
+        gb0, gb1 = x.new_empty(nch, nb, E), x.new_empty(nch, nb, E)
+        _sync_threads()
+        _conv_bwd_kernel(*(_np(t) for t in (x, wt0, b0, wt1, b1, g0, g1, gx, gw0, gb0, gw1, gb1)))
+        return gx, gw0.sum((0, 1)), gb0.sum((0, 1)), gw1.sum((0, 1)), gb1.sum((0, 1))
+
+
+def bidirectional_conv1d_numba(x, weight_f, bias_f, weight_b, bias_b):
+    """x ``[b, l, e]`` (channel-last); weight_* ``[e, k]``; bias_* ``[e]`` -> (x_f, x_b) ``[b, l, e]`` float32:
+    ``silu`` of the causal conv with ``weight_f`` and of the anti-causal conv with ``weight_b``."""
+    return _BiConvFn.apply(x.float().contiguous(), weight_f.float().t().contiguous(), bias_f.float(),
+                           weight_b.float().t().contiguous(), bias_b.float())

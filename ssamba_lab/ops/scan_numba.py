@@ -1,0 +1,397 @@
+"""Fused CPU selective scan (numba): one pass per direction, state kept in a small per-thread block.
+
+Layout: the kernels work channel-last (``[batch, length, channels]``), which is how the mixer's projections
+produce ``x``, ``z`` and ``dt`` anyway, so SIMD runs across channels and no ``[b, e, l, n]`` tensor is ever
+materialised. Work is split over (batch, block of channels) with ``prange``; each work item keeps its
+``[state, block]`` state in a local array that stays in L1.
+
+One kernel serves both the single-direction scan and SSAMBA's bidirectional mixer: direction 0 scans
+left-to-right (or right-to-left with ``reverse``), the optional direction 1 scans right-to-left over its own
+inputs given in natural time order, and the output is ``silu(z) * (y_0 + y_1) / 2`` (``silu(z) * y_0`` with one
+direction). The backward kernel recomputes the states of one work item into a per-thread buffer
+(``[length, state, block]``, ~260 KB at ``ssamba-tiny`` size) and runs the adjoint recurrence right after it, so
+nothing but the inputs is saved between forward and backward.
+
+Numerics: float32 throughout, like the reference. ``exp`` is a Cephes-style polynomial (max 1.3 ulp, measured
+in the tests against float64) because numba cannot vectorise libm's ``expf`` without SVML; ``fastmath`` only
+allows FMA contraction (no reassociation, no finite-math assumptions) except in the lane sums of the ``B``/``C``
+gradients, which are sums over channels in any order, as in the reference's ``einsum``.
+``softplus(delta + delta_bias)`` is computed by PyTorch outside the kernels (autograd handles its gradient).
+Threads: numba uses ``min(torch.get_num_threads(), NUMBA_NUM_THREADS)`` threads, so ``torch.set_num_threads``
+controls both libraries.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+import torch
+import torch.nn.functional as F
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
+
+_FM = {"contract"}  # FMA contraction only: rounding of a*b+c improves, nothing is reordered
+_FM_SUM = {"contract", "reassoc"}  # lane sums of gB/gC only (sums over channels)
+_W_FWD = 32  # channels per forward work item (4 AVX2 vectors)
+_W_BWD = 8  # channels per backward work item: keeps the [length, state, block] buffer in L2
+
+
+@intrinsic
+def _bits_to_f32(typingctx, bits):
+    """Reinterpret int32 bits as float32 (vectorisable, unlike a view)."""
+    sig = types.float32(types.int32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return sig, codegen
+
+
+_LOG2E = np.float32(1.4426950408889634)
+_LN2_HI = np.float32(0.693359375)
+_LN2_LO = np.float32(-2.12194440e-4)
+_X_LO = np.float32(-87.33654)  # exp(_X_LO) = FLT_MIN: below, results are < 1.2e-38 instead of denormal/0
+_X_HI = np.float32(88.37626)
+_P0, _P1, _P2 = np.float32(1.9875691500e-4), np.float32(1.3981999507e-3), np.float32(8.3334519073e-3)
+_P3, _P4, _P5 = np.float32(4.1665795894e-2), np.float32(1.6666665459e-1), np.float32(5.0000001201e-1)
+_HALF, _ONE, _ZERO = np.float32(0.5), np.float32(1.0), np.float32(0.0)
+
+
+@njit(inline="always", fastmath=_FM, cache=True)
+def exp32(x):
+    """float32 ``exp`` (Cephes ``expf``): ``2^k * p(r)`` with ``x = k ln2 + r``; vectorisable."""
+    x = x if x > _X_LO else _X_LO
+    x = x if x < _X_HI else _X_HI
+    k = np.floor(x * _LOG2E + _HALF)
+    r = x - k * _LN2_HI
+    r = r - k * _LN2_LO
+    p = _P0 * r + _P1
+    p = p * r + _P2
+    p = p * r + _P3
+    p = p * r + _P4
+    p = p * r + _P5
+    y = p * (r * r) + r + _ONE
+    return y * _bits_to_f32((np.int32(k) + np.int32(127)) << np.int32(23))
+
+
+@njit(inline="always", fastmath=_FM, cache=True)
+def _sigmoid(x):
+    return _ONE / (_ONE + exp32(-x))
+
+
+@njit(fastmath=_FM_SUM, cache=True)
+def _lane_sum(row, wc):
+    """Sum of ``row[:wc]`` (any order)."""
+    s = _ZERO
+    for c in range(wc):
+        s += row[c]
+    return s
+
+
+@njit(fastmath=_FM, cache=True)
+def _scan_block(u, dt, At, B, C, D, bi, c0, wc, rev, accumulate, out, h, y, dtu, a_blk):
+    """One direction for channels ``c0:c0+wc`` of batch ``bi``: ``out[bi, t, c] (+)= <C_t, h_t> + D u_t``."""
+    L = u.shape[1]
+    N = At.shape[0]
+    for n in range(N):
+        for c in range(wc):
+            h[n, c] = _ZERO
+            a_blk[n, c] = At[n, c0 + c]
+    Db = D[c0:c0 + wc]
+    for s in range(L):
+        t = L - 1 - s if rev else s
+        ur = u[bi, t, c0:c0 + wc]
+        dr = dt[bi, t, c0:c0 + wc]
+        Br = B[bi, t]
+        Cr = C[bi, t]
+        for c in range(wc):
+            y[c] = Db[c] * ur[c]
+            dtu[c] = dr[c] * ur[c]
+        for n in range(N):
+            bn = Br[n]
+            cn = Cr[n]
+            hn = h[n]
+            an = a_blk[n]
+            for c in range(wc):
+                hv = exp32(dr[c] * an[c]) * hn[c] + dtu[c] * bn
+                hn[c] = hv
+                y[c] += hv * cn
+        o = out[bi, t, c0:c0 + wc]
+        if accumulate:
+            for c in range(wc):
+                o[c] += y[c]
+        else:
+            for c in range(wc):
+                o[c] = y[c]
+
+
+@njit(parallel=True, fastmath=_FM, cache=True)
+def _fwd_kernel(u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, z, has_z, ndir, rev0, scale, out):
+    """u*, dt*, z, out: ``[b, l, e]``; At*: ``[n, e]``; B*, C*: ``[b, l, n]``; D*: ``[e]``."""
+    nb, L, E = u0.shape
+    N = At0.shape[0]
+    nblk = (E + _W_FWD - 1) // _W_FWD
+    for job in prange(nb * nblk):
+        bi = job // nblk
+        c0 = (job % nblk) * _W_FWD
+        wc = min(_W_FWD, E - c0)
+        h = np.empty((N, _W_FWD), np.float32)
+        a_blk = np.empty((N, _W_FWD), np.float32)
+        y = np.empty(_W_FWD, np.float32)
+        dtu = np.empty(_W_FWD, np.float32)
+        _scan_block(u0, dt0, At0, B0, C0, D0, bi, c0, wc, rev0, False, out, h, y, dtu, a_blk)
+        if ndir == 2:
+            _scan_block(u1, dt1, At1, B1, C1, D1, bi, c0, wc, True, True, out, h, y, dtu, a_blk)
+        if has_z or scale != _ONE:
+            for t in range(L):
+                o = out[bi, t, c0:c0 + wc]
+                if has_z:
+                    zr = z[bi, t, c0:c0 + wc]
+                    for c in range(wc):
+                        o[c] = o[c] * scale * (zr[c] * _sigmoid(zr[c]))
+                else:
+                    for c in range(wc):
+                        o[c] = o[c] * scale
+
+
+@njit(fastmath=_FM, cache=True)
+def _scan_block_bwd(u, dt, At, B, C, D, bi, c0, wc, rev, gy, ysum, hs, gu, gdt, gA, gD, gB, gC, blk,
+                    lam, a_next, a_blk, tmpB, tmpC, dtu):
+    """Gradients of one direction for channels ``c0:c0+wc`` of batch ``bi``.
+
+    gy: ``[l, w]`` gradient of this direction's ``y`` (gate and scale applied); ``ysum`` gets ``y`` added.
+    Writes gu, gdt ``[b, l, e]``, accumulates gA ``[b, n, e]``, gD ``[b, e]``, writes gB, gC ``[blocks, b, l, n]``.
+    """
+    L = u.shape[1]
+    N = At.shape[0]
+    for n in range(N):
+        for c in range(wc):
+            a_blk[n, c] = At[n, c0 + c]
+            lam[n, c] = _ZERO
+            a_next[n, c] = _ZERO
+    Db = D[c0:c0 + wc]
+    # Forward recompute: all states of this block into hs[t] (natural time index).
+    for s in range(L):
+        t = L - 1 - s if rev else s
+        tp = t + 1 if rev else t - 1
+        ur = u[bi, t, c0:c0 + wc]
+        dr = dt[bi, t, c0:c0 + wc]
+        Br = B[bi, t]
+        Cr = C[bi, t]
+        yr = ysum[t]
+        for c in range(wc):
+            yr[c] += Db[c] * ur[c]
+            dtu[c] = dr[c] * ur[c]
+        for n in range(N):
+            bn = Br[n]
+            cn = Cr[n]
+            an = a_blk[n]
+            hn = hs[t, n]
+            if s == 0:
+                for c in range(wc):
+                    hv = dtu[c] * bn
+                    hn[c] = hv
+                    yr[c] += hv * cn
+            else:
+                hp = hs[tp, n]
+                for c in range(wc):
+                    hv = exp32(dr[c] * an[c]) * hp[c] + dtu[c] * bn
+                    hn[c] = hv
+                    yr[c] += hv * cn
+    # Adjoint recurrence, last scanned step first: lam_t = gy_t C_t + a_{t+1} lam_{t+1}.
+    gAb = gA[bi]
+    gDb = gD[bi]
+    for s in range(L - 1, -1, -1):
+        t = L - 1 - s if rev else s
+        tp = t + 1 if rev else t - 1
+        ur = u[bi, t, c0:c0 + wc]
+        dr = dt[bi, t, c0:c0 + wc]
+        gr = gy[t]
+        Br = B[bi, t]
+        Cr = C[bi, t]
+        gur = gu[bi, t, c0:c0 + wc]
+        gdr = gdt[bi, t, c0:c0 + wc]
+        for c in range(wc):
+            dtu[c] = dr[c] * ur[c]
+            gDb[c0 + c] += gr[c] * ur[c]
+            gur[c] = Db[c] * gr[c]
+            gdr[c] = _ZERO
+        for n in range(N):
+            bn = Br[n]
+            cn = Cr[n]
+            an = a_blk[n]
+            ln = lam[n]
+            anx = a_next[n]
+            hn = hs[t, n]
+            tb = tmpB[n]
+            tc = tmpC[n]
+            gAn = gAb[n, c0:c0 + wc]
+            for c in range(wc):
+                lv = gr[c] * cn + anx[c] * ln[c]
+                ln[c] = lv
+                tc[c] = gr[c] * hn[c]
+                tb[c] = lv * dtu[c]
+                lb = lv * bn
+                gur[c] += lb * dr[c]
+                gdr[c] += lb * ur[c]
+            if s > 0:
+                hp = hs[tp, n]
+                for c in range(wc):
+                    a = exp32(dr[c] * an[c])
+                    anx[c] = a
+                    ga = ln[c] * hp[c] * a  # d/d(dt * A)
+                    gAn[c] += ga * dr[c]
+                    gdr[c] += ga * an[c]
+            gB[blk, bi, t, n] = _lane_sum(tb, wc)
+            gC[blk, bi, t, n] = _lane_sum(tc, wc)
+
+
+@njit(parallel=True, fastmath=_FM, cache=True)
+def _bwd_kernel(u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, z, has_z, ndir, rev0, scale, gout,
+                gu0, gdt0, gA0, gD0, gB0, gC0, gu1, gdt1, gA1, gD1, gB1, gC1, gz):
+    """Backward of :func:`_fwd_kernel`. gA*: ``[b, n, e]``, gD*: ``[b, e]`` (zeroed), gB*, gC*: ``[blocks, b, l, n]``."""
+    nb, L, E = u0.shape
+    N = At0.shape[0]
+    nblk = (E + _W_BWD - 1) // _W_BWD
+    for job in prange(nb * nblk):
+        bi = job // nblk
+        blk = job % nblk
+        c0 = blk * _W_BWD
+        wc = min(_W_BWD, E - c0)
+        gy = np.empty((L, _W_BWD), np.float32)
+        ysum = np.zeros((L, _W_BWD), np.float32)
+        hs = np.empty((L, N, _W_BWD), np.float32)
+        lam = np.empty((N, _W_BWD), np.float32)
+        a_next = np.empty((N, _W_BWD), np.float32)
+        a_blk = np.empty((N, _W_BWD), np.float32)
+        tmpB = np.empty((N, _W_BWD), np.float32)
+        tmpC = np.empty((N, _W_BWD), np.float32)
+        dtu = np.empty(_W_BWD, np.float32)
+        for t in range(L):
+            go = gout[bi, t, c0:c0 + wc]
+            if has_z:
+                zr = z[bi, t, c0:c0 + wc]
+                for c in range(wc):
+                    gy[t, c] = go[c] * scale * (zr[c] * _sigmoid(zr[c]))
+            else:
+                for c in range(wc):
+                    gy[t, c] = go[c] * scale
+        _scan_block_bwd(u0, dt0, At0, B0, C0, D0, bi, c0, wc, rev0, gy, ysum, hs, gu0, gdt0, gA0, gD0, gB0, gC0,
+                        blk, lam, a_next, a_blk, tmpB, tmpC, dtu)
+        if ndir == 2:
+            _scan_block_bwd(u1, dt1, At1, B1, C1, D1, bi, c0, wc, True, gy, ysum, hs, gu1, gdt1, gA1, gD1, gB1,
+                            gC1, blk, lam, a_next, a_blk, tmpB, tmpC, dtu)
+        if has_z:
+            for t in range(L):
+                go = gout[bi, t, c0:c0 + wc]
+                zr = z[bi, t, c0:c0 + wc]
+                gzr = gz[bi, t, c0:c0 + wc]
+                for c in range(wc):
+                    sig = _sigmoid(zr[c])
+                    gzr[c] = go[c] * scale * ysum[t, c] * (sig * (_ONE + zr[c] * (_ONE - sig)))
+
+
+def _sync_threads() -> None:
+    """Let ``torch.set_num_threads`` govern numba's pool too."""
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().numpy()
+
+
+class _FusedScanFn(torch.autograd.Function):
+    """Channel-last fused scan. u*, dt*, z: ``[b, l, e]``; At*: ``[n, e]``; B*, C*: ``[b, l, n]``; D*: ``[e]``.
+
+    All float32 and contiguous. Direction 1 (``ndir == 2``) scans right-to-left; output ``[b, l, e]``.
+    """
+
+    @staticmethod
+    def forward(ctx, ndir, rev0, u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, z):
+        scale = np.float32(0.5 if ndir == 2 else 1.0)
+        has_z = z is not None
+        zz = z if has_z else u0
+        out = torch.empty_like(u0)  # [b, l, e]
+        _sync_threads()
+        _fwd_kernel(*(_np(t) for t in (u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, zz)), has_z, ndir, rev0,
+                    scale, _np(out))
+        ctx.meta = (ndir, rev0, scale, has_z)
+        ctx.save_for_backward(u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, zz)
+        return out
+
+    @staticmethod
+    def backward(ctx, gout):
+        ndir, rev0, scale, has_z = ctx.meta
+        saved = ctx.saved_tensors
+        u0, At0 = saved[0], saved[2]
+        nb, L, E = u0.shape
+        N = At0.shape[0]
+        nblk = (E + _W_BWD - 1) // _W_BWD
+        gout = gout.float().contiguous()  # [b, l, e]
+
+        def grads():
+            return (torch.empty_like(u0), torch.empty_like(u0), u0.new_zeros(nb, N, E), u0.new_zeros(nb, E),
+                    u0.new_empty(nblk, nb, L, N), u0.new_empty(nblk, nb, L, N))
+
+        g0 = grads()
+        g1 = grads() if ndir == 2 else g0  # unused second direction writes nothing
+        gz = torch.empty_like(u0) if has_z else u0.new_empty(0, 0, 0)  # [b, l, e]
+        _sync_threads()
+        _bwd_kernel(*(_np(t) for t in saved), has_z, ndir, rev0, scale, _np(gout), *(_np(t) for t in g0),
+                    *(_np(t) for t in g1), _np(gz))
+
+        def finish(g):
+            gu, gdt, gA, gD, gB, gC = g
+            return gu, gdt, gA.sum(0), gB.sum(0), gC.sum(0), gD.sum(0)  # At [n, e], B/C [b, l, n], D [e]
+
+        out0 = finish(g0)
+        out1 = finish(g1) if ndir == 2 else (None,) * 6
+        return (None, None, *out0, *out1, gz if has_z else None)
+
+
+def _channels_last(t: torch.Tensor) -> torch.Tensor:
+    """``[b, c, l]`` -> contiguous float32 ``[b, l, c]`` (free when the memory already is channel-last)."""
+    return t.float().transpose(1, 2).contiguous()
+
+
+def _dt(delta, delta_bias, delta_softplus):
+    dt = delta.float()
+    if delta_bias is not None:
+        dt = dt + delta_bias.float()[None, :, None]  # [b, e, l]
+    return F.softplus(dt) if delta_softplus else dt  # [b, e, l]
+
+
+def _direction(u, delta, A, B, C, D, delta_bias, delta_softplus):
+    e = u.shape[1]
+    D = D.float() if D is not None else u.new_zeros(e, dtype=torch.float32)
+    return (_channels_last(u), _channels_last(_dt(delta, delta_bias, delta_softplus)), A.float().t().contiguous(),
+            _channels_last(B), _channels_last(C), D)
+
+
+def selective_scan_numba(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, *,
+                         reverse=False):
+    """``selective_scan_fn`` semantics (see ``scan_ref``); ``reverse`` scans right-to-left without flipping.
+
+    u, delta, z: ``[batch, channels, length]``; A: ``[channels, state]``; B, C: ``[batch, state, length]``;
+    D, delta_bias: ``[channels]``. Returns ``[batch, channels, length]`` in ``u``'s dtype.
+    """
+    assert u.device.type == "cpu", f"the numba scan runs on CPU tensors, got {u.device}"
+    d0 = _direction(u, delta, A, B, C, D, delta_bias, delta_softplus)
+    zc = _channels_last(z) if z is not None else None  # [b, l, e]
+    out = _FusedScanFn.apply(1, bool(reverse), *d0, *d0, zc)  # [b, l, e]
+    return out.transpose(1, 2).to(u.dtype)  # [b, e, l]
+
+
+def bidirectional_selective_scan_numba(x_f, x_b, z, dt_f, B_f, C_f, A_f, D_f, bias_f, dt_b, B_b, C_b, A_b, D_b,
+                                       bias_b):
+    """SSAMBA's two scans in one call; semantics in :mod:`ssamba_lab.ops.backend` (``bidirectional_selective_scan``).
+
+    x_*, z, dt_*: ``[batch, channels, length]``; B_*, C_*: ``[batch, state, length]``; A_*: ``[channels, state]``;
+    D_*, bias_*: ``[channels]``. Returns ``[batch, channels, length]``.
+    """
+    assert x_f.device.type == "cpu", f"the numba scan runs on CPU tensors, got {x_f.device}"
+    d0 = _direction(x_f, dt_f, A_f, B_f, C_f, D_f, bias_f, True)
+    d1 = _direction(x_b, dt_b, A_b, B_b, C_b, D_b, bias_b, True)
+    zc = _channels_last(z) if z is not None else None  # [b, l, e]
+    out = _FusedScanFn.apply(2, False, *d0, *d1, zc)  # [b, l, e]
+    return out.transpose(1, 2).to(x_f.dtype)  # [b, e, l]
