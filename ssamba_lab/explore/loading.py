@@ -1,0 +1,37 @@
+"""Build a :class:`MaskedPretrainer` from one of our checkpoint directories (or with random weights)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import CheckpointError, load_checkpoint, load_state_strict
+from ..models import EncoderConfig, MaskedPretrainer, ObjectiveConfig, build_encoder, get_config
+
+
+def build_pretrainer_from_checkpoint(path: str | Path) -> MaskedPretrainer:
+    """A pretrainer directory (``config.json`` with ``kind='pretrainer'``, ``encoder``, ``objective``) ->
+    :class:`MaskedPretrainer` in eval mode with its weights loaded strictly."""
+    ckpt = load_checkpoint(path, with_trainer_state=False)
+    cfg = ckpt.config
+    if cfg.get("kind") != "pretrainer":
+        raise CheckpointError(f"{path}: kind is {cfg.get('kind')!r}, the reconstruction explorer needs a "
+                              f"'pretrainer' checkpoint (encoder + prediction heads)")
+    for key in ("encoder", "objective"):
+        if key not in cfg:
+            raise CheckpointError(f"{Path(path) / 'config.json'} lacks {key!r}")
+    model = MaskedPretrainer(encoder=build_encoder(EncoderConfig.from_dict(cfg["encoder"])),
+                             objective=ObjectiveConfig.from_dict(cfg["objective"]))
+    load_state_strict(model, ckpt.state_dict, source=str(path))
+    return model.eval()
+
+
+def random_pretrainer(model_name: str = "ssamba-tiny", *, objective: ObjectiveConfig | None = None, seed: int = 0,
+                      **encoder_overrides) -> MaskedPretrainer:
+    """An untrained pretrainer of a preset (for smoke tests and as a stated fallback when no checkpoint exists).
+    SSAM presets default to the reconstruction objective, the others to the joint one."""
+    config = get_config(model_name, **encoder_overrides)
+    if objective is None:
+        objective = ObjectiveConfig(objective="reconstruction" if model_name.startswith("ssam-") else "joint")
+    torch.manual_seed(seed)  # the initialisers draw from the global generator
+    return MaskedPretrainer(encoder=build_encoder(config), objective=objective).eval()

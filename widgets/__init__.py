@@ -1,0 +1,4 @@
+"""JupyterLab interactive components of ssamba-lab."""
+from .reconstruction_explorer import ReconstructionExplorer
+
+__all__ = ["ReconstructionExplorer"]

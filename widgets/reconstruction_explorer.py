@@ -1,0 +1,284 @@
+"""ReconstructionExplorer: pick a clip, a checkpoint and a mask; see and hear what the pretrainer fills in.
+
+Everything is plain ipywidgets + one plotly ``FigureWidget`` (2 x 2 heatmaps with shared axes, so zooming one
+zooms all), and all callbacks are ordinary methods: tests drive the explorer by setting widget values and
+calling ``button.click()``, no browser needed.
+
+Speed: a control change costs one encoder forward pass (cached per (checkpoint, clip, strategy, count, seed))
+plus the figure update; mel-inversion audio is synthesised on demand (button, or ``auto_audio``) because
+Griffin-Lim costs more than the rest together.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import ipywidgets as W
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from ssamba_lab.checkpoint import is_checkpoint_dir
+from ssamba_lab.explore import (
+    Clip, MaskChoice, ReconstructionCache, ReconstructionResult, build_pretrainer_from_checkpoint, load_clip,
+    reconstruct, wav_bytes, with_audio,
+)
+from ssamba_lab.features import FbankStats
+from ssamba_lab.masking import MASKING_STRATEGIES
+from ssamba_lab.models import MaskedPretrainer
+
+PANELS = ("original", "masked input", "reconstruction", "patch error (masked)")
+SUMMARY_CLASS = "ssamba-explorer-summary"
+
+
+def _digest(a: np.ndarray) -> str:
+    """Short content hash of an array (lets a browser test see that the reconstruction changed)."""
+    return hashlib.sha1(np.ascontiguousarray(a, dtype=np.float32).tobytes()).hexdigest()[:12]
+
+
+def _load_pretrainer(source: str | Path | MaskedPretrainer) -> MaskedPretrainer:
+    if isinstance(source, MaskedPretrainer):
+        return source.eval()
+    path = Path(source)
+    if is_checkpoint_dir(path):
+        return build_pretrainer_from_checkpoint(path)
+    raise ValueError(f"{path} is not a pretrainer checkpoint directory (config.json + model.safetensors)")
+
+
+class ReconstructionExplorer:
+    """Interactive masked-reconstruction explorer.
+
+    clips: name -> audio file path or :class:`Clip` (features already normalised for the checkpoints' frontend).
+    checkpoints: name -> checkpoint directory or a :class:`MaskedPretrainer` (loaded lazily, then kept).
+    frames: crop/pad length for clips given as files (short clips keep re-renders fast on a CPU).
+    """
+
+    def __init__(self, *, clips: Mapping[str, str | Path | Clip], checkpoints: Mapping[str, str | Path | MaskedPretrainer],
+                 frames: int | None = 256, stats: FbankStats | None = None, strategy: str = "cluster",
+                 ratio: float = 0.5, seed: int = 0, audio_iters: int = 16, auto_audio: bool = False,
+                 torch_threads: int | None = 1, cache_size: int = 128):
+        assert clips, "give at least one clip"
+        assert checkpoints, "give at least one checkpoint"
+        assert strategy in MASKING_STRATEGIES, f"strategy {strategy!r} not in {MASKING_STRATEGIES}"
+        if torch_threads is not None:
+            # Small matmuls on a shared CPU: extra intra-op threads mostly spin and wait (10x slower under load).
+            torch.set_num_threads(torch_threads)
+        self._clip_sources, self._ckpt_sources = dict(clips), dict(checkpoints)
+        self.frames, self.stats, self.audio_iters = frames, stats, audio_iters
+        self.cache = ReconstructionCache(cache_size)
+        self._pretrainers: dict[str, MaskedPretrainer] = {}
+        self._clips: dict[tuple, Clip] = {}
+        self._syncing = False
+        self._axes_key: tuple | None = None
+        self.result: ReconstructionResult | None = None
+        self.last_render_s = float("nan")
+        self.renders = 0
+
+        self.clip = W.Dropdown(options=list(clips), description="clip")
+        self.checkpoint = W.Dropdown(options=list(checkpoints), description="checkpoint")
+        self.strategy = W.ToggleButtons(options=list(MASKING_STRATEGIES), value=strategy, description="masking")
+        self.count = W.IntSlider(min=0, max=1, value=0, description="masked", continuous_update=False)
+        self.ratio = W.FloatSlider(min=0.0, max=1.0, step=0.01, value=ratio, description="ratio",
+                                   continuous_update=False, readout_format=".2f")
+        self.seed = W.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed")
+        self.new_seed = W.Button(description="new seed", icon="random")
+        self.auto_audio = W.Checkbox(value=auto_audio, description="audio on every change", indent=False)
+        self.listen = W.Button(description="synthesise audio", icon="volume-up")
+        self.audio_original = W.Audio(value=b"", format="wav", autoplay=False, loop=False)
+        self.audio_reconstruction = W.Audio(value=b"", format="wav", autoplay=False, loop=False)
+        self.audio_status = W.HTML("audio: press <i>synthesise audio</i>")
+        self.summary = W.HTML()
+        self.figure = self._make_figure()
+        self.profile = self._make_profile()
+        for w, name in [(self.clip, "clip"), (self.checkpoint, "checkpoint"), (self.strategy, "strategy"),
+                        (self.count, "count"), (self.ratio, "ratio"), (self.seed, "seed"),
+                        (self.new_seed, "new-seed"), (self.listen, "listen")]:
+            w.add_class(f"ssamba-{name}")
+
+        self._sync_count_range(ratio=ratio)
+        for w in (self.clip, self.checkpoint, self.strategy, self.seed):
+            w.observe(self._on_change, names="value")
+        self.count.observe(self._on_count, names="value")
+        self.ratio.observe(self._on_ratio, names="value")
+        self.new_seed.on_click(lambda _: setattr(self.seed, "value", (self.seed.value + 1) % 2**31))
+        self.listen.on_click(lambda _: self.synthesise_audio())
+
+        players = W.HBox([W.VBox([W.Label("original (mel inversion)"), self.audio_original]),
+                          W.VBox([W.Label("reconstruction (mel inversion)"), self.audio_reconstruction])])
+        self.ui = W.VBox([
+            W.HBox([self.clip, self.checkpoint]), self.strategy, W.HBox([self.count, self.ratio]),
+            W.HBox([self.seed, self.new_seed]), self.summary, self.figure, self.profile,
+            W.HBox([self.listen, self.auto_audio, self.audio_status]), players,
+        ])
+        self.ui.add_class("ssamba-reconstruction-explorer")
+        self.render()
+
+    # ---- loading (lazy, cached) ----------------------------------------------------------------------------
+    @property
+    def pretrainer(self) -> MaskedPretrainer:
+        name = self.checkpoint.value
+        if name not in self._pretrainers:
+            self._pretrainers[name] = _load_pretrainer(self._ckpt_sources[name])
+        return self._pretrainers[name]
+
+    @property
+    def current_clip(self) -> Clip:
+        config = self.pretrainer.encoder.config
+        name = self.clip.value
+        key = (name, config.frontend, config.input_fdim)
+        if key not in self._clips:
+            src = self._clip_sources[name]
+            if isinstance(src, Clip):
+                self._clips[key] = src
+            else:
+                self._clips[key] = load_clip(src, config=config, frames=self.frames, stats=self.stats, name=name)
+        return self._clips[key]
+
+    @property
+    def num_patches(self) -> int:
+        nf, nt = self.pretrainer.encoder.grid_for(self.current_clip.features.shape[0])
+        return nf * nt
+
+    @property
+    def mask_choice(self) -> MaskChoice:
+        return MaskChoice(strategy=self.strategy.value, num_masked=self.count.value, seed=self.seed.value)
+
+    # ---- callbacks -----------------------------------------------------------------------------------------
+    def _sync_count_range(self, *, ratio: float) -> None:
+        """Fit the count slider to the current clip's patch count, keeping the ratio."""
+        n = self.num_patches
+        self._syncing = True
+        try:
+            self.count.max = n
+            self.count.value = round(ratio * n)
+            self.count.step = 1
+        finally:
+            self._syncing = False
+
+    def _on_change(self, change) -> None:
+        if change["owner"] in (self.clip, self.checkpoint):
+            self._sync_count_range(ratio=self.ratio.value)  # the patch grid may differ
+        self.render()
+
+    def _on_count(self, change) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        try:
+            self.ratio.value = change["new"] / max(self.count.max, 1)
+        finally:
+            self._syncing = False
+        self.render()
+
+    def _on_ratio(self, change) -> None:
+        if self._syncing:
+            return
+        self.count.value = round(change["new"] * self.count.max)  # renders via _on_count when it changes
+
+    # ---- figures -------------------------------------------------------------------------------------------
+    def _make_figure(self) -> go.FigureWidget:
+        fig = make_subplots(rows=2, cols=2, shared_xaxes="all", shared_yaxes="all", subplot_titles=PANELS,
+                            horizontal_spacing=0.06, vertical_spacing=0.12)
+        pixel_hover = "frame %{x}, bin %{y}<br>value %{z:.2f}<br>patch %{customdata}<extra>%{fullData.name}</extra>"
+        for i, name in enumerate(PANELS[:3]):
+            fig.add_trace(go.Heatmap(name=name, coloraxis="coloraxis", hovertemplate=pixel_hover),
+                          row=i // 2 + 1, col=i % 2 + 1)
+        fig.add_trace(go.Heatmap(name="error", coloraxis="coloraxis2", hovertemplate=(
+            "patch %{customdata[0]}<br>error %{customdata[1]:.4f}<br>discriminative rank %{customdata[2]}"
+            "<extra>patch error</extra>")), row=2, col=2)
+        fig.update_layout(height=520, margin=dict(l=50, r=20, t=40, b=40),
+                          coloraxis=dict(colorscale="Viridis", colorbar=dict(x=1.0, y=0.78, len=0.45, title="feat")),
+                          coloraxis2=dict(colorscale="Inferno", colorbar=dict(x=1.0, y=0.22, len=0.45, title="MSE")))
+        fig.update_xaxes(title_text="frame", row=2)
+        fig.update_yaxes(title_text="mel bin", col=1)
+        return go.FigureWidget(fig)
+
+    def _make_profile(self) -> go.FigureWidget:
+        fig = make_subplots(rows=1, cols=2, subplot_titles=("masked error per frequency band",
+                                                            "masked error per time column"))
+        fig.add_trace(go.Bar(name="band", hovertemplate="band %{x}: %{y:.4f}<extra></extra>"), row=1, col=1)
+        fig.add_trace(go.Scatter(name="time", mode="lines+markers", connectgaps=False,
+                                 hovertemplate="frames %{x}: %{y:.4f}<extra></extra>"), row=1, col=2)
+        fig.update_layout(height=230, showlegend=False, margin=dict(l=50, r=20, t=40, b=40))
+        fig.update_xaxes(title_text="mel bins", row=1, col=1)
+        fig.update_xaxes(title_text="first frame", row=1, col=2)
+        return go.FigureWidget(fig)
+
+    def _update_axes(self, r: ReconstructionResult) -> None:
+        """Coordinates and the (mask-independent) patch-index hover data: only when clip or grid changes."""
+        frames, bins = r.features.shape
+        pf, pt = r.patch_size
+        pixel_patch = np.kron(r.patch_index, np.ones((pf, pt), dtype=np.int64))  # [bins, frames]
+        for trace in self.figure.data[:3]:
+            trace.x, trace.y, trace.customdata = np.arange(frames), np.arange(bins), pixel_patch
+        err = self.figure.data[3]
+        err.x0, err.dx, err.y0, err.dy = (pt - 1) / 2, pt, (pf - 1) / 2, pf
+        lo, hi = np.percentile(r.features, [1, 99])
+        self.figure.layout.coloraxis.cmin, self.figure.layout.coloraxis.cmax = float(lo), float(hi)
+        band = self.profile.data[0]
+        band.x = [f"{f * pf}-{(f + 1) * pf - 1}" for f in range(r.grid[0])]
+        self.profile.data[1].x = np.arange(r.grid[1]) * pt
+
+    def _draw(self, r: ReconstructionResult) -> None:
+        axes_key = (id(self.current_clip), r.grid, r.patch_size)
+        with self.figure.batch_update():
+            if axes_key != self._axes_key:
+                self._update_axes(r)
+            for trace, arr in zip(self.figure.data[:3], (r.features, r.masked_input, r.reconstruction)):
+                trace.z = arr.T  # [bins, frames]
+            ranks = r.discriminative.rank_grid if r.discriminative is not None else np.full(r.grid, np.nan)
+            err = self.figure.data[3]
+            err.z = r.masked_error_grid  # [F, T]
+            err.customdata = np.stack([r.patch_index, r.patch_error, ranks], axis=-1)  # [F, T, 3]
+        with self.profile.batch_update():
+            self.profile.data[0].y = r.band_error
+            self.profile.data[1].y = r.time_error
+        self._axes_key = axes_key
+
+    def _summary_html(self, r: ReconstructionResult, cached: bool) -> str:
+        d = r.discriminative
+        disc = (f"discriminative: true patch ranked first for {d.top1:.0%}, mean rank {d.mean_rank:.1f} of "
+                f"{d.num_candidates}" if d is not None else "discriminative: n/a (reconstruction objective)")
+        worst = int(np.nanargmax(r.band_error)) if np.isfinite(r.band_error).any() else None
+        worst_txt = f"worst band: bins {worst * r.patch_size[0]}-{(worst + 1) * r.patch_size[0] - 1}" if worst is not None else ""
+        attrs = {"num-masked": r.num_masked, "num-patches": r.mask.size, "masked-mse": f"{r.masked_mse:.6f}",
+                 "recon-digest": _digest(r.reconstruction), "render-ms": f"{self.last_render_s * 1e3:.0f}"}
+        data = " ".join(f'data-{k}="{html.escape(str(v))}"' for k, v in attrs.items())
+        return (f'<div class="{SUMMARY_CLASS}" {data}><b>{html.escape(r.name)}</b> &middot; {r.choice.strategy} '
+                f"masking, seed {r.choice.seed}: <b>{r.num_masked}/{r.mask.size}</b> patches masked &middot; "
+                f"masked MSE {r.masked_mse:.4f} &middot; visible-patch MSE {r.unmasked_mse:.4f} &middot; {worst_txt}"
+                f"<br>{disc}<br><small>re-render {self.last_render_s:.3f} s "
+                f"({'cached forward' if cached else 'new forward'})</small></div>")
+
+    # ---- actions -------------------------------------------------------------------------------------------
+    def render(self) -> ReconstructionResult:
+        """Recompute (or fetch) the current view and update every output. Returns the result shown."""
+        t0 = time.perf_counter()
+        misses = self.cache.misses
+        r = reconstruct(self.pretrainer, self.current_clip, self.mask_choice, audio=False, cache=self.cache)
+        self._draw(r)
+        self.result = r
+        if self.auto_audio.value:
+            self.synthesise_audio()
+        else:
+            self.audio_status.value = "audio: press <i>synthesise audio</i> for this view"
+        self.last_render_s = time.perf_counter() - t0
+        self.renders += 1
+        self.summary.value = self._summary_html(r, cached=self.cache.misses == misses)
+        return r
+
+    def synthesise_audio(self) -> None:
+        """Fill both players with mel-inversion audio of the current view."""
+        t0 = time.perf_counter()
+        r = with_audio(self.result, n_iter=self.audio_iters)
+        self.audio_original.value = wav_bytes(r.audio_original, r.sample_rate)
+        self.audio_reconstruction.value = wav_bytes(r.audio_reconstruction, r.sample_rate)
+        self.result = r
+        self.audio_status.value = f"audio: current view ({time.perf_counter() - t0:.2f} s Griffin-Lim)"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.ui._repr_mimebundle_(**kwargs)
