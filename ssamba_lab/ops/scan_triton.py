@@ -1,0 +1,255 @@
+"""Triton selective scan: fused bidirectional forward and backward, plus the fused bidirectional mixer core.
+
+Public functions (all differentiable; CUDA tensors, or CPU tensors under ``TRITON_INTERPRET=1`` for tests):
+
+- ``selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus)``: mamba-ssm's signature.
+- ``bidirectional_selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus)``: the same with a
+  leading direction axis of 2 on u, delta, A, B, C, D, delta_bias (z is shared). Direction 1 is scanned
+  right-to-left over natural-order inputs. Returns ``(y_0 + y_1) / 2 * silu(z)``.
+- ``bidirectional_conv1d_triton(x, weight, bias)``: causal conv (direction 0) and anti-causal conv (direction 1,
+  the backward direction's causal conv without flips), SiLU, one launch.
+- ``bidirectional_mixer_triton(x, z, fwd, bwd)``: conv, x_proj, dt_proj and the scan of both directions of a
+  ``MambaMixer`` (everything between ``in_proj`` and ``out_proj``) with no flips and no transposes.
+
+Kernels: ``triton_scan_kernels.py``, ``triton_conv_kernels.py``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import triton
+from einops import rearrange
+
+from .triton_conv_kernels import conv_bidir_bwd_kernel, conv_bidir_fwd_kernel
+from .triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
+
+
+@dataclass(frozen=True)
+class ScanLaunchConfig:
+    """Tiling of one scan kernel: channels per program and warps per program."""
+
+    block_e: int = 8
+    num_warps: int = 4
+
+    def __post_init__(self):
+        assert self.block_e > 0 and self.block_e & (self.block_e - 1) == 0, (
+            f"block_e must be a power of two, got {self.block_e}")
+
+
+@dataclass(frozen=True)
+class TritonScanConfig:
+    """Launch configuration of the scan kernels (set with ``set_launch_config``). ``chunk``: time steps per
+    associative scan, shared by forward and backward (the backward restarts from the forward's chunk states)."""
+
+    chunk: int = 32
+    fwd: ScanLaunchConfig = ScanLaunchConfig(block_e=8, num_warps=4)
+    bwd: ScanLaunchConfig = ScanLaunchConfig(block_e=4, num_warps=4)
+
+    def __post_init__(self):
+        assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
+
+
+_CONFIG = TritonScanConfig()
+
+
+def set_launch_config(config: TritonScanConfig) -> TritonScanConfig:
+    """Replace the launch configuration (benchmarks sweep it); returns the previous one."""
+    global _CONFIG
+    assert isinstance(config, TritonScanConfig), f"expected TritonScanConfig, got {type(config).__name__}"
+    previous, _CONFIG = _CONFIG, config
+    return previous
+
+
+def _bln(t: torch.Tensor) -> tuple[int, int, int]:
+    """Strides of a ``[batch, channels|state, length]`` tensor, ordered (batch, length, channels|state)."""
+    s = t.stride()
+    return s[0], s[2], s[1]
+
+
+def _d_bln(t: torch.Tensor) -> tuple[int, int, int, int]:
+    """Strides of a ``[dir, batch, channels, length]`` tensor, ordered (dir, batch, length, channels)."""
+    s = t.stride()
+    return s[0], s[1], s[3], s[2]
+
+
+def _same_layout(a: torch.Tensor, b: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two directions' tensors with identical strides (the kernel takes one set); copies only if they differ."""
+    if b is None:
+        return a, a
+    if a.stride() != b.stride():
+        a, b = a.contiguous(), b.contiguous()
+    return a, b
+
+
+def _token_major(shape_bel: tuple[int, ...], *, dtype, device, lead: int | None = None) -> torch.Tensor:
+    """Empty ``[(lead,) b, e, l]`` tensor whose memory is ``[(lead,) b, l, e]`` (channels contiguous)."""
+    b, e, l = shape_bel
+    if lead is None:
+        return torch.empty(b, l, e, dtype=dtype, device=device).transpose(1, 2)  # [b, e, l] view
+    return torch.empty(lead, b, l, e, dtype=dtype, device=device).transpose(2, 3)  # [lead, b, e, l] view
+
+
+def _f32(t: torch.Tensor | None, shape: tuple[int, ...], device) -> torch.Tensor:
+    return torch.zeros(shape, dtype=torch.float32, device=device) if t is None else t.float().contiguous()
+
+
+class _ScanFn(torch.autograd.Function):
+    """Per direction d: u_d, delta_d ``[b, e, l]``; B_d, C_d ``[b, n, l]``. Shared: A ``[ndir, e, n]``; D,
+    delta_bias ``[ndir, e]`` (or None); z ``[b, e, l]`` (or None). Direction 1 (``u1`` not None) scans
+    right-to-left and the output is the gated average."""
+
+    @staticmethod
+    def forward(ctx, delta_softplus: bool, u0, dt0, B0, C0, u1, dt1, B1, C1, A, D, z, delta_bias):
+        ndir = 1 if u1 is None else 2
+        batch, e, length = u0.shape
+        n = A.shape[-1]
+        for name, t in (("delta", dt0), ("u_1", u1), ("delta_1", dt1), ("z", z)):
+            assert t is None or t.shape == u0.shape, f"{name} {tuple(t.shape)} != u {tuple(u0.shape)}"
+        for t in (B0, C0, B1, C1):
+            assert t is None or t.shape == (batch, n, length), f"B, C must be {(batch, n, length)}, got {tuple(t.shape)}"
+        assert A.shape == (ndir, e, n), f"A must be {(ndir, e, n)}, got {tuple(A.shape)}"
+        (u0, u1), (dt0, dt1) = _same_layout(u0, u1), _same_layout(dt0, dt1)
+        (B0, B1), (C0, C1) = _same_layout(B0, B1), _same_layout(C0, C1)
+        cfg, chunk = _CONFIG.fwd, _CONFIG.chunk
+        nchunks = triton.cdiv(length, chunk)
+        dev = u0.device
+        A32, D32, bias32 = _f32(A, (ndir, e, n), dev), _f32(D, (ndir, e), dev), _f32(delta_bias, (ndir, e), dev)
+        out = _token_major((batch, e, length), dtype=u0.dtype, device=dev)  # [b, e, l]
+        train = any(ctx.needs_input_grad)
+        states = torch.empty((ndir, batch, nchunks, e, n) if train else (1,), dtype=torch.float32, device=dev)
+        zz = out if z is None else z  # placeholder pointer when there is no gate
+        grid = (triton.cdiv(e, cfg.block_e), batch)
+        scan_fwd_kernel[grid](
+            u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
+            A32, D32, bias32, zz, *_bln(zz), out, *_bln(out), states, batch, length, e, n, nchunks,
+            BE=cfg.block_e, NP=triton.next_power_of_2(n), T=chunk, BIDIR=ndir == 2, HAS_D=D is not None,
+            HAS_Z=z is not None, HAS_BIAS=delta_bias is not None, SOFTPLUS=bool(delta_softplus), STORE_STATES=train,
+            num_warps=cfg.num_warps)
+        if train:
+            ctx.save_for_backward(u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states)
+            ctx.meta = (ndir, delta_softplus, D is not None, delta_bias is not None, A.dtype,
+                        None if D is None else D.dtype, None if delta_bias is None else delta_bias.dtype, chunk)
+        return out
+
+    @staticmethod
+    def backward(ctx, gout):
+        u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states = ctx.saved_tensors
+        ndir, delta_softplus, has_D, has_bias, A_dtype, D_dtype, bias_dtype, chunk = ctx.meta
+        batch, e, length = u0.shape
+        n = A32.shape[-1]
+        cfg = _CONFIG.bwd
+        nchunks = triton.cdiv(length, chunk)  # the forward stored one state per chunk of this size
+        dev = u0.device
+        gu = _token_major((batch, e, length), dtype=u0.dtype, device=dev, lead=ndir)  # [ndir, b, e, l]
+        gdt = _token_major((batch, e, length), dtype=dt0.dtype, device=dev, lead=ndir)  # [ndir, b, e, l]
+        gBC = torch.zeros(2, ndir, batch, length, n, dtype=torch.float32, device=dev)  # atomic sums over channels
+        gA = torch.zeros(ndir, e, n, dtype=torch.float32, device=dev)
+        gD = torch.zeros(ndir, e, dtype=torch.float32, device=dev)
+        gbias = torch.zeros(ndir, e, dtype=torch.float32, device=dev)
+        gz = None if z is None else _token_major((batch, e, length), dtype=z.dtype, device=dev)  # [b, e, l]
+        zz = gout if z is None else z
+        gzz = gout if gz is None else gz
+        if u1 is None:
+            u1, dt1, B1, C1 = u0, dt0, B0, C0
+        grid = (triton.cdiv(e, cfg.block_e), batch)
+        scan_bwd_kernel[grid](
+            u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
+            A32, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), states,
+            gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzz, *_bln(gzz), gA, gD, gbias,
+            batch, length, e, n, nchunks,
+            BE=cfg.block_e, NP=triton.next_power_of_2(n), T=chunk, BIDIR=ndir == 2, HAS_D=has_D,
+            HAS_Z=z is not None, HAS_BIAS=has_bias, SOFTPLUS=bool(delta_softplus), num_warps=cfg.num_warps)
+        gB = rearrange(gBC[0], "d b l n -> d b n l").to(B0.dtype)  # [ndir, b, n, l]
+        gC = rearrange(gBC[1], "d b l n -> d b n l").to(C0.dtype)  # [ndir, b, n, l]
+        second = (gu[1], gdt[1], gB[1], gC[1]) if ndir == 2 else (None,) * 4
+        return (None, gu[0], gdt[0], gB[0], gC[0], *second, gA.to(A_dtype), gD.to(D_dtype) if has_D else None, gz,
+                gbias.to(bias_dtype) if has_bias else None)
+
+
+def selective_scan_triton(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False):
+    """mamba-ssm's ``selective_scan_fn``: u, delta, z ``[b, e, l]``; A ``[e, n]``; B, C ``[b, n, l]``; D,
+    delta_bias ``[e]``. Returns ``[b, e, l]`` in u's dtype (memory laid out ``[b, l, e]``)."""
+    lead = lambda t: None if t is None else t.unsqueeze(0)  # noqa: E731 - the direction axis of 1
+    return _ScanFn.apply(bool(delta_softplus), u, delta, B, C, None, None, None, None, lead(A), lead(D), z,
+                         lead(delta_bias))
+
+
+def bidirectional_selective_scan_triton(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False):
+    """Both directions in one launch. u, delta ``[2, b, e, l]``; A ``[2, e, n]``; B, C ``[2, b, n, l]``; D,
+    delta_bias ``[2, e]``; z ``[b, e, l]`` (all in natural time order, any strides).
+
+    Returns ``[b, e, l]``: ``(y_0 + y_1) / 2 * silu(z)``, y_0 scanned left-to-right, y_1 right-to-left.
+    """
+    assert u.shape[0] == 2, f"leading direction axis must be 2, got {tuple(u.shape)}"
+    return _ScanFn.apply(bool(delta_softplus), u[0], delta[0], B[0], C[0], u[1], delta[1], B[1], C[1], A, D, z,
+                         delta_bias)
+
+
+def bidirectional_selective_scan_split_triton(x_f, x_b, z, dt_f, B_f, C_f, A_f, D_f, bias_f, dt_b, B_b, C_b, A_b,
+                                              D_b, bias_b):
+    """The backend hook ``bidirectional_selective_scan`` (see ``ops/backend.py``): per-direction tensors, direction
+    ``_b`` in natural time order and scanned right-to-left; ``softplus(dt + bias)``. x_*, z, dt_*: ``[b, e, l]``;
+    B_*, C_* ``[b, n, l]``; A_* ``[e, n]``; D_*, bias_* ``[e]``. Returns ``[b, e, l]``."""
+    pair = lambda a, b: torch.stack([a, b])  # noqa: E731 - small per-channel parameters only
+    return _ScanFn.apply(True, x_f, dt_f, B_f, C_f, x_b, dt_b, B_b, C_b, pair(A_f, A_b), pair(D_f, D_b), z,
+                         pair(bias_f, bias_b))
+
+
+class _ConvFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        batch, e, length = x.shape
+        k = weight.shape[-1]
+        assert weight.shape == (2, e, k) and bias.shape == (2, e), "weight [2, e, k], bias [2, e]"
+        w32, b32 = weight.float().contiguous(), bias.float().contiguous()
+        out = torch.empty(2, batch, length, e, dtype=x.dtype, device=x.device)  # [2, b, l, e]
+        grid = (triton.cdiv(length, 64), triton.cdiv(e, 32), batch)
+        conv_bidir_fwd_kernel[grid](x, x.stride(0), x.stride(2), x.stride(1), w32, b32, out, batch, length, e,
+                                    K=k, BT=64, BE=32, num_warps=4)
+        ctx.save_for_backward(x, w32, b32)
+        ctx.dtypes = (weight.dtype, bias.dtype)
+        return out.transpose(2, 3)  # [2, b, e, l]
+
+    @staticmethod
+    def backward(ctx, gu):
+        x, w32, b32 = ctx.saved_tensors
+        batch, e, length = x.shape
+        k = w32.shape[-1]
+        gu = rearrange(gu, "d b e l -> d b l e").contiguous()  # [2, b, l, e] (a no-op for the fused path's grads)
+        gx = _token_major((batch, e, length), dtype=x.dtype, device=x.device)  # [b, e, l]
+        gw = torch.zeros_like(w32)
+        gb = torch.zeros_like(b32)
+        grid = (triton.cdiv(length, 64), triton.cdiv(e, 32), batch)
+        conv_bidir_bwd_kernel[grid](x, x.stride(0), x.stride(2), x.stride(1), w32, b32, gu, gx, gx.stride(0),
+                                    gx.stride(2), gx.stride(1), gw, gb, batch, length, e, K=k, BT=64, BE=32,
+                                    num_warps=4)
+        return gx, gw.to(ctx.dtypes[0]), gb.to(ctx.dtypes[1])
+
+
+def bidirectional_conv1d_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """x ``[b, e, l]`` (any strides); weight ``[2, e, k]``; bias ``[2, e]``. Returns ``[2, b, e, l]`` (memory
+    ``[2, b, l, e]``): ``silu`` of the causal conv with weight[0] and of the anti-causal conv with weight[1], i.e.
+    of ``causal_conv1d(x.flip(-1), weight[1]).flip(-1)``."""
+    return _ConvFn.apply(x, weight, bias)
+
+
+def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd: dict) -> torch.Tensor:
+    """The two SSM directions of a bidirectional ``MambaMixer`` between ``in_proj`` and ``out_proj``.
+
+    x, z: ``[b, e, l]`` (the in_proj halves; any strides). fwd, bwd: ``MambaMixer.direction_params`` of each
+    direction. Returns ``[b, e, l]`` = ``(y_fwd + y_bwd) / 2 * silu(z)`` with memory ``[b, l, e]``, so that
+    ``out_proj`` reads it without a transpose.
+    """
+    batch = x.shape[0]
+    n = fwd["A"].shape[1]
+    r = fwd["dt_proj_weight"].shape[1]
+    stack = lambda key: torch.stack([fwd[key], bwd[key]])  # noqa: E731 - [2, ...] per-direction parameters
+    u = bidirectional_conv1d_triton(x, stack("conv_weight"), stack("conv_bias"))  # [2, b, e, l]
+    u_tok = rearrange(u, "d b e l -> d (b l) e")  # [2, b*l, e], a view
+    x_dbl = torch.bmm(u_tok, stack("x_proj_weight").transpose(1, 2))  # [2, b*l, r + 2n]
+    dt = torch.bmm(x_dbl[..., :r], stack("dt_proj_weight").transpose(1, 2))  # [2, b*l, e]
+    dt = rearrange(dt, "d (b l) e -> d b e l", b=batch)  # [2, b, e, l], a view
+    B = rearrange(x_dbl[..., r:r + n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
+    C = rearrange(x_dbl[..., r + n:], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
+    return bidirectional_selective_scan_triton(u, dt, stack("A"), B, C, stack("D"), z, stack("dt_bias"), True)
