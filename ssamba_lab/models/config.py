@@ -41,6 +41,9 @@ class EncoderConfig:
     norm_eps: float = 1e-5
     drop_path: float = 0.0
     frontend: Literal["fbank", "logmel"] = "fbank"
+    # Released SSAMBA weights only work with their original forward (layer pairs, doubled residual, final norm
+    # twice: SSAMBA_FACTS section 2); see ssamba_lab/interop/official_forward.py.
+    official_compat: bool = False
 
     def __post_init__(self):
         assert self.arch in ("mamba", "transformer"), f"arch must be 'mamba' or 'transformer', got {self.arch!r}"
@@ -50,6 +53,8 @@ class EncoderConfig:
         assert self.input_fdim >= self.patch_f and self.input_tdim >= self.patch_t, (
             f"input {self.input_tdim}x{self.input_fdim} (frames x bins) is smaller than one patch "
             f"{self.patch_t}x{self.patch_f}")
+        assert not self.official_compat or (self.arch == "mamba" and self.bidirectional and self.depth % 2 == 0), (
+            "official_compat is the released SSAMBA forward: it needs a bidirectional Mamba encoder of even depth")
         if self.arch == "transformer":
             assert self.embed_dim % self.num_heads == 0, "embed_dim must be divisible by num_heads"
 

@@ -48,6 +48,10 @@ class MambaEncoder(AudioEncoder):
 
     def forward_blocks(self, h: torch.Tensor) -> torch.Tensor:
         """h: ``[batch, length, dim]`` (prefix + patches, positions added) -> normalised ``[batch, length, dim]``."""
+        if self.config.official_compat:  # released SSAMBA weights need their original (paired-layer) forward
+            from ..interop.official_forward import official_forward_blocks
+
+            return official_forward_blocks(self, h)
         if self.config.residual_in_fp32:
             h = h.float()  # keep the residual stream in fp32 under autocast (SSAM)
         for block in self.layers:
