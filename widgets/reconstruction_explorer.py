@@ -22,7 +22,6 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from ssamba_lab.checkpoint import is_checkpoint_dir
 from ssamba_lab.explore import (
     Clip, MaskChoice, ReconstructionCache, ReconstructionResult, build_pretrainer_from_checkpoint, load_clip,
     reconstruct, wav_bytes, with_audio,
@@ -43,10 +42,7 @@ def _digest(a: np.ndarray) -> str:
 def _load_pretrainer(source: str | Path | MaskedPretrainer) -> MaskedPretrainer:
     if isinstance(source, MaskedPretrainer):
         return source.eval()
-    path = Path(source)
-    if is_checkpoint_dir(path):
-        return build_pretrainer_from_checkpoint(path)
-    raise ValueError(f"{path} is not a pretrainer checkpoint directory (config.json + model.safetensors)")
+    return build_pretrainer_from_checkpoint(source)
 
 
 class ReconstructionExplorer:

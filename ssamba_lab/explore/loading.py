@@ -10,8 +10,25 @@ from ..models import EncoderConfig, MaskedPretrainer, ObjectiveConfig, build_enc
 
 
 def build_pretrainer_from_checkpoint(path: str | Path) -> MaskedPretrainer:
-    """A pretrainer directory (``config.json`` with ``kind='pretrainer'``, ``encoder``, ``objective``) ->
-    :class:`MaskedPretrainer` in eval mode with its weights loaded strictly."""
+    """A pretraining checkpoint -> :class:`MaskedPretrainer` in eval mode, weights loaded strictly.
+
+    Uses ``ssamba_lab.load_pretrained`` (our directories and the released SSAMBA / SSAST ``.pth`` files) and
+    insists on a pretrainer (the explorer needs the prediction heads). Without the interop package it reads our
+    checkpoint directories directly.
+    """
+    try:
+        from ..interop.pretrained import load_pretrained
+    except ModuleNotFoundError:
+        return _pretrainer_from_directory(path)
+    model = load_pretrained(path)
+    if not isinstance(model, MaskedPretrainer):
+        raise CheckpointError(f"{path} holds a {type(model).__name__}, not a pretrainer: the reconstruction "
+                              f"explorer needs the masked-prediction heads (cpredlayer/gpredlayer or decoder)")
+    return model.eval()
+
+
+def _pretrainer_from_directory(path: str | Path) -> MaskedPretrainer:
+    """Our directory format only: ``config.json`` (``kind='pretrainer'``, ``encoder``, ``objective``)."""
     ckpt = load_checkpoint(path, with_trainer_state=False)
     cfg = ckpt.config
     if cfg.get("kind") != "pretrainer":
