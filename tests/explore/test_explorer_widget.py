@@ -1,0 +1,115 @@
+"""Drive the ReconstructionExplorer without a browser: set widget values, click buttons, read the figures."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from ssamba_lab.explore import find_clips
+from widgets import ReconstructionExplorer
+
+from .conftest import FRAMES, save_pretrainer
+
+
+def _nan_cells(trace) -> int:
+    return int(np.isnan(np.asarray(trace.z, dtype=float)).sum())
+
+
+def _digest(explorer) -> str:
+    return re.search(r'data-recon-digest="(\w+)"', explorer.summary.value).group(1)
+
+
+@pytest.fixture()
+def explorer(clip_dir, joint_pretrainer, ssam_pretrainer, tmp_path):
+    ckpt = save_pretrainer(joint_pretrainer, tmp_path / "joint")
+    return ReconstructionExplorer(clips=find_clips(clip_dir), checkpoints={"joint": ckpt, "ssam": ssam_pretrainer},
+                                  frames=FRAMES, strategy="random", ratio=0.5, seed=0)
+
+
+def test_initial_view(explorer):
+    masked, recon, err = explorer.figure.data[1], explorer.figure.data[2], explorer.figure.data[3]
+    n = 8 * FRAMES // 16
+    assert explorer.count.max == n and explorer.count.value == n // 2
+    assert np.asarray(explorer.figure.data[0].z).shape == (128, FRAMES)  # [bins, frames]
+    assert _nan_cells(masked) == n // 2 * 256 and _nan_cells(recon) == 0
+    assert np.asarray(err.z).shape == (8, FRAMES // 16) and _nan_cells(err) == n - n // 2
+    assert f'data-num-masked="{n // 2}"' in explorer.summary.value
+
+
+def test_mask_count_changes_figures(explorer):
+    before_recon = np.array(explorer.figure.data[2].z, dtype=float)
+    before = _digest(explorer)
+    explorer.count.value = 5
+    assert _nan_cells(explorer.figure.data[1]) == 5 * 256
+    assert _nan_cells(explorer.figure.data[3]) == explorer.count.max - 5
+    assert not np.array_equal(before_recon, np.asarray(explorer.figure.data[2].z, dtype=float))
+    assert _digest(explorer) != before
+    assert explorer.ratio.value == pytest.approx(5 / explorer.count.max)
+    assert 'data-num-masked="5"' in explorer.summary.value
+
+
+def test_ratio_slider_sets_count(explorer):
+    explorer.ratio.value = 0.25
+    assert explorer.count.value == round(0.25 * explorer.count.max)
+    assert explorer.result.num_masked == explorer.count.value
+    assert _nan_cells(explorer.figure.data[1]) == explorer.count.value * 256
+
+
+def test_new_seed_button_moves_the_mask(explorer):
+    mask_before = explorer.result.mask.copy()
+    renders = explorer.renders
+    explorer.new_seed.click()
+    assert explorer.seed.value == 1 and explorer.renders == renders + 1
+    assert explorer.result.mask.sum() == mask_before.sum() and (explorer.result.mask != mask_before).any()
+    explorer.seed.value = 0  # back to the first mask: served from the cache
+    np.testing.assert_array_equal(explorer.result.mask, mask_before)
+    assert "cached forward" in explorer.summary.value
+
+
+def test_frame_strategy_hides_whole_columns(explorer):
+    explorer.strategy.value = "frame"
+    z = np.isnan(np.asarray(explorer.figure.data[1].z, dtype=float))  # [bins, frames]
+    cols = z.all(0)
+    assert cols.any() and (z.any(0) == cols).all()
+
+
+def test_error_hover_data(explorer):
+    r = explorer.result
+    custom = np.asarray(explorer.figure.data[3].customdata, dtype=float)  # [F, T, 3]
+    np.testing.assert_array_equal(custom[..., 0], r.patch_index)
+    np.testing.assert_allclose(custom[..., 1], r.patch_error, rtol=1e-6)
+    np.testing.assert_array_equal(np.isnan(custom[..., 2]), ~r.mask)
+    assert "patch %{customdata[0]}" in explorer.figure.data[3].hovertemplate
+    pixel_patch = np.asarray(explorer.figure.data[2].customdata)  # [bins, frames]
+    assert pixel_patch[16 * 3 + 2, 16 * 1 + 5] == r.patch_index[3, 1]
+
+
+def test_summaries_plot(explorer):
+    r = explorer.result
+    np.testing.assert_allclose(np.asarray(explorer.profile.data[0].y, dtype=float), r.band_error)
+    np.testing.assert_allclose(np.asarray(explorer.profile.data[1].y, dtype=float), r.time_error)
+
+
+def test_clip_and_checkpoint_switch(explorer):
+    explorer.count.value = 10
+    explorer.checkpoint.value = "ssam"  # 80 log-mel bins, 16 x 4 patches: a different grid
+    n = 5 * FRAMES // 4
+    assert explorer.count.max == n and explorer.result.grid == (5, FRAMES // 4)
+    assert np.asarray(explorer.figure.data[0].z).shape == (80, FRAMES)
+    assert "n/a (reconstruction objective)" in explorer.summary.value
+    before = np.array(explorer.figure.data[0].z, dtype=float)
+    explorer.clip.value = "tone_2000.wav"
+    assert not np.array_equal(before, np.asarray(explorer.figure.data[0].z, dtype=float))
+    assert explorer.result.name == "tone_2000.wav"
+
+
+def test_listen_button_fills_players(explorer):
+    assert explorer.audio_reconstruction.value == b""
+    explorer.audio_iters = 4
+    explorer.listen.click()
+    for player in (explorer.audio_original, explorer.audio_reconstruction):
+        assert player.value[:4] == b"RIFF" and len(player.value) > 44 + 2 * 8000
+    assert explorer.audio_original.value != explorer.audio_reconstruction.value
+    explorer.count.value = 3  # a new view invalidates the audio
+    assert "press" in explorer.audio_status.value
