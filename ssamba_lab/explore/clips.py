@@ -75,3 +75,42 @@ def find_clips(folder: str | Path, *, limit: int | None = None) -> dict[str, Pat
     assert folder.is_dir(), f"clip folder not found: {folder}"
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
     return {str(p.relative_to(folder)): p for p in files[:limit]}
+
+
+def sample_clips(folder: str | Path, count: int) -> dict[str, Path]:
+    """``count`` audio files spread over ``folder``'s top-level subfolders (round robin over the sorted file
+    lists, so a corpus of several datasets contributes one clip of each before a second of any)."""
+    found = find_clips(folder)
+    groups: dict[str, list[str]] = {}
+    for rel in found:
+        groups.setdefault(Path(rel).parts[0] if len(Path(rel).parts) > 1 else ".", []).append(rel)
+    picked: list[str] = []
+    while len(picked) < min(count, len(found)):
+        for names in groups.values():
+            if names and len(picked) < count:
+                picked.append(names.pop(0))
+    return {rel: found[rel] for rel in picked}
+
+
+def write_synthetic_clips(folder: str | Path, *, seconds: float = 2.56, seed: int = 0) -> dict[str, Path]:
+    """Write four procedural 16 kHz clips (harmonic tone, chirp, noise bursts, tone + noise) to ``folder``; a
+    stand-in when no corpus is at hand, so the notebook still has something with structure to mask."""
+    import numpy as np
+    import soundfile as sf
+
+    from ..features import SAMPLE_RATE
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE  # [samples]
+    harmonic = sum(np.sin(2 * np.pi * 220 * k * t) / k for k in range(1, 8))
+    chirp = np.sin(2 * np.pi * (100 * t + 1200 * t**2))
+    bursts = rng.standard_normal(t.size) * (np.sin(2 * np.pi * 2 * t) > 0.6)
+    mixed = np.sin(2 * np.pi * 880 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2 + 0.2 * rng.standard_normal(t.size)
+    out = {}
+    for name, wav in (("harmonic", harmonic), ("chirp", chirp), ("bursts", bursts), ("tone_noise", mixed)):
+        path = folder / f"{name}.wav"
+        sf.write(path, (0.5 * wav / np.abs(wav).max()).astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
+        out[path.name] = path
+    return out

@@ -1,11 +1,12 @@
 """Build a :class:`MaskedPretrainer` from one of our checkpoint directories (or with random weights)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 
-from ..checkpoint import CheckpointError, load_checkpoint, load_state_strict
+from ..checkpoint import CheckpointError, is_checkpoint_dir, load_checkpoint, load_state_strict
 from ..models import EncoderConfig, MaskedPretrainer, ObjectiveConfig, build_encoder, get_config
 
 
@@ -52,3 +53,42 @@ def random_pretrainer(model_name: str = "ssamba-tiny", *, objective: ObjectiveCo
         objective = ObjectiveConfig(objective="reconstruction" if model_name.startswith("ssam-") else "joint")
     torch.manual_seed(seed)  # the initialisers draw from the global generator
     return MaskedPretrainer(encoder=build_encoder(config), objective=objective).eval()
+
+
+def pretrainer_checkpoints(root: str | Path = "runs") -> list[Path]:
+    """Pretraining checkpoint directories under ``root``, oldest first (empty when ``root`` does not exist)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = []
+    for cfg in root.rglob("config.json"):
+        if is_checkpoint_dir(cfg.parent) and not cfg.parent.name.startswith("."):  # skip in-flight temp dirs
+            try:
+                kind = json.loads(cfg.read_text()).get("kind")
+            except (OSError, json.JSONDecodeError):
+                continue
+            if kind == "pretrainer":
+                found.append((cfg.stat().st_mtime, cfg.parent))
+    return [path for _, path in sorted(found)]
+
+
+def latest_pretrainer_checkpoint(root: str | Path = "runs") -> Path | None:
+    """The most recently written pretraining checkpoint directory under ``root`` (None if there is none)."""
+    found = pretrainer_checkpoints(root)
+    return found[-1] if found else None
+
+
+def quick_pretrain(model: MaskedPretrainer, features: list[torch.Tensor], *, steps: int, lr: float = 1e-3,
+                   seed: int = 0) -> MaskedPretrainer:
+    """A few plain AdamW steps of the model's own objective on ``features`` (each ``[frames, bins]``, equal
+    lengths), all clips in one batch: a stated fallback for when no pretraining checkpoint exists, not a recipe."""
+    x = torch.stack(features)  # [clips, frames, bins]
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(steps):
+        loss = model.forward_loss(x, generator=gen)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
