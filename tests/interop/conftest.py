@@ -95,3 +95,9 @@ def ssast_state(*, dim: int = 192, depth: int = 12, tdim: int = 1024, pretrain: 
     if pretrain:
         state["module.p_input_tdim"] = torch.tensor(tdim)
     return state
+
+
+@pytest.fixture
+def make_ssast_state():
+    """``make(dim=, depth=, tdim=, pretrain=, seed=) -> state`` in the released SSAST layout."""
+    return ssast_state
