@@ -39,6 +39,14 @@ def _digest(a: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(a, dtype=np.float32).tobytes()).hexdigest()[:12]
 
 
+def _json_safe(a: np.ndarray) -> np.ndarray:
+    """NaN -> None (JSON null, a gap in plotly): the widget protocol sends 2-D arrays as JSON, where NaN is
+    invalid and makes the browser drop the whole update."""
+    out = a.astype(object)
+    out[np.isnan(a)] = None
+    return out
+
+
 def _load_pretrainer(source: str | Path | MaskedPretrainer) -> MaskedPretrainer:
     if isinstance(source, MaskedPretrainer):
         return source.eval()
@@ -225,11 +233,11 @@ class ReconstructionExplorer:
             if axes_key != self._axes_key:
                 self._update_axes(r)
             for trace, arr in zip(self.figure.data[:3], (r.features, r.masked_input, r.reconstruction)):
-                trace.z = arr.T  # [bins, frames]
+                trace.z = _json_safe(arr.T)  # [bins, frames]
             ranks = r.discriminative.rank_grid if r.discriminative is not None else np.full(r.grid, np.nan)
             err = self.figure.data[3]
-            err.z = r.masked_error_grid  # [F, T]
-            err.customdata = np.stack([r.patch_index, r.patch_error, ranks], axis=-1)  # [F, T, 3]
+            err.z = _json_safe(r.masked_error_grid)  # [F, T]
+            err.customdata = _json_safe(np.stack([r.patch_index, r.patch_error, ranks], axis=-1))  # [F, T, 3]
         with self.profile.batch_update():
             self.profile.data[0].y = r.band_error
             self.profile.data[1].y = r.time_error
