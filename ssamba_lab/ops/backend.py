@@ -130,6 +130,23 @@ def _load_torch():
     return selective_scan_torch, causal_conv1d_torch
 
 
+class _ContiguousGrad(torch.autograd.Function):
+    """Identity whose backward makes the incoming gradient contiguous.
+
+    causal-conv1d's backward accepts a channel-last ``dout`` (stride(1) == 1) while ``x`` is contiguous and then
+    reads it with the wrong layout: weight gradients came out wrong by O(1) (benchmarks/gpu_backend_parity.py).
+    The gradient of the conv output arrives channel-last from the ``x_proj`` path, so normalise it here.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.contiguous()
+
+
 def _load_mamba_ssm():
     from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
 
@@ -143,7 +160,8 @@ def _load_mamba_ssm():
                                  D, None if z is None else z.contiguous(), delta_bias, delta_softplus)
 
     def conv(x, weight, bias=None, activation="silu"):
-        return causal_conv1d_fn(x.contiguous(), weight.contiguous(), bias, activation=activation)
+        out = causal_conv1d_fn(x.contiguous(), weight.contiguous(), bias, activation=activation)  # [b, e, l]
+        return _ContiguousGrad.apply(out)
 
     return scan, conv
 
@@ -165,8 +183,17 @@ def _load_numba() -> Ops:
     return Ops(selective_scan_numba, causal_conv1d_torch, bidirectional_mixer_numba)
 
 
+def _load_triton() -> Ops:
+    from .conv import causal_conv1d_torch
+    from .scan_triton import bidirectional_mixer_triton, selective_scan_triton
+
+    return Ops(selective_scan_triton, causal_conv1d_torch, bidirectional_mixer_triton)
+
+
 register_backend(Backend("torch", ("cpu", "cuda"), lambda: True, _load_torch))
 # Fused CPU kernels; the automatic choice on CPU when numba is installed (benchmarks/cpu_speed.py: ~Nx faster).
 register_backend(Backend("numba", ("cpu",), _numba_available, _load_numba), prefer_on=("cpu",))
 register_backend(Backend("mamba_ssm", ("cuda",), _module_importable("mamba_ssm.ops.selective_scan_interface"),
                          _load_mamba_ssm))
+# Fused Triton kernels (both directions in one launch, no flips; benchmarks/gpu_speed.py).
+register_backend(Backend("triton", ("cuda",), _module_importable("triton"), _load_triton))
