@@ -1,0 +1,101 @@
+"""torchrun / DistributedDataParallel helpers: process group from the environment, rank queries, reductions.
+
+Under ``torchrun`` (``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` set) :func:`init_distributed` joins the group with
+``nccl`` on CUDA and ``gloo`` on CPU; without them everything degrades to a single process.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def launched_by_torchrun() -> bool:
+    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def init_distributed(device: str) -> DistInfo:
+    """Join the process group when launched by torchrun; returns this process' rank info.
+
+    ``device`` is the requested device type (``cuda`` -> one GPU per local rank and nccl, ``cpu`` -> gloo).
+    """
+    if not launched_by_torchrun():
+        return DistInfo()
+    rank, world, local = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0))
+    if not dist.is_initialized():
+        backend = "nccl" if device.startswith("cuda") else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(local)
+        dist.init_process_group(backend=backend)
+    return DistInfo(rank=rank, world_size=world, local_rank=local)
+
+
+def current() -> DistInfo:
+    if dist.is_available() and dist.is_initialized():
+        return DistInfo(rank=dist.get_rank(), world_size=dist.get_world_size(),
+                        local_rank=int(os.environ.get("LOCAL_RANK", 0)))
+    return DistInfo()
+
+
+def resolve_device(device: str, info: DistInfo) -> torch.device:
+    """``'auto'`` -> cuda if available else cpu; under DDP on CUDA each rank takes ``cuda:local_rank``."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and info.enabled:
+        return torch.device("cuda", info.local_rank)
+    return torch.device(device)
+
+
+def all_reduce_mean(value: torch.Tensor) -> torch.Tensor:
+    """Mean over ranks (identity without a process group)."""
+    if not current().enabled:
+        return value
+    value = value.clone()
+    dist.all_reduce(value, op=dist.ReduceOp.SUM)
+    return value / dist.get_world_size()
+
+
+def all_gather_cat(t: torch.Tensor) -> torch.Tensor:
+    """Concatenate equal-shaped ``[n, ...]`` tensors of every rank along dim 0 (identity alone)."""
+    info = current()
+    if not info.enabled:
+        return t
+    parts = [torch.empty_like(t) for _ in range(info.world_size)]
+    dist.all_gather(parts, t.contiguous())
+    return torch.cat(parts, 0)
+
+
+def broadcast_object(obj):
+    """Rank 0's ``obj`` on every rank."""
+    if not current().enabled:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def barrier() -> None:
+    if current().enabled:
+        dist.barrier()
+
+
+def cleanup() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
