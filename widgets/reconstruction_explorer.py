@@ -23,8 +23,8 @@ import torch
 from plotly.subplots import make_subplots
 
 from ssamba_lab.explore import (
-    Clip, MaskChoice, ReconstructionCache, ReconstructionResult, build_pretrainer_from_checkpoint, load_clip,
-    reconstruct, wav_bytes, with_audio,
+    Clip, MaskChoice, ReconstructionCache, ReconstructionResult, build_pretrainer_from_checkpoint, checkpoint_stats,
+    load_clip, reconstruct, wav_bytes, with_audio,
 )
 from ssamba_lab.features import FbankStats
 from ssamba_lab.masking import MASKING_STRATEGIES
@@ -59,6 +59,8 @@ class ReconstructionExplorer:
     clips: name -> audio file path or :class:`Clip` (features already normalised for the checkpoints' frontend).
     checkpoints: name -> checkpoint directory or a :class:`MaskedPretrainer` (loaded lazily, then kept).
     frames: crop/pad length for clips given as files (short clips keep re-renders fast on a CPU).
+    stats: fbank normalisation for clips given as files; None = each checkpoint's recorded stats
+    (``config.json``), else the AudioSet / pretraining stats.
     """
 
     def __init__(self, *, clips: Mapping[str, str | Path | Clip], checkpoints: Mapping[str, str | Path | MaskedPretrainer],
@@ -130,16 +132,24 @@ class ReconstructionExplorer:
         return self._pretrainers[name]
 
     @property
+    def feature_stats(self) -> FbankStats | None:
+        """Normalisation for file clips under the current checkpoint (None: the frontend's default)."""
+        if self.stats is not None:
+            return self.stats
+        source = self._ckpt_sources[self.checkpoint.value]
+        return None if isinstance(source, MaskedPretrainer) else checkpoint_stats(source)
+
+    @property
     def current_clip(self) -> Clip:
         config = self.pretrainer.encoder.config
-        name = self.clip.value
-        key = (name, config.frontend, config.input_fdim)
+        name, stats = self.clip.value, self.feature_stats
+        key = (name, config.frontend, config.input_fdim, stats)
         if key not in self._clips:
             src = self._clip_sources[name]
             if isinstance(src, Clip):
                 self._clips[key] = src
             else:
-                self._clips[key] = load_clip(src, config=config, frames=self.frames, stats=self.stats, name=name)
+                self._clips[key] = load_clip(src, config=config, frames=self.frames, stats=stats, name=name)
         return self._clips[key]
 
     @property
@@ -164,9 +174,23 @@ class ReconstructionExplorer:
             self._syncing = False
 
     def _on_change(self, change) -> None:
-        if change["owner"] in (self.clip, self.checkpoint):
-            self._sync_count_range(ratio=self.ratio.value)  # the patch grid may differ
-        self.render()
+        try:
+            if change["owner"] in (self.clip, self.checkpoint):
+                self._sync_count_range(ratio=self.ratio.value)  # the patch grid may differ
+        except Exception as exc:  # e.g. an unreadable checkpoint or clip: say so in the UI, keep the last view
+            self._show_error(exc)
+            return
+        self._safe_render()
+
+    def _show_error(self, exc: Exception) -> None:
+        self.summary.value = (f'<div class="{SUMMARY_CLASS} ssamba-explorer-error" style="color:#b00">'
+                              f"<b>{type(exc).__name__}</b>: {html.escape(str(exc))}</div>")
+
+    def _safe_render(self) -> None:
+        try:
+            self.render()
+        except Exception as exc:
+            self._show_error(exc)
 
     def _on_count(self, change) -> None:
         if self._syncing:
@@ -176,7 +200,7 @@ class ReconstructionExplorer:
             self.ratio.value = change["new"] / max(self.count.max, 1)
         finally:
             self._syncing = False
-        self.render()
+        self._safe_render()
 
     def _on_ratio(self, change) -> None:
         if self._syncing:

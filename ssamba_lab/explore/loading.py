@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import CheckpointError, is_checkpoint_dir, load_checkpoint, load_state_strict
+from ..features import FbankStats
 from ..models import EncoderConfig, MaskedPretrainer, ObjectiveConfig, build_encoder, get_config
 
 
@@ -44,6 +45,16 @@ def _pretrainer_from_directory(path: str | Path) -> MaskedPretrainer:
     return model.eval()
 
 
+def checkpoint_stats(path: str | Path) -> FbankStats | None:
+    """The fbank normalisation stats a checkpoint directory was trained with (``config.json``'s ``stats``), or
+    None (released files and checkpoints that do not record them: the caller's default applies)."""
+    path = Path(path)
+    if not is_checkpoint_dir(path):
+        return None
+    stats = json.loads((path / "config.json").read_text()).get("stats")
+    return FbankStats(mean=float(stats["mean"]), std=float(stats["std"])) if stats else None
+
+
 def random_pretrainer(model_name: str = "ssamba-tiny", *, objective: ObjectiveConfig | None = None, seed: int = 0,
                       **encoder_overrides) -> MaskedPretrainer:
     """An untrained pretrainer of a preset (for smoke tests and as a stated fallback when no checkpoint exists).
@@ -77,18 +88,3 @@ def latest_pretrainer_checkpoint(root: str | Path = "runs") -> Path | None:
     found = pretrainer_checkpoints(root)
     return found[-1] if found else None
 
-
-def quick_pretrain(model: MaskedPretrainer, features: list[torch.Tensor], *, steps: int, lr: float = 1e-3,
-                   seed: int = 0) -> MaskedPretrainer:
-    """A few plain AdamW steps of the model's own objective on ``features`` (each ``[frames, bins]``, equal
-    lengths), all clips in one batch: a stated fallback for when no pretraining checkpoint exists, not a recipe."""
-    x = torch.stack(features)  # [clips, frames, bins]
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr)
-    model.train()
-    for _ in range(steps):
-        loss = model.forward_loss(x, generator=gen)["loss"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return model.eval()

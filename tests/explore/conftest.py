@@ -32,11 +32,11 @@ def ssam_pretrainer():
                              objective=ObjectiveConfig(objective="reconstruction"))
 
 
-def save_pretrainer(model, path):
-    """Write ``model`` as one of our pretraining checkpoint directories."""
+def save_pretrainer(model, path, **extra):
+    """Write ``model`` as one of our pretraining checkpoint directories (``extra``: more config.json entries)."""
     return save_checkpoint(path, state_dict=model.state_dict(), config={
         "kind": "pretrainer", "model_name": "ssamba-tiny", "encoder": model.encoder.config.to_dict(),
-        "objective": model.objective.to_dict()})
+        "objective": model.objective.to_dict(), **extra})
 
 
 def tone(freq: float, seconds: float = 1.0) -> np.ndarray:

@@ -125,3 +125,28 @@ def test_figure_data_is_json_safe(explorer):
             if value is not None:
                 json.dumps(np.asarray(value).tolist(), allow_nan=False)
     assert np.isnan(np.asarray(explorer.figure.data[1].z, dtype=float)).any()  # the gaps are still there
+
+
+def test_unreadable_checkpoint_is_reported_in_the_ui(clip_dir, joint_pretrainer, tmp_path):
+    ex = ReconstructionExplorer(clips=find_clips(clip_dir), frames=FRAMES,
+                                checkpoints={"ok": joint_pretrainer, "missing": tmp_path / "nope"})
+    shown = ex.result
+    ex.checkpoint.value = "missing"
+    assert "ssamba-explorer-error" in ex.summary.value and "nope" in ex.summary.value
+    assert ex.result is shown  # the last good view stays on screen
+    ex.checkpoint.value = "ok"
+    assert "ssamba-explorer-error" not in ex.summary.value
+
+
+def test_clips_use_the_checkpoints_recorded_stats(clip_dir, joint_pretrainer, tmp_path):
+    from ssamba_lab.explore import load_clip
+    from ssamba_lab.features import FbankStats
+
+    ckpt = save_pretrainer(joint_pretrainer, tmp_path / "with_stats", stats={"mean": -2.0, "std": 3.0})
+    ex = ReconstructionExplorer(clips=find_clips(clip_dir), checkpoints={"s": ckpt, "plain": joint_pretrainer},
+                                frames=FRAMES)
+    expected = load_clip(clip_dir / "chirp.wav", config=joint_pretrainer.encoder.config, frames=FRAMES,
+                         stats=FbankStats(-2.0, 3.0))
+    np.testing.assert_allclose(ex.result.features, expected.features.numpy(), rtol=1e-6)
+    ex.checkpoint.value = "plain"  # no recorded stats: the AudioSet default, so different features
+    assert not np.allclose(ex.result.features, expected.features.numpy())
