@@ -90,6 +90,11 @@ def build_from_config(config: dict, *, source: str) -> nn.Module:
         head = config.get("head") or {}
         if "num_classes" not in head:
             raise CheckpointError(f"{source}: a classifier config needs head.num_classes")
+        if head.get("num_seconds"):  # per-second (DASL) classifiers written by the fine-tuning trainer
+            from ..train.classifier import FinetuneModel
+
+            return FinetuneModel(encoder=encoder, num_classes=int(head["num_classes"]),
+                                 num_seconds=int(head["num_seconds"]), pool=head.get("pool", "mean"))
         return PretrainedClassifier(encoder=encoder, num_classes=int(head["num_classes"]), pool=head.get("pool", "mean"))
     if kind == "encoder":
         return encoder

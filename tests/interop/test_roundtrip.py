@@ -93,3 +93,17 @@ def test_geometry_change_keeps_outputs_of_the_on_the_fly_adaptation(make_ssamba_
         assert torch.equal(short(feats), model.encoder(feats))
     with pytest.raises(ValueError, match="stride == patch"), pytest.warns(UserWarning):
         load_pretrained(path, fstride=10, tstride=10)
+
+
+def test_trainer_per_second_classifier_loads(tmp_path):
+    from ssamba_lab.train.classifier import FinetuneModel
+
+    torch.manual_seed(0)
+    enc = build_encoder(get_config("ssamba-tiny", depth=2, input_tdim=64))
+    model = FinetuneModel(encoder=enc, num_classes=4, num_seconds=3).eval()
+    save_checkpoint(tmp_path / "dasl", state_dict=model.state_dict(),
+                    config={"kind": "classifier", "encoder": enc.config.to_dict(),
+                            "head": {"num_classes": 4, "pool": "mean", "num_seconds": 3}})
+    back = load_pretrained(tmp_path / "dasl")
+    assert isinstance(back, FinetuneModel)
+    assert_same_state(model, back)
