@@ -8,20 +8,25 @@ Public API (what trainers and notebooks call)::
     prepared = prepare_task(get_task("esc"), data_root=..., out_dir="runs/manifests", fold=1)
     build_demo_corpus("data/demo", config=DemoConfig(seed=0))
 """
-from .adapters import ADAPTERS, AdapterOutput
-from .bad_audio import AudioCheckConfig, BadAudioReport, audit_entries, inspect_file, load_waveform
-from .dataset import AudioDataset, DataConfig
-from .demo import DemoConfig, build_demo_corpus
-from .layout import LayoutError
-from .loader import build_dataloader, build_dataset, resolve_stats
-from .manifest import LabelMap, Manifest, read_label_csv, read_manifest, write_label_csv, write_manifest
-from .prepare import PreparedTask, prepare_task
-from .stats import class_counts, fbank_stats
+import importlib
 
-__all__ = [
-    "ADAPTERS", "AdapterOutput", "AudioCheckConfig", "BadAudioReport", "audit_entries", "inspect_file",
-    "load_waveform", "AudioDataset", "DataConfig", "DemoConfig", "build_demo_corpus", "LayoutError",
-    "build_dataloader", "build_dataset", "resolve_stats", "LabelMap", "Manifest", "read_label_csv",
-    "read_manifest", "write_label_csv", "write_manifest", "PreparedTask", "prepare_task", "class_counts",
-    "fbank_stats",
-]
+_EXPORTS = {
+    "adapters": ("ADAPTERS", "AdapterOutput"),
+    "bad_audio": ("AudioCheckConfig", "BadAudioReport", "audit_entries", "inspect_file", "load_waveform"),
+    "dataset": ("AudioDataset", "DataConfig"),
+    "demo": ("DemoConfig", "build_demo_corpus"),
+    "layout": ("LayoutError",),
+    "loader": ("build_dataloader", "build_dataset", "resolve_stats"),
+    "manifest": ("LabelMap", "Manifest", "read_label_csv", "read_manifest", "write_label_csv", "write_manifest"),
+    "prepare": ("PreparedTask", "prepare_task"),
+    "stats": ("class_counts", "fbank_stats"),
+}
+_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    """Lazy exports: ``import ssamba_lab.data`` stays light (the demo corpus workers do not load torch)."""
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,8 +14,11 @@ Layout written (each readable by the same adapters as the real datasets)::
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -37,7 +40,7 @@ VERSION = 1
 
 
 def build_demo_corpus(root: str | Path = "data/demo", *, config: DemoConfig = DemoConfig(),
-                      overwrite: bool = False, verbose: bool = False) -> dict:
+                      overwrite: bool = False, verbose: bool = False, workers: int | None = None) -> dict:
     """Generate the corpus (deterministic in ``config``); returns the stamp dict (per-dataset files/seconds/MB)."""
     root = Path(root)
     stamp_path = root / STAMP
@@ -46,22 +49,34 @@ def build_demo_corpus(root: str | Path = "data/demo", *, config: DemoConfig = De
         stamp = json.loads(stamp_path.read_text())
         if {k: stamp.get(k) for k in wanted} == json.loads(json.dumps(wanted)):
             return stamp
-    synth = Synthesizer()  # fails early, with an install hint, when espeak-ng is unavailable
+    Synthesizer()  # fails early, with an install hint, when espeak-ng is unavailable
     root.mkdir(parents=True, exist_ok=True)
     stamp = {**wanted, "datasets": {}}
     t0 = time.perf_counter()
-    for name, writer in WRITERS.items():
-        if (root / name).exists():
-            shutil.rmtree(root / name)
-        t = time.perf_counter()
-        stats = writer(root, config, synth)
-        stats["megabytes"] = round(sum(p.stat().st_size for p in (root / name).rglob("*") if p.is_file()) / 1e6, 2)
-        stats["build_seconds"] = round(time.perf_counter() - t, 2)
-        stamp["datasets"][name] = stats
-        if verbose:
-            print(f"  {name:<22} {stats['files']:>5} files {stats['seconds']:>7.1f} s audio "
-                  f"{stats['megabytes']:>6.2f} MB  ({stats['build_seconds']:.1f} s)", flush=True)
+    # espeak-ng carries state from one utterance to the next inside a process, so each dataset is written by a
+    # fresh process: the output then depends only on the config (and the writers run in parallel).
+    workers = max(1, min(len(WRITERS), workers or os.cpu_count() or 1))
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=1) as pool:
+        futures = {name: pool.submit(_write_one, name, root, config) for name in WRITERS}
+        for name, fut in futures.items():
+            stats = fut.result()
+            stamp["datasets"][name] = stats
+            if verbose:
+                print(f"  {name:<22} {stats['files']:>5} files {stats['seconds']:>7.1f} s audio "
+                      f"{stats['megabytes']:>6.2f} MB  ({stats['build_seconds']:.1f} s)", flush=True)
     stamp["total_megabytes"] = round(sum(d["megabytes"] for d in stamp["datasets"].values()), 2)
     stamp["build_seconds"] = round(time.perf_counter() - t0, 2)
     stamp_path.write_text(json.dumps(stamp, indent=1))
     return stamp
+
+
+def _write_one(name: str, root: Path, config: DemoConfig) -> dict:
+    """Write one dataset (in a fresh worker process); returns files / seconds / megabytes / build seconds."""
+    t = time.perf_counter()
+    if (root / name).exists():
+        shutil.rmtree(root / name)
+    stats = WRITERS[name](root, config, Synthesizer())
+    stats["megabytes"] = round(sum(p.stat().st_size for p in (root / name).rglob("*") if p.is_file()) / 1e6, 2)
+    stats["build_seconds"] = round(time.perf_counter() - t, 2)
+    return stats

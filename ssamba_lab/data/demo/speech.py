@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import resample_poly
 
-from ssamba_lab.features import SAMPLE_RATE
+SAMPLE_RATE = 16_000  # = ssamba_lab.features.SAMPLE_RATE; not imported so corpus workers start without torch
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -59,6 +59,7 @@ class Synthesizer:
                 f"(or pip install -e '.[demo]'); loading it failed with: {exc}") from exc
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
                                      ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
@@ -76,7 +77,7 @@ class Synthesizer:
         self._callback = _CALLBACK(_collect)  # keep a reference: espeak holds the pointer
         lib.espeak_SetSynthCallback(self._callback)
 
-    def say(self, text: str, voice: Voice, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    def say(self, text: str, voice: Voice, *, sample_rate: int = SAMPLE_RATE, seed: int = 0) -> np.ndarray:
         """Speak ``text``; returns float32 ``[samples]`` in [-1, 1] at ``sample_rate``."""
         if self.lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
             raise SpeechUnavailable(f"espeak-ng has no voice {voice.name!r}")
@@ -84,9 +85,11 @@ class Synthesizer:
                              (_VOLUME, voice.volume)):
             self.lib.espeak_SetParameter(param, int(value), 0)
         self._chunks = []
+        self.lib.espeak_ng_SetRandSeed(seed)
         buf = text.encode() + b"\0"
         err = self.lib.espeak_Synth(buf, len(buf), 0, _POS_CHARACTER, 0, _ESPEAK_CHARS_UTF8, None, None)
         assert err == 0, f"espeak_Synth failed with error {err} for {text!r}"
+        self.lib.espeak_Synchronize()
         pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)  # [samples] int16
         wav = pcm.astype(np.float32) / 32768.0  # [samples] at native rate
         g = np.gcd(sample_rate, self.native_rate)
