@@ -110,10 +110,10 @@ def bench_one(report: Report, cfg: BenchConfig, frames: int, backend: str, clip_
 def markdown(report: Report) -> str:
     lines = [f"# Explorer re-render latency ({report.config['model']}, CPU)", "",
              f"Command: `{report.command}`", "",
-             f"Machine: {report.machine['cpus']} CPUs, load average before/after "
+             (f"Machine: {report.machine['cpus']} CPUs, load average before/after "
              f"{report.machine['load_before']} / {report.machine['load_after']}, torch {report.machine['torch']}, "
              f"{report.config['threads']} torch thread(s). Target: a control change re-renders in < {TARGET_S:.0f} s "
-             f"(Python side; plotly.js's redraw in the browser comes on top).", "",
+             f"(Python side; plotly.js's redraw in the browser comes on top)."), "",
              "| frames | backend | action | median s | min s | max s | runs |", "|---|---|---|---|---|---|---|"]
     for t in report.timings:
         lines.append(f"| {t.frames} | {t.backend} | {t.action} | {t.median_s:.3f} | {t.min_s:.3f} | {t.max_s:.3f} "

@@ -23,8 +23,16 @@ import torch
 from plotly.subplots import make_subplots
 
 from ssamba_lab.explore import (
-    Clip, MaskChoice, ReconstructionCache, ReconstructionResult, build_pretrainer_from_checkpoint, checkpoint_stats,
-    load_clip, reconstruct, wav_bytes, with_audio,
+    Clip,
+    MaskChoice,
+    ReconstructionCache,
+    ReconstructionResult,
+    build_pretrainer_from_checkpoint,
+    checkpoint_stats,
+    load_clip,
+    reconstruct,
+    wav_bytes,
+    with_audio,
 )
 from ssamba_lab.features import FbankStats
 from ssamba_lab.masking import MASKING_STRATEGIES
@@ -177,7 +185,7 @@ class ReconstructionExplorer:
         try:
             if change["owner"] in (self.clip, self.checkpoint):
                 self._sync_count_range(ratio=self.ratio.value)  # the patch grid may differ
-        except Exception as exc:  # e.g. an unreadable checkpoint or clip: say so in the UI, keep the last view
+        except Exception as exc:  # noqa: BLE001 -- e.g. an unreadable checkpoint: say so in the UI, keep the view
             self._show_error(exc)
             return
         self._safe_render()
@@ -189,7 +197,7 @@ class ReconstructionExplorer:
     def _safe_render(self) -> None:
         try:
             self.render()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- shown in the UI instead of vanishing into the kernel log
             self._show_error(exc)
 
     def _on_count(self, change) -> None:
@@ -218,9 +226,9 @@ class ReconstructionExplorer:
         fig.add_trace(go.Heatmap(name="error", coloraxis="coloraxis2", hovertemplate=(
             "patch %{customdata[0]}<br>error %{customdata[1]:.4f}<br>discriminative rank %{customdata[2]}"
             "<extra>patch error</extra>")), row=2, col=2)
-        fig.update_layout(height=520, margin=dict(l=50, r=20, t=40, b=40),
-                          coloraxis=dict(colorscale="Viridis", colorbar=dict(x=1.0, y=0.78, len=0.45, title="feat")),
-                          coloraxis2=dict(colorscale="Inferno", colorbar=dict(x=1.0, y=0.22, len=0.45, title="MSE")))
+        fig.update_layout(height=520, margin={"l": 50, "r": 20, "t": 40, "b": 40},
+                          coloraxis={"colorscale": "Viridis", "colorbar": {"x": 1.0, "y": 0.78, "len": 0.45, "title": "feat"}},
+                          coloraxis2={"colorscale": "Inferno", "colorbar": {"x": 1.0, "y": 0.22, "len": 0.45, "title": "MSE"}})
         fig.update_xaxes(title_text="frame", row=2)
         fig.update_yaxes(title_text="mel bin", col=1)
         return go.FigureWidget(fig)
@@ -231,7 +239,7 @@ class ReconstructionExplorer:
         fig.add_trace(go.Bar(name="band", hovertemplate="band %{x}: %{y:.4f}<extra></extra>"), row=1, col=1)
         fig.add_trace(go.Scatter(name="time", mode="lines+markers", connectgaps=False,
                                  hovertemplate="frames %{x}: %{y:.4f}<extra></extra>"), row=1, col=2)
-        fig.update_layout(height=230, showlegend=False, margin=dict(l=50, r=20, t=40, b=40))
+        fig.update_layout(height=230, showlegend=False, margin={"l": 50, "r": 20, "t": 40, "b": 40})
         fig.update_xaxes(title_text="mel bins", row=1, col=1)
         fig.update_xaxes(title_text="first frame", row=1, col=2)
         return go.FigureWidget(fig)

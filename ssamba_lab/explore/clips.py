@@ -6,7 +6,16 @@ from pathlib import Path
 
 import torch
 
-from ..features import AUDIOSET_STATS, FbankStats, LogMel, crop_frames, kaldi_fbank, load_audio, normalize, pad_or_crop
+from ..features import (
+    AUDIOSET_STATS,
+    FbankStats,
+    LogMel,
+    crop_frames,
+    kaldi_fbank,
+    load_audio,
+    normalize,
+    pad_or_crop,
+)
 from ..models import EncoderConfig
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")

@@ -3,7 +3,7 @@ enough to keep in a committed notebook."""
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -31,7 +31,7 @@ def static_figure(results: Sequence[ReconstructionResult], *, time_factor: int =
                         horizontal_spacing=0.04, vertical_spacing=0.5 / max(len(results), 1))
     for i, r in enumerate(results, start=1):
         pf, pt = r.patch_size
-        sx, sy = dict(x0=(time_factor - 1) / 2, dx=time_factor), dict(y0=(freq_factor - 1) / 2, dy=freq_factor)
+        sx, sy = {"x0": (time_factor - 1) / 2, "dx": time_factor}, {"y0": (freq_factor - 1) / 2, "dy": freq_factor}
         for col, arr in ((1, r.masked_input), (2, r.reconstruction)):
             z = np.round(block_mean(arr.T, freq_factor, time_factor), decimals)  # [bins/ff, frames/tf]
             fig.add_trace(go.Heatmap(z=z, coloraxis="coloraxis", **sx, **sy,
@@ -39,9 +39,9 @@ def static_figure(results: Sequence[ReconstructionResult], *, time_factor: int =
         fig.add_trace(go.Heatmap(z=np.round(r.masked_error_grid, 4), coloraxis="coloraxis2", customdata=r.patch_index,
                                  x0=(pt - 1) / 2, dx=pt, y0=(pf - 1) / 2, dy=pf,
                                  hovertemplate="patch %{customdata}: error %{z}<extra></extra>"), row=i, col=3)
-    fig.update_layout(height=80 + height_per_row * len(results), margin=dict(l=40, r=10, t=40, b=30),
-                      coloraxis=dict(colorscale="Viridis", colorbar=dict(x=1.0, len=0.45, y=0.78, title="feat")),
-                      coloraxis2=dict(colorscale="Inferno", colorbar=dict(x=1.0, len=0.45, y=0.22, title="MSE")))
+    fig.update_layout(height=80 + height_per_row * len(results), margin={"l": 40, "r": 10, "t": 40, "b": 30},
+                      coloraxis={"colorscale": "Viridis", "colorbar": {"x": 1.0, "len": 0.45, "y": 0.78, "title": "feat"}},
+                      coloraxis2={"colorscale": "Inferno", "colorbar": {"x": 1.0, "len": 0.45, "y": 0.22, "title": "MSE"}})
     fig.update_annotations(font_size=11)
     return fig
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -142,7 +142,7 @@ def _compute(pretrainer: MaskedPretrainer, clip: Clip, choice: MaskChoice) -> Re
         pred = pred * (var + 1e-6).sqrt() + mean  # [N, P]
     recon = torch.where(token_mask[:, None], pred, target)  # [N, P]
     pixel_mask = pretrainer.unpatchify(repeat(token_mask, "n -> 1 n p", p=target.shape[1]).float(), grid)[0] > 0.5  # [frames, bins]
-    unpatch = lambda t: pretrainer.unpatchify(t[None], grid)[0].numpy()  # noqa: E731  [N, P] -> [frames, bins]
+    unpatch = lambda t: pretrainer.unpatchify(t[None], grid)[0].numpy()
     sq = (pred - target) ** 2  # [N, P]
     patch_error = _token_to_grid(sq.mean(-1), grid, c.token_order).numpy()  # [F, T]
     mask_grid = _token_to_grid(token_mask, grid, c.token_order)  # [F, T]
@@ -212,6 +212,6 @@ def reconstruct(pretrainer: MaskedPretrainer, clip: Clip, choice: MaskChoice = M
     reconstruction (about 0.1-0.5 s per second of audio on a CPU).
     """
     assert not pretrainer.training, "call pretrainer.eval() first (drop-path and dropout would randomise the view)"
-    compute = lambda: _compute(pretrainer, clip, choice)  # noqa: E731
+    compute = lambda: _compute(pretrainer, clip, choice)
     result = cache.get(pretrainer, clip, choice, compute) if cache is not None else compute()
     return with_audio(result, n_iter=audio_iters) if audio else result

@@ -107,7 +107,7 @@ def _summary(page) -> dict[str, str]:
 def test_notebook_explorer_in_chromium(lab_notebook):
     from playwright.sync_api import sync_playwright
 
-    url, folder = lab_notebook
+    url, _ = lab_notebook
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "explorer.png"
     with sync_playwright() as pw:

@@ -8,7 +8,12 @@ from einops import rearrange
 
 from ssamba_lab.checkpoint import CheckpointError, save_checkpoint
 from ssamba_lab.explore import (
-    MaskChoice, ReconstructionCache, build_pretrainer_from_checkpoint, clip_from_features, find_clips, load_clip,
+    MaskChoice,
+    ReconstructionCache,
+    build_pretrainer_from_checkpoint,
+    clip_from_features,
+    find_clips,
+    load_clip,
     reconstruct,
 )
 from ssamba_lab.explore.reconstruction import discriminative_view
