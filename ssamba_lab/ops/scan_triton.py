@@ -42,9 +42,10 @@ class TritonScanConfig:
     """Launch configuration of the scan kernels (set with ``set_launch_config``). ``chunk``: time steps per
     associative scan, shared by forward and backward (the backward restarts from the forward's chunk states)."""
 
+    # Defaults from the H200 sweep in benchmarks/results/gpu_speed_kernel.json (batch 4 x 22016 tokens, e = 384).
     chunk: int = 32
-    fwd: ScanLaunchConfig = ScanLaunchConfig(block_e=8, num_warps=4)
-    bwd: ScanLaunchConfig = ScanLaunchConfig(block_e=4, num_warps=4)
+    fwd: ScanLaunchConfig = ScanLaunchConfig(block_e=4, num_warps=4)
+    bwd: ScanLaunchConfig = ScanLaunchConfig(block_e=4, num_warps=2)
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
@@ -95,12 +96,17 @@ def _f32(t: torch.Tensor | None, shape: tuple[int, ...], device) -> torch.Tensor
 
 
 class _ScanFn(torch.autograd.Function):
-    """Per direction d: u_d, delta_d ``[b, e, l]``; B_d, C_d ``[b, n, l]``. Shared: A ``[ndir, e, n]``; D,
-    delta_bias ``[ndir, e]`` (or None); z ``[b, e, l]`` (or None). Direction 1 (``u1`` not None) scans
-    right-to-left and the output is the gated average."""
+    """Per direction d: u_d, delta_d ``[b, e, l]``; B_d, C_d ``[b, n, l]``; or, stacked, u0, dt0, B0, C0 with a
+    leading direction axis and u1.. None (gradients then come back stacked, without select/copy). Shared: A
+    ``[ndir, e, n]``; D, delta_bias ``[ndir, e]`` (or None); z ``[b, e, l]`` (or None). With a second direction
+    it is scanned right-to-left and the output is the gated average."""
 
     @staticmethod
     def forward(ctx, delta_softplus: bool, u0, dt0, B0, C0, u1, dt1, B1, C1, A, D, z, delta_bias):
+        stacked = u0.dim() == 4
+        if stacked:
+            assert u0.shape[0] == dt0.shape[0] == B0.shape[0] == C0.shape[0] == 2, "stacked inputs need 2 directions"
+            (u0, u1), (dt0, dt1), (B0, B1), (C0, C1) = u0.unbind(0), dt0.unbind(0), B0.unbind(0), C0.unbind(0)
         ndir = 1 if u1 is None else 2
         batch, e, length = u0.shape
         n = A.shape[-1]
@@ -128,14 +134,14 @@ class _ScanFn(torch.autograd.Function):
             num_warps=cfg.num_warps)
         if train:
             ctx.save_for_backward(u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states)
-            ctx.meta = (ndir, delta_softplus, D is not None, delta_bias is not None, A.dtype,
+            ctx.meta = (stacked, ndir, delta_softplus, D is not None, delta_bias is not None, A.dtype,
                         None if D is None else D.dtype, None if delta_bias is None else delta_bias.dtype, chunk)
         return out
 
     @staticmethod
     def backward(ctx, gout):
         u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states = ctx.saved_tensors
-        ndir, delta_softplus, has_D, has_bias, A_dtype, D_dtype, bias_dtype, chunk = ctx.meta
+        stacked, ndir, delta_softplus, has_D, has_bias, A_dtype, D_dtype, bias_dtype, chunk = ctx.meta
         batch, e, length = u0.shape
         n = A32.shape[-1]
         cfg = _CONFIG.bwd
@@ -162,8 +168,11 @@ class _ScanFn(torch.autograd.Function):
             HAS_Z=z is not None, HAS_BIAS=has_bias, SOFTPLUS=bool(delta_softplus), num_warps=cfg.num_warps)
         gB = rearrange(gBC[0], "d b l n -> d b n l").to(B0.dtype)  # [ndir, b, n, l]
         gC = rearrange(gBC[1], "d b l n -> d b n l").to(C0.dtype)  # [ndir, b, n, l]
-        second = (gu[1], gdt[1], gB[1], gC[1]) if ndir == 2 else (None,) * 4
-        return (None, gu[0], gdt[0], gB[0], gC[0], *second, gA.to(A_dtype), gD.to(D_dtype) if has_D else None, gz,
+        if stacked:
+            grads = (gu, gdt, gB, gC, None, None, None, None)
+        else:
+            grads = (gu[0], gdt[0], gB[0], gC[0]) + ((gu[1], gdt[1], gB[1], gC[1]) if ndir == 2 else (None,) * 4)
+        return (None, *grads, gA.to(A_dtype), gD.to(D_dtype) if has_D else None, gz,
                 gbias.to(bias_dtype) if has_bias else None)
 
 
@@ -182,8 +191,7 @@ def bidirectional_selective_scan_triton(u, delta, A, B, C, D=None, z=None, delta
     Returns ``[b, e, l]``: ``(y_0 + y_1) / 2 * silu(z)``, y_0 scanned left-to-right, y_1 right-to-left.
     """
     assert u.shape[0] == 2, f"leading direction axis must be 2, got {tuple(u.shape)}"
-    return _ScanFn.apply(bool(delta_softplus), u[0], delta[0], B[0], C[0], u[1], delta[1], B[1], C[1], A, D, z,
-                         delta_bias)
+    return _ScanFn.apply(bool(delta_softplus), u, delta, B, C, None, None, None, None, A, D, z, delta_bias)
 
 
 def bidirectional_selective_scan_split_triton(x_f, x_b, z, dt_f, B_f, C_f, A_f, D_f, bias_f, dt_b, B_b, C_b, A_b,

@@ -49,34 +49,68 @@ def _load_dt(dt_ptr, t, offs_e, sdt_l, sdt_e, mask, bias, SOFTPLUS: tl.constexpr
 
 
 @triton.jit
+def _load_chunk(c, tt, u_ptr, dt_ptr, B_ptr, C_ptr, z_ptr, o_ptr, su_l, su_e, sdt_l, sdt_e, sB_l, sB_n, sC_l, sC_n,
+                sz_l, sz_e, so_l, so_e, offs_e, mask_e, offs_n, mask_n, L,
+                LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr):
+    """Raw (storage-dtype) tiles of chunk c: u, dt [T, BE]; B, C [T, NP]; z, previous out [T, BE] (or u when not
+    asked for). A chunk outside [0, L) loads nothing (all masked)."""
+    t = c * tt.shape[0] + tt  # [T]
+    mask_t = (t >= 0) & (t < L)
+    m2 = mask_t[:, None] & mask_e[None, :]  # [T, BE]
+    mtn = mask_t[:, None] & mask_n[None, :]  # [T, NP]
+    u = tl.load(u_ptr + t[:, None] * su_l + offs_e[None, :] * su_e, mask=m2, other=0.0)
+    dtr = tl.load(dt_ptr + t[:, None] * sdt_l + offs_e[None, :] * sdt_e, mask=m2, other=0.0)
+    Bt = tl.load(B_ptr + t[:, None] * sB_l + offs_n[None, :] * sB_n, mask=mtn, other=0.0)
+    Ct = tl.load(C_ptr + t[:, None] * sC_l + offs_n[None, :] * sC_n, mask=mtn, other=0.0)
+    zv = u
+    prev = u
+    if LOAD_Z:
+        zv = tl.load(z_ptr + t[:, None] * sz_l + offs_e[None, :] * sz_e, mask=m2, other=0.0)
+    if LOAD_PREV:
+        prev = tl.load(o_ptr + t[:, None] * so_l + offs_e[None, :] * so_e, mask=m2, other=0.0)
+    return u, dtr, Bt, Ct, zv, prev
+
+
+@triton.jit
 def _fwd_direction(u_ptr, dt_ptr, B_ptr, C_ptr, su_l, su_e, sdt_l, sdt_e, sB_l, sB_n, sC_l, sC_n,
                    A2, Dv, bias, z_ptr, sz_l, sz_e, o_ptr, so_l, so_e, st_ptr,
                    offs_e, mask_e, offs_n, mask_n, L, E, N, nchunks,
                    T: tl.constexpr, REVERSE: tl.constexpr, PHASE: tl.constexpr, BIDIR: tl.constexpr,
                    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, STORE_STATES: tl.constexpr):
-    """Scan one direction over the whole sequence; see the module docstring for the phases."""
+    """Scan one direction over the whole sequence; see the module docstring for the phases. The next chunk's
+    tiles are loaded before the current chunk is computed, so their memory latency overlaps the scan."""
     BE: tl.constexpr = A2.shape[0]
     NP: tl.constexpr = A2.shape[1]
+    FINAL: tl.constexpr = (not BIDIR) or PHASE == 1  # this phase writes the gated output
+    LOAD_Z: tl.constexpr = HAS_Z and FINAL
+    LOAD_PREV: tl.constexpr = BIDIR and PHASE == 1
     tt = tl.arange(0, T)  # [T]
     h = tl.zeros([BE, NP], dtype=tl.float32)  # state entering the chunk, in scan order
     first = (tt == T - 1) if REVERSE else (tt == 0)  # [T] where the carried state enters
     last = (tt == 0) if REVERSE else (tt == T - 1)  # [T] where the chunk's final state sits
     mask_en = mask_e[:, None] & mask_n[None, :]  # [BE, NP]
+    c0 = nchunks - 1 if REVERSE else 0
+    u_n, dtr_n, B_n, C_n, z_n, p_n = _load_chunk(
+        c0, tt, u_ptr, dt_ptr, B_ptr, C_ptr, z_ptr, o_ptr, su_l, su_e, sdt_l, sdt_e, sB_l, sB_n, sC_l, sC_n,
+        sz_l, sz_e, so_l, so_e, offs_e, mask_e, offs_n, mask_n, L, LOAD_Z, LOAD_PREV)
     for i in range(nchunks):
         if REVERSE:
             c = nchunks - 1 - i
         else:
             c = i
+        u_r, dtr_r, B_r, C_r, z_r, p_r = u_n, dtr_n, B_n, C_n, z_n, p_n
+        u_n, dtr_n, B_n, C_n, z_n, p_n = _load_chunk(  # prefetch (masked off past either end)
+            c - 1 if REVERSE else c + 1, tt, u_ptr, dt_ptr, B_ptr, C_ptr, z_ptr, o_ptr, su_l, su_e, sdt_l, sdt_e,
+            sB_l, sB_n, sC_l, sC_n, sz_l, sz_e, so_l, so_e, offs_e, mask_e, offs_n, mask_n, L, LOAD_Z, LOAD_PREV)
         t = c * T + tt  # [T]
-        mask_t = t < L
-        m2 = mask_t[:, None] & mask_e[None, :]  # [T, BE]
-        mtn = mask_t[:, None] & mask_n[None, :]  # [T, NP]
+        m2 = (t < L)[:, None] & mask_e[None, :]  # [T, BE]
         if STORE_STATES:
             tl.store(st_ptr + c * E * N + offs_e[:, None] * N + offs_n[None, :], h, mask=mask_en)
-        u = tl.load(u_ptr + t[:, None] * su_l + offs_e[None, :] * su_e, mask=m2, other=0.0).to(tl.float32)  # [T, BE]
-        dt, _ = _load_dt(dt_ptr, t, offs_e, sdt_l, sdt_e, m2, bias, SOFTPLUS)  # [T, BE]
-        Bt = tl.load(B_ptr + t[:, None] * sB_l + offs_n[None, :] * sB_n, mask=mtn, other=0.0).to(tl.float32)  # [T, NP]
-        Ct = tl.load(C_ptr + t[:, None] * sC_l + offs_n[None, :] * sC_n, mask=mtn, other=0.0).to(tl.float32)  # [T, NP]
+        u = u_r.to(tl.float32)  # [T, BE]
+        pre = dtr_r.to(tl.float32) + bias[None, :]  # [T, BE]
+        dt = tl.where(m2, _softplus(pre) if SOFTPLUS else pre, 0.0)  # [T, BE]
+        Bt = B_r.to(tl.float32)  # [T, NP]
+        Ct = C_r.to(tl.float32)  # [T, NP]
         dA = tl.exp2(dt[:, :, None] * A2[None, :, :])  # [T, BE, NP]
         dBu = (dt * u)[:, :, None] * Bt[:, None, :]  # [T, BE, NP]
         dBu = dBu + tl.where(first[:, None, None], dA * h[None, :, :], 0.0)  # fold the carried state in
@@ -86,15 +120,12 @@ def _fwd_direction(u_ptr, dt_ptr, B_ptr, C_ptr, su_l, su_e, sdt_l, sdt_e, sB_l, 
             y = y + Dv[None, :] * u
         h = tl.sum(tl.where(last[:, None, None], hs, 0.0), axis=0)  # [BE, NP]
         optrs = o_ptr + t[:, None] * so_l + offs_e[None, :] * so_e  # [T, BE]
-        if BIDIR and PHASE == 0:
-            tl.store(optrs, y.to(o_ptr.dtype.element_ty), mask=m2)
-        else:
-            if BIDIR:
-                y = (tl.load(optrs, mask=m2, other=0.0).to(tl.float32) + y) * 0.5
-            if HAS_Z:
-                zv = tl.load(z_ptr + t[:, None] * sz_l + offs_e[None, :] * sz_e, mask=m2, other=0.0).to(tl.float32)
-                y = y * zv * tl.sigmoid(zv)
-            tl.store(optrs, y.to(o_ptr.dtype.element_ty), mask=m2)
+        if BIDIR and PHASE == 1:
+            y = (p_r.to(tl.float32) + y) * 0.5
+        if LOAD_Z:
+            zv = z_r.to(tl.float32)
+            y = y * zv * tl.sigmoid(zv)
+        tl.store(optrs, y.to(o_ptr.dtype.element_ty), mask=m2)
 
 
 @triton.jit
