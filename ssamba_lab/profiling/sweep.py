@@ -4,8 +4,9 @@ Guards, so a sweep on a lent GPU surely ends inside its time limit with everythi
 - points run cheapest first (tokens x batch x width, training counted 3x), each row handed to ``on_row`` at once;
 - a point whose curve (label, dtype, kind, batch) already ran out of memory at a shorter length, or whose explicit
   attention matrix alone would exceed the device memory, is recorded 'oom_predicted' without running;
-- a point whose time, extrapolated quadratically from the same curve's previous point, would overrun the deadline
-  is recorded 'skipped_time';
+- a point whose time, extrapolated from the same curve's previous latency (quadratic in length for attention,
+  length^1.2 for Mamba) over ``1 + min_repeats`` runs plus ``budget_s``, would overrun the deadline is recorded
+  'skipped_time';
 - a Mamba point that fails (not OOM) with its scan backend is retried once with ``fallback_backend`` (both rows are
   kept) and that curve stays on the fallback.
 """
@@ -101,7 +102,7 @@ def run_sweep(points: list[ProfilePoint], *, measure: MeasureConfig = MeasureCon
     env = environment(device)
     capacity = total_memory_bytes(device)
     start = time.perf_counter()
-    last: dict[tuple, tuple[int, float, str]] = {}  # curve -> (tokens, seconds, status) of its latest point
+    last: dict[tuple, tuple[int, float, str]] = {}  # curve -> (tokens, latency s, status) of its latest point
     fallback_curves: set[tuple] = set()
     rows: list[ProfileRow] = []
 
@@ -129,7 +130,11 @@ def run_sweep(points: list[ProfilePoint], *, measure: MeasureConfig = MeasureCon
             skip = ("oom_predicted", f"one score matrix needs {explicit_attention_bytes(point) / 2**30:.0f} GiB "
                                      f"> {capacity / 2**30:.0f} GiB")
         elif deadline_s is not None:
-            guess = prev[1] * (point.tokens / prev[0]) ** 2 if prev is not None and prev[2] == "ok" else 0.0
+            power = 2.0 if get_config(point.model).arch == "transformer" else 1.2
+            guess = 0.0
+            if prev is not None and prev[2] == "ok":
+                runs = 1 + measure.min_repeats
+                guess = prev[1] * (point.tokens / prev[0]) ** power * runs + measure.budget_s
             if elapsed + guess > deadline_s:
                 skip = ("skipped_time", f"{elapsed:.0f}s elapsed + {guess:.0f}s predicted > deadline {deadline_s:.0f}s")
         if skip is not None:
@@ -137,7 +142,6 @@ def run_sweep(points: list[ProfilePoint], *, measure: MeasureConfig = MeasureCon
             if skip[0] == "oom_predicted":
                 last[curve] = (point.tokens, 0.0, skip[0])
             continue
-        t0 = time.perf_counter()
         row = profile_point(point, measure=measure, device=device, env=env, builder=builder)
         emit(row)
         is_mamba = get_config(point.model).arch == "mamba"
@@ -147,7 +151,7 @@ def run_sweep(points: list[ProfilePoint], *, measure: MeasureConfig = MeasureCon
             row = profile_point(point.replace(scan_backend=fallback_backend), measure=measure, device=device,
                                 env=env, builder=builder)
             emit(row)
-        last[curve] = (point.tokens, time.perf_counter() - t0, row.status)
+        last[curve] = (point.tokens, row.latency_ms_median / 1e3, row.status)
     return rows
 
 

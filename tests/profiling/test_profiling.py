@@ -227,3 +227,15 @@ def test_compare_with_facts_lines_up_published_points():
     assert out.loc[("inference", 22016, "ssamba-tiny", "fp32"), "mib_vs_facts"] == pytest.approx(2.0)
     assert out["ms"].notna().sum() == 1
     assert isinstance(out, pd.DataFrame)
+
+
+def test_deadline_extrapolates_from_the_curve_before_starting_a_long_point():
+    class _Slow(_Tiny):
+        def forward(self, x):
+            time.sleep(0.02)
+            return super().forward(x)
+
+    points = [ProfilePoint(model="ssast-tiny", tokens=t, attn_impl="sdpa") for t in (32, 3200)]
+    rows = run_sweep(points, measure=FAST, deadline_s=60.0, builder=_builder(lambda p: _Slow()), log=None)
+    # 3200/32 = 100x longer, attention is quadratic: >= 0.02 s * 1e4 * 2 runs = 400 s > 60 s left
+    assert [r.status for r in rows] == ["ok", "skipped_time"] and "predicted" in rows[1].note
