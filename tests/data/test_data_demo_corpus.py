@@ -5,6 +5,7 @@ import pytest
 
 from ssamba_lab.data import build_dataloader, prepare_task
 from ssamba_lab.data.demo import DemoConfig, build_demo_corpus
+from ssamba_lab.data.demo.build import _write_one
 from ssamba_lab.tasks import get_task, list_tasks
 
 
@@ -36,20 +37,21 @@ def test_ks1_labels_and_small_labeled_budget(tiny_demo, tmp_path):
     assert seen == set(p.labels.mids)  # all 12 classes present in train
 
 
-def test_deterministic_and_skips_rebuild(tmp_path):
-    cfg = DemoConfig.tiny(seed=5)
-    a = build_demo_corpus(tmp_path / "a", config=cfg)
-    b = build_demo_corpus(tmp_path / "b", config=cfg)
-    f = "speech_commands/yes"
-    digest = lambda r: hashlib.sha1(b"".join(p.read_bytes() for p in sorted((r / f).iterdir()))).hexdigest()  # noqa: E731
-    assert digest(tmp_path / "a") == digest(tmp_path / "b")
-    assert a["datasets"] == {k: {**v, "build_seconds": a["datasets"][k]["build_seconds"]} for k, v in b["datasets"].items()}
-    mtime = (tmp_path / "a" / "demo_corpus.json").stat().st_mtime_ns
-    build_demo_corpus(tmp_path / "a", config=cfg)
-    assert (tmp_path / "a" / "demo_corpus.json").stat().st_mtime_ns == mtime
-    c = build_demo_corpus(tmp_path / "c", config=DemoConfig.tiny(seed=6))
-    assert digest(tmp_path / "c") != digest(tmp_path / "a")
-    assert c["datasets"]["speech_commands"]["files"] == a["datasets"]["speech_commands"]["files"]
+def _digest(root, sub):
+    return hashlib.sha1(b"".join(p.read_bytes() for p in sorted((root / sub).rglob("*")) if p.is_file())).hexdigest()
+
+
+def test_deterministic_and_skips_rebuild(tiny_demo, tmp_path):
+    root, stamp = tiny_demo
+    again = build_demo_corpus(tmp_path / "again", config=DemoConfig.tiny(seed=3))
+    for name in stamp["datasets"]:
+        assert _digest(root, name) == _digest(tmp_path / "again", name), name
+    mtime = (tmp_path / "again" / "demo_corpus.json").stat().st_mtime_ns
+    build_demo_corpus(tmp_path / "again", config=DemoConfig.tiny(seed=3))  # same config: nothing rewritten
+    assert (tmp_path / "again" / "demo_corpus.json").stat().st_mtime_ns == mtime
+    other = tmp_path / "other"
+    _write_one("ESC-50", other, DemoConfig.tiny(seed=4))
+    assert _digest(other, "ESC-50") != _digest(root, "ESC-50")
 
 
 def test_ks1_batches_from_the_demo_corpus(tiny_demo, tmp_path):
