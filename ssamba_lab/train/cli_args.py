@@ -32,6 +32,7 @@ def _common(p: argparse.ArgumentParser, defaults) -> None:
     p.add_argument("--data-root", default=defaults.data_root)
     p.add_argument("--run-dir", default=defaults.run_dir)
     p.add_argument("--manifest-dir", default=None)
+    p.add_argument("--feature-cache", default=None, help="folder for cached fbanks")
     p.add_argument("--device", default=defaults.device, help="auto | cpu | cuda")
     p.add_argument("--precision", default=defaults.precision, choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--max-steps", type=int, default=defaults.max_steps)
@@ -58,7 +59,7 @@ def pretrain_config_from_args(a: argparse.Namespace) -> PretrainConfig:
     return PretrainConfig(model=a.model, recipe=a.recipe, model_overrides=parse_overrides(a.model_override),
                           recipe_overrides=parse_overrides(a.recipe_override),
                           objective_overrides=parse_overrides(a.objective_override), data_root=a.data_root,
-                          run_dir=a.run_dir, manifest_dir=a.manifest_dir, device=a.device, precision=a.precision,
+                          run_dir=a.run_dir, manifest_dir=a.manifest_dir, feature_cache=a.feature_cache, device=a.device, precision=a.precision,
                           max_steps=a.max_steps, grad_clip=a.grad_clip, val_clips=a.val_clips,
                           num_workers=a.num_workers, seed=a.seed, log_every_steps=a.log_every_steps,
                           checkpoint_every_steps=a.checkpoint_every_steps, progress=not a.no_progress,
@@ -83,7 +84,7 @@ def finetune_config_from_args(a: argparse.Namespace) -> FinetuneConfig:
                           model_overrides=parse_overrides(a.model_override),
                           recipe_overrides=parse_overrides(a.recipe_override), mode=a.mode,
                           head_lr_mult=a.head_lr_mult, folds=tuple(a.folds), train_clips=a.train_clips,
-                          data_root=a.data_root, run_dir=a.run_dir, manifest_dir=a.manifest_dir, device=a.device,
+                          data_root=a.data_root, run_dir=a.run_dir, manifest_dir=a.manifest_dir, feature_cache=a.feature_cache, device=a.device,
                           precision=a.precision, max_steps=a.max_steps, grad_clip=a.grad_clip,
                           num_workers=a.num_workers, seed=a.seed, log_every_steps=a.log_every_steps,
                           progress=not a.no_progress, resume=not a.no_resume)

@@ -46,10 +46,13 @@ def first_n(dataset: Dataset, n: int) -> Dataset:
 
 
 def split_dataset(recipe: TaskRecipe, *, split: str, data_root: str | Path, fold: int | None = None,
-                  manifest_dir: str | Path | None = None, frontend: str = "fbank", train: bool | None = None) -> Dataset:
-    """One split's dataset; ``train`` (default ``split == 'train'``) turns augmentation on."""
+                  manifest_dir: str | Path | None = None, frontend: str = "fbank", train: bool | None = None,
+                  cache_dir: str | None = None) -> Dataset:
+    """One split's dataset; ``train`` (default ``split == 'train'``) turns augmentation on; ``cache_dir``
+    keeps computed fbanks on disk (the data package's feature cache)."""
     train = (split == "train") if train is None else train
-    ds = build_dataset(recipe, split=split, data_root=data_root, train=train, fold=fold, manifest_dir=manifest_dir)
+    ds = build_dataset(recipe, split=split, data_root=data_root, train=train, fold=fold, manifest_dir=manifest_dir,
+                       cache_dir=cache_dir)
     if frontend == "logmel":
         return LogMelDataset(ds, frames=recipe.target_frames, train=train)
     assert frontend == "fbank", f"frontend must be 'fbank' or 'logmel', got {frontend!r}"

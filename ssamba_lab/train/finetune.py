@@ -56,6 +56,7 @@ class FinetuneConfig:
     data_root: str = "data/demo"
     run_dir: str = "runs/finetune"
     manifest_dir: str | None = None
+    feature_cache: str | None = None  # folder for cached fbanks (None: computed every time)
     device: str = "auto"
     precision: str = "auto"
     max_steps: int = 0  # per fold; 0 = the recipe's epochs
@@ -184,7 +185,8 @@ class FinetuneResult:
 def run_fold(config: FinetuneConfig, recipe: TaskRecipe, init: InitSource, fold: int | None, run_dir: Path,
              info: D.DistInfo, device: torch.device, log_callbacks: list, callbacks: list) -> tuple[FoldResult, list]:
     seed_everything(config.seed + info.rank)
-    common = dict(data_root=config.data_root, fold=fold, manifest_dir=config.manifest_dir)
+    common = dict(data_root=config.data_root, fold=fold, manifest_dir=config.manifest_dir,
+                  cache_dir=config.feature_cache)
     train_ds = first_n(split_dataset(recipe, split="train", **common), config.train_clips)
     val_ds = split_dataset(recipe, split="validation", **common)
     test_ds = split_dataset(recipe, split="test", **common)

@@ -198,6 +198,8 @@ class Trainer:
             path = (self.run_dir / "last") if resume is True else Path(resume)
             if ckpt.is_checkpoint_dir(path):
                 self.load(path)
+        elif self.dist.is_main:
+            self.log.truncate_after(-1)  # starting over: records of an earlier run in this directory go
         c, s = self.config, self.state
         total, per_epoch = self.total_steps(), self.train.num_batches()
         assert per_epoch > 0, "the training data gives no batch per epoch (fewer clips than one batch?)"

@@ -47,6 +47,7 @@ class PretrainConfig:
     data_root: str = "data/demo"
     run_dir: str = "runs/pretrain"
     manifest_dir: str | None = None  # None: the data package's cache
+    feature_cache: str | None = None  # folder for cached fbanks (None: computed every time)
     device: str = "auto"
     precision: str = "auto"  # bf16 autocast on CUDA, fp32 on CPU
     max_steps: int = 0  # 0 = the recipe's epochs
@@ -160,9 +161,10 @@ def run_pretraining(config: PretrainConfig, *, callbacks: list = (), log_callbac
     model = build_pretrainer(config, recipe).to(device)
     frontend = model.encoder.config.frontend
     train_ds = split_dataset(recipe, split="train", data_root=config.data_root, manifest_dir=config.manifest_dir,
-                             frontend=frontend)
+                             frontend=frontend, cache_dir=config.feature_cache)
     val_ds = first_n(split_dataset(recipe, split="validation", data_root=config.data_root,
-                                   manifest_dir=config.manifest_dir, frontend=frontend), config.val_clips)
+                                   manifest_dir=config.manifest_dir, frontend=frontend,
+                                   cache_dir=config.feature_cache), config.val_clips)
     per_rank_batch = recipe.batch_size // info.world_size
     assert per_rank_batch * info.world_size == recipe.batch_size, (
         f"batch_size {recipe.batch_size} is the global batch; it must divide by the {info.world_size} ranks")
