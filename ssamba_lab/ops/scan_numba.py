@@ -14,8 +14,7 @@ nothing but the inputs is saved between forward and backward.
 
 Numerics: float32 throughout, like the reference. ``exp`` is a Cephes-style polynomial (max 1.3 ulp, measured
 in the tests against float64) because numba cannot vectorise libm's ``expf`` without SVML; ``fastmath`` only
-allows FMA contraction (no reassociation, no finite-math assumptions) except in the lane sums of the ``B``/``C``
-gradients, which are sums over channels in any order, as in the reference's ``einsum``.
+allows FMA contraction (no reassociation, no finite-math assumptions).
 ``softplus(delta + delta_bias)`` is computed by PyTorch outside the kernels (autograd handles its gradient).
 Threads: numba uses ``min(torch.get_num_threads(), NUMBA_NUM_THREADS)`` threads, so ``torch.set_num_threads``
 controls both libraries.
@@ -31,7 +30,6 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 _FM = {"contract"}  # FMA contraction only: rounding of a*b+c improves, nothing is reordered
-_FM_SUM = {"contract", "reassoc"}  # lane sums of gB/gC only (sums over channels)
 _W_FWD = 32  # channels per forward work item (4 AVX2 vectors)
 _W_BWD = 8  # channels per backward work item: keeps the [length, state, block] buffer in L2
 
@@ -79,50 +77,44 @@ def _sigmoid(x):
     return _ONE / (_ONE + exp32(-x))
 
 
-@njit(fastmath=_FM_SUM, cache=True)
-def _lane_sum(row, wc):
-    """Sum of ``row[:wc]`` (any order)."""
-    s = _ZERO
-    for c in range(wc):
-        s += row[c]
-    return s
+# Hot loops index whole arrays (``x[t, c0 + c]``) instead of taking row slices: every slice is a new array
+# object whose reference count numba updates atomically, and on arrays shared between threads those updates
+# bounce cache lines between cores (10x slower backward on 2 threads). Per-item views (``u[bi]``) are taken once.
 
 
 @njit(fastmath=_FM, cache=True)
-def _scan_block(u, dt, At, B, C, D, bi, c0, wc, rev, accumulate, out, h, y, dtu, a_blk):
-    """One direction for channels ``c0:c0+wc`` of batch ``bi``: ``out[bi, t, c] (+)= <C_t, h_t> + D u_t``."""
-    L = u.shape[1]
+def _scan_block(ub, dtb, At, Bb, Cb, D, c0, wc, rev, accumulate, ob, h, a_blk, y, dtu, dtv):
+    """One direction for channels ``c0:c0+wc`` of one batch item: ``ob[t, c] (+)= <C_t, h_t> + D u_t``.
+
+    ub, dtb, ob: ``[l, e]``; Bb, Cb: ``[l, n]``; At: ``[n, e]``; the rest are per-thread scratch arrays.
+    """
+    L = ub.shape[0]
     N = At.shape[0]
     for n in range(N):
         for c in range(wc):
             h[n, c] = _ZERO
             a_blk[n, c] = At[n, c0 + c]
-    Db = D[c0:c0 + wc]
     for s in range(L):
         t = L - 1 - s if rev else s
-        ur = u[bi, t, c0:c0 + wc]
-        dr = dt[bi, t, c0:c0 + wc]
-        Br = B[bi, t]
-        Cr = C[bi, t]
         for c in range(wc):
-            y[c] = Db[c] * ur[c]
-            dtu[c] = dr[c] * ur[c]
+            uv = ub[t, c0 + c]
+            dv = dtb[t, c0 + c]
+            y[c] = D[c0 + c] * uv
+            dtu[c] = dv * uv
+            dtv[c] = dv
         for n in range(N):
-            bn = Br[n]
-            cn = Cr[n]
-            hn = h[n]
-            an = a_blk[n]
+            bn = Bb[t, n]
+            cn = Cb[t, n]
             for c in range(wc):
-                hv = exp32(dr[c] * an[c]) * hn[c] + dtu[c] * bn
-                hn[c] = hv
+                hv = exp32(dtv[c] * a_blk[n, c]) * h[n, c] + dtu[c] * bn
+                h[n, c] = hv
                 y[c] += hv * cn
-        o = out[bi, t, c0:c0 + wc]
         if accumulate:
             for c in range(wc):
-                o[c] += y[c]
+                ob[t, c0 + c] += y[c]
         else:
             for c in range(wc):
-                o[c] = y[c]
+                ob[t, c0 + c] = y[c]
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
@@ -139,111 +131,105 @@ def _fwd_kernel(u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, z, has_z, nd
         a_blk = np.empty((N, _W_FWD), np.float32)
         y = np.empty(_W_FWD, np.float32)
         dtu = np.empty(_W_FWD, np.float32)
-        _scan_block(u0, dt0, At0, B0, C0, D0, bi, c0, wc, rev0, False, out, h, y, dtu, a_blk)
+        dtv = np.empty(_W_FWD, np.float32)
+        ob = out[bi]
+        _scan_block(u0[bi], dt0[bi], At0, B0[bi], C0[bi], D0, c0, wc, rev0, False, ob, h, a_blk, y, dtu, dtv)
         if ndir == 2:
-            _scan_block(u1, dt1, At1, B1, C1, D1, bi, c0, wc, True, True, out, h, y, dtu, a_blk)
+            _scan_block(u1[bi], dt1[bi], At1, B1[bi], C1[bi], D1, c0, wc, True, True, ob, h, a_blk, y, dtu, dtv)
         if has_z or scale != _ONE:
+            zb = z[bi]
             for t in range(L):
-                o = out[bi, t, c0:c0 + wc]
                 if has_z:
-                    zr = z[bi, t, c0:c0 + wc]
                     for c in range(wc):
-                        o[c] = o[c] * scale * (zr[c] * _sigmoid(zr[c]))
+                        zv = zb[t, c0 + c]
+                        ob[t, c0 + c] = ob[t, c0 + c] * scale * (zv * _sigmoid(zv))
                 else:
                     for c in range(wc):
-                        o[c] = o[c] * scale
+                        ob[t, c0 + c] = ob[t, c0 + c] * scale
 
 
 @njit(fastmath=_FM, cache=True)
-def _scan_block_bwd(u, dt, At, B, C, D, bi, c0, wc, rev, gy, ysum, hs, gu, gdt, gA, gD, gB, gC, blk,
-                    lam, a_next, a_blk, tmpB, tmpC, dtu):
-    """Gradients of one direction for channels ``c0:c0+wc`` of batch ``bi``.
+def _scan_block_bwd(ub, dtb, At, Bb, Cb, D, c0, wc, rev, gy, ysum, hs, gub, gdtb, gAb, gDb, gBb, gCb,
+                    lam, a_next, a_blk, uv, dtv, dtu, gyv, gu_acc, gdt_acc, tb, tc):
+    """Gradients of one direction for channels ``c0:c0+wc`` of one batch item.
 
-    gy: ``[l, w]`` gradient of this direction's ``y`` (gate and scale applied); ``ysum`` gets ``y`` added.
-    Writes gu, gdt ``[b, l, e]``, accumulates gA ``[b, n, e]``, gD ``[b, e]``, writes gB, gC ``[blocks, b, l, n]``.
+    ub, dtb: ``[l, e]``; Bb, Cb: ``[l, n]``; gy: ``[l, w]`` gradient of this direction's ``y`` (gate and scale
+    applied); ``ysum`` ``[l, w]`` gets ``y`` added (for gz); hs ``[l, n, w]`` scratch for the states.
+    Writes gub, gdtb ``[l, e]`` and gBb, gCb ``[l, n]`` (this block's share); accumulates gAb ``[n, e]``, gDb ``[e]``.
     """
-    L = u.shape[1]
+    L = ub.shape[0]
     N = At.shape[0]
     for n in range(N):
         for c in range(wc):
             a_blk[n, c] = At[n, c0 + c]
             lam[n, c] = _ZERO
             a_next[n, c] = _ZERO
-    Db = D[c0:c0 + wc]
     # Forward recompute: all states of this block into hs[t] (natural time index).
     for s in range(L):
         t = L - 1 - s if rev else s
         tp = t + 1 if rev else t - 1
-        ur = u[bi, t, c0:c0 + wc]
-        dr = dt[bi, t, c0:c0 + wc]
-        Br = B[bi, t]
-        Cr = C[bi, t]
-        yr = ysum[t]
         for c in range(wc):
-            yr[c] += Db[c] * ur[c]
-            dtu[c] = dr[c] * ur[c]
+            u_ = ub[t, c0 + c]
+            d_ = dtb[t, c0 + c]
+            ysum[t, c] += D[c0 + c] * u_
+            dtu[c] = d_ * u_
+            dtv[c] = d_
         for n in range(N):
-            bn = Br[n]
-            cn = Cr[n]
-            an = a_blk[n]
-            hn = hs[t, n]
+            bn = Bb[t, n]
+            cn = Cb[t, n]
             if s == 0:
                 for c in range(wc):
                     hv = dtu[c] * bn
-                    hn[c] = hv
-                    yr[c] += hv * cn
+                    hs[t, n, c] = hv
+                    ysum[t, c] += hv * cn
             else:
-                hp = hs[tp, n]
                 for c in range(wc):
-                    hv = exp32(dr[c] * an[c]) * hp[c] + dtu[c] * bn
-                    hn[c] = hv
-                    yr[c] += hv * cn
+                    hv = exp32(dtv[c] * a_blk[n, c]) * hs[tp, n, c] + dtu[c] * bn
+                    hs[t, n, c] = hv
+                    ysum[t, c] += hv * cn
     # Adjoint recurrence, last scanned step first: lam_t = gy_t C_t + a_{t+1} lam_{t+1}.
-    gAb = gA[bi]
-    gDb = gD[bi]
     for s in range(L - 1, -1, -1):
         t = L - 1 - s if rev else s
         tp = t + 1 if rev else t - 1
-        ur = u[bi, t, c0:c0 + wc]
-        dr = dt[bi, t, c0:c0 + wc]
-        gr = gy[t]
-        Br = B[bi, t]
-        Cr = C[bi, t]
-        gur = gu[bi, t, c0:c0 + wc]
-        gdr = gdt[bi, t, c0:c0 + wc]
         for c in range(wc):
-            dtu[c] = dr[c] * ur[c]
-            gDb[c0 + c] += gr[c] * ur[c]
-            gur[c] = Db[c] * gr[c]
-            gdr[c] = _ZERO
+            u_ = ub[t, c0 + c]
+            d_ = dtb[t, c0 + c]
+            g_ = gy[t, c]
+            uv[c] = u_
+            dtv[c] = d_
+            dtu[c] = d_ * u_
+            gyv[c] = g_
+            gDb[c0 + c] += g_ * u_
+            gu_acc[c] = D[c0 + c] * g_
+            gdt_acc[c] = _ZERO
         for n in range(N):
-            bn = Br[n]
-            cn = Cr[n]
-            an = a_blk[n]
-            ln = lam[n]
-            anx = a_next[n]
-            hn = hs[t, n]
-            tb = tmpB[n]
-            tc = tmpC[n]
-            gAn = gAb[n, c0:c0 + wc]
+            bn = Bb[t, n]
+            cn = Cb[t, n]
             for c in range(wc):
-                lv = gr[c] * cn + anx[c] * ln[c]
-                ln[c] = lv
-                tc[c] = gr[c] * hn[c]
+                lv = gyv[c] * cn + a_next[n, c] * lam[n, c]
+                lam[n, c] = lv
+                tc[c] = gyv[c] * hs[t, n, c]
                 tb[c] = lv * dtu[c]
                 lb = lv * bn
-                gur[c] += lb * dr[c]
-                gdr[c] += lb * ur[c]
+                gu_acc[c] += lb * dtv[c]
+                gdt_acc[c] += lb * uv[c]
+            sb = _ZERO
+            sc = _ZERO
+            for c in range(wc):  # sums over channels: a separate loop keeps the one above vectorised
+                sb += tb[c]
+                sc += tc[c]
+            gBb[t, n] = sb
+            gCb[t, n] = sc
             if s > 0:
-                hp = hs[tp, n]
                 for c in range(wc):
-                    a = exp32(dr[c] * an[c])
-                    anx[c] = a
-                    ga = ln[c] * hp[c] * a  # d/d(dt * A)
-                    gAn[c] += ga * dr[c]
-                    gdr[c] += ga * an[c]
-            gB[blk, bi, t, n] = _lane_sum(tb, wc)
-            gC[blk, bi, t, n] = _lane_sum(tc, wc)
+                    a = exp32(dtv[c] * a_blk[n, c])
+                    a_next[n, c] = a
+                    ga = lam[n, c] * hs[tp, n, c] * a  # d/d(dt * A)
+                    gAb[n, c0 + c] += ga * dtv[c]
+                    gdt_acc[c] += ga * a_blk[n, c]
+        for c in range(wc):
+            gub[t, c0 + c] = gu_acc[c]
+            gdtb[t, c0 + c] = gdt_acc[c]
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
@@ -258,41 +244,52 @@ def _bwd_kernel(u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, z, has_z, nd
         blk = job % nblk
         c0 = blk * _W_BWD
         wc = min(_W_BWD, E - c0)
-        gy = np.empty((L, _W_BWD), np.float32)
-        ysum = np.zeros((L, _W_BWD), np.float32)
-        hs = np.empty((L, N, _W_BWD), np.float32)
-        lam = np.empty((N, _W_BWD), np.float32)
-        a_next = np.empty((N, _W_BWD), np.float32)
-        a_blk = np.empty((N, _W_BWD), np.float32)
-        tmpB = np.empty((N, _W_BWD), np.float32)
-        tmpC = np.empty((N, _W_BWD), np.float32)
-        dtu = np.empty(_W_BWD, np.float32)
+        W = _W_BWD
+        gy = np.empty((L, W), np.float32)
+        ysum = np.zeros((L, W), np.float32)
+        hs = np.empty((L, N, W), np.float32)
+        lam, a_next, a_blk = np.empty((N, W), np.float32), np.empty((N, W), np.float32), np.empty((N, W), np.float32)
+        uv, dtv, dtu, gyv = np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32)
+        gu_acc, gdt_acc = np.empty(W, np.float32), np.empty(W, np.float32)
+        tb, tc = np.empty(W, np.float32), np.empty(W, np.float32)
+        gob = gout[bi]
+        zb = z[bi]
         for t in range(L):
-            go = gout[bi, t, c0:c0 + wc]
             if has_z:
-                zr = z[bi, t, c0:c0 + wc]
                 for c in range(wc):
-                    gy[t, c] = go[c] * scale * (zr[c] * _sigmoid(zr[c]))
+                    zv = zb[t, c0 + c]
+                    gy[t, c] = gob[t, c0 + c] * scale * (zv * _sigmoid(zv))
             else:
                 for c in range(wc):
-                    gy[t, c] = go[c] * scale
-        _scan_block_bwd(u0, dt0, At0, B0, C0, D0, bi, c0, wc, rev0, gy, ysum, hs, gu0, gdt0, gA0, gD0, gB0, gC0,
-                        blk, lam, a_next, a_blk, tmpB, tmpC, dtu)
+                    gy[t, c] = gob[t, c0 + c] * scale
+        _scan_block_bwd(u0[bi], dt0[bi], At0, B0[bi], C0[bi], D0, c0, wc, rev0, gy, ysum, hs, gu0[bi], gdt0[bi],
+                        gA0[bi], gD0[bi], gB0[blk, bi], gC0[blk, bi], lam, a_next, a_blk, uv, dtv, dtu, gyv,
+                        gu_acc, gdt_acc, tb, tc)
         if ndir == 2:
-            _scan_block_bwd(u1, dt1, At1, B1, C1, D1, bi, c0, wc, True, gy, ysum, hs, gu1, gdt1, gA1, gD1, gB1,
-                            gC1, blk, lam, a_next, a_blk, tmpB, tmpC, dtu)
+            _scan_block_bwd(u1[bi], dt1[bi], At1, B1[bi], C1[bi], D1, c0, wc, True, gy, ysum, hs, gu1[bi],
+                            gdt1[bi], gA1[bi], gD1[bi], gB1[blk, bi], gC1[blk, bi], lam, a_next, a_blk, uv, dtv,
+                            dtu, gyv, gu_acc, gdt_acc, tb, tc)
         if has_z:
+            gzb = gz[bi]
             for t in range(L):
-                go = gout[bi, t, c0:c0 + wc]
-                zr = z[bi, t, c0:c0 + wc]
-                gzr = gz[bi, t, c0:c0 + wc]
                 for c in range(wc):
-                    sig = _sigmoid(zr[c])
-                    gzr[c] = go[c] * scale * ysum[t, c] * (sig * (_ONE + zr[c] * (_ONE - sig)))
+                    zv = zb[t, c0 + c]
+                    sig = _sigmoid(zv)
+                    gzb[t, c0 + c] = gob[t, c0 + c] * scale * ysum[t, c] * (sig * (_ONE + zv * (_ONE - sig)))
+
+
+_POOL_STARTED = False
 
 
 def _sync_threads() -> None:
     """Let ``torch.set_num_threads`` govern numba's pool too."""
+    global _POOL_STARTED
+    if not _POOL_STARTED:
+        # Starting numba's OpenMP pool resets the OpenMP thread count it shares with torch: put torch's back.
+        n = torch.get_num_threads()
+        numba.get_num_threads()
+        torch.set_num_threads(n)
+        _POOL_STARTED = True
     numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
