@@ -15,15 +15,14 @@ from .scan_numba import _FusedScanFn
 
 
 def _direction_inputs(u: torch.Tensor, p: dict) -> tuple[torch.Tensor, ...]:
-    """u: post-conv ``[b, l, e]`` -> (u, dt, A^T, B, C, D) in the fused scan's channel-last layout."""
+    """u: post-conv ``[b, l, e]`` -> (u, delta, delta_bias, A^T, B, C, D) in the fused scan's layout."""
     r = p["dt_proj_weight"].shape[1]
     n = p["A"].shape[1]
     x_dbl = F.linear(u, p["x_proj_weight"])  # [b, l, r + 2n]
-    # dt_proj's bias is delta_bias; adding it inside the GEMM saves a pass.
-    dt = F.softplus(F.linear(x_dbl[..., :r], p["dt_proj_weight"], p["dt_bias"].float()))  # [b, l, e]
+    delta = F.linear(x_dbl[..., :r], p["dt_proj_weight"])  # [b, l, e]; bias and softplus run in the kernel
     B = x_dbl[..., r:r + n].contiguous()  # [b, l, n]
     C = x_dbl[..., r + n:].contiguous()  # [b, l, n]
-    return u, dt, p["A"].float().t().contiguous(), B, C, p["D"].float()
+    return u, delta, p["dt_bias"].float(), p["A"].float().t().contiguous(), B, C, p["D"].float()
 
 
 def bidirectional_mixer_numba(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd: dict) -> torch.Tensor:
@@ -37,5 +36,5 @@ def bidirectional_mixer_numba(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd: 
     u_f, u_b = bidirectional_conv1d_numba(xc, fwd["conv_weight"], fwd["conv_bias"], bwd["conv_weight"],
                                           bwd["conv_bias"])  # [b, l, e] each
     zc = rearrange(z.float(), "b e l -> b l e").contiguous()  # [b, l, e]
-    y = _FusedScanFn.apply(2, False, *_direction_inputs(u_f, fwd), *_direction_inputs(u_b, bwd), zc)  # [b, l, e]
+    y = _FusedScanFn.apply(2, False, True, *_direction_inputs(u_f, fwd), *_direction_inputs(u_b, bwd), zc)  # [b, l, e]
     return rearrange(y, "b l e -> b e l").to(x.dtype)  # [b, e, l], channel-last memory

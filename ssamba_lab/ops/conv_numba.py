@@ -19,19 +19,20 @@ _T_CHUNK = 64  # time steps per work item
 
 
 @njit(fastmath=_FM, cache=True)
-def _pre(x, wt, bias, bi, t, c0, wc, sign, acc):
-    """Pre-activation of one direction at (bi, t) for channels c0:c0+wc into ``acc`` (sign -1: anti-causal)."""
-    L = x.shape[1]
+def _pre(xb, wt, bias, t, sign, acc):
+    """Pre-activation of one direction at time t of one batch item into ``acc`` ``[e]`` (sign -1: anti-causal).
+
+    Whole-array indexing, no row slices: see the note in ``scan_numba`` on reference counts.
+    """
+    L, E = xb.shape
     K = wt.shape[0]
-    for c in range(wc):
-        acc[c] = bias[c0 + c]
+    for c in range(E):
+        acc[c] = bias[c]
     for k in range(K):
         s = t + sign * (k - (K - 1))
         if 0 <= s < L:
-            xr = x[bi, s, c0:c0 + wc]
-            wr = wt[k, c0:c0 + wc]
-            for c in range(wc):
-                acc[c] += wr[c] * xr[c]
+            for c in range(E):
+                acc[c] += wt[k, c] * xb[s, c]
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
@@ -43,15 +44,14 @@ def _conv_fwd_kernel(x, wt0, b0, wt1, b1, out0, out1):
         bi = job // nch
         t0 = (job % nch) * _T_CHUNK
         acc = np.empty(E, np.float32)
+        xb, o0, o1 = x[bi], out0[bi], out1[bi]
         for t in range(t0, min(t0 + _T_CHUNK, L)):
-            _pre(x, wt0, b0, bi, t, 0, E, 1, acc)
-            o = out0[bi, t]
+            _pre(xb, wt0, b0, t, 1, acc)
             for c in range(E):
-                o[c] = acc[c] * _sigmoid(acc[c])
-            _pre(x, wt1, b1, bi, t, 0, E, -1, acc)
-            o = out1[bi, t]
+                o0[t, c] = acc[c] * _sigmoid(acc[c])
+            _pre(xb, wt1, b1, t, -1, acc)
             for c in range(E):
-                o[c] = acc[c] * _sigmoid(acc[c])
+                o1[t, c] = acc[c] * _sigmoid(acc[c])
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
@@ -65,25 +65,22 @@ def _conv_bwd_kernel(x, wt0, b0, wt1, b1, g0, g1, gx, gw0, gb0, gw1, gb1):
         bi = job // nch
         t0 = (job % nch) * _T_CHUNK
         acc = np.empty(E, np.float32)
+        xb, g0b, g1b = x[bi], g0[bi], g1[bi]
         for t in range(t0, min(t0 + _T_CHUNK, L)):
-            _pre(x, wt0, b0, bi, t, 0, E, 1, acc)
-            gr = g0[bi, t]
+            _pre(xb, wt0, b0, t, 1, acc)
             for c in range(E):
                 sig = _sigmoid(acc[c])
-                gr[c] = gr[c] * sig * (_ONE + acc[c] * (_ONE - sig))
-            _pre(x, wt1, b1, bi, t, 0, E, -1, acc)
-            gr = g1[bi, t]
+                g0b[t, c] = g0b[t, c] * sig * (_ONE + acc[c] * (_ONE - sig))
+            _pre(xb, wt1, b1, t, -1, acc)
             for c in range(E):
                 sig = _sigmoid(acc[c])
-                gr[c] = gr[c] * sig * (_ONE + acc[c] * (_ONE - sig))
+                g1b[t, c] = g1b[t, c] * sig * (_ONE + acc[c] * (_ONE - sig))
     for job in prange(nb * nch):  # 2) input and weight gradients
         bi = job // nch
         ch = job % nch
         t0 = ch * _T_CHUNK
-        gw0c = gw0[ch, bi]
-        gw1c = gw1[ch, bi]
-        gb0c = gb0[ch, bi]
-        gb1c = gb1[ch, bi]
+        xb, g0b, g1b, gxb = x[bi], g0[bi], g1[bi], gx[bi]
+        gw0c, gw1c, gb0c, gb1c = gw0[ch, bi], gw1[ch, bi], gb0[ch, bi], gb1[ch, bi]
         for c in range(E):
             gb0c[c] = _ZERO
             gb1c[c] = _ZERO
@@ -92,40 +89,29 @@ def _conv_bwd_kernel(x, wt0, b0, wt1, b1, g0, g1, gx, gw0, gb0, gw1, gb1):
                 gw0c[k, c] = _ZERO
                 gw1c[k, c] = _ZERO
         for t in range(t0, min(t0 + _T_CHUNK, L)):
-            gxr = gx[bi, t]
-            g0r = g0[bi, t]
-            g1r = g1[bi, t]
             for c in range(E):
-                gxr[c] = _ZERO
-                gb0c[c] += g0r[c]
-                gb1c[c] += g1r[c]
+                gxb[t, c] = _ZERO
+                gb0c[c] += g0b[t, c]
+                gb1c[c] += g1b[t, c]
             for k in range(K):
                 # x[t] feeds out_0[t + (K-1) - k] through w_0[k] and out_1[t - (K-1) + k] through w_1[k].
                 s0 = t + (K - 1) - k
                 if s0 < L:
-                    gr = g0[bi, s0]
-                    wr = wt0[k]
                     for c in range(E):
-                        gxr[c] += wr[c] * gr[c]
+                        gxb[t, c] += wt0[k, c] * g0b[s0, c]
                 s1 = t - (K - 1) + k
                 if s1 >= 0:
-                    gr = g1[bi, s1]
-                    wr = wt1[k]
                     for c in range(E):
-                        gxr[c] += wr[c] * gr[c]
+                        gxb[t, c] += wt1[k, c] * g1b[s1, c]
                 # w_0[k] multiplies x[t - (K-1) + k] at output t; w_1[k] multiplies x[t + (K-1) - k].
                 xs = t - (K - 1) + k
                 if xs >= 0:
-                    xr = x[bi, xs]
-                    gw = gw0c[k]
                     for c in range(E):
-                        gw[c] += g0r[c] * xr[c]
+                        gw0c[k, c] += g0b[t, c] * xb[xs, c]
                 xs = t + (K - 1) - k
                 if xs < L:
-                    xr = x[bi, xs]
-                    gw = gw1c[k]
                     for c in range(E):
-                        gw[c] += g1r[c] * xr[c]
+                        gw1c[k, c] += g1b[t, c] * xb[xs, c]
 
 
 class _BiConvFn(torch.autograd.Function):

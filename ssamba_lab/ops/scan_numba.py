@@ -15,7 +15,7 @@ nothing but the inputs is saved between forward and backward.
 Numerics: float32 throughout, like the reference. ``exp`` is a Cephes-style polynomial (max 1.3 ulp, measured
 in the tests against float64) because numba cannot vectorise libm's ``expf`` without SVML; ``fastmath`` only
 allows FMA contraction (no reassociation, no finite-math assumptions).
-``softplus(delta + delta_bias)`` is computed by PyTorch outside the kernels (autograd handles its gradient).
+``softplus(delta + delta_bias)`` is computed in the kernels too (Cephes ``logf`` + Goldberg's ``log1p``).
 Threads: numba uses ``min(torch.get_num_threads(), NUMBA_NUM_THREADS)`` threads, so ``torch.set_num_threads``
 controls both libraries.
 """
@@ -24,7 +24,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 import torch
-import torch.nn.functional as F
 from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
@@ -41,6 +40,17 @@ def _bits_to_f32(typingctx, bits):
 
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.FloatType())
+
+    return sig, codegen
+
+
+@intrinsic
+def _f32_to_bits(typingctx, x):
+    """Reinterpret float32 bits as int32."""
+    sig = types.int32(types.float32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
 
     return sig, codegen
 
@@ -72,6 +82,48 @@ def exp32(x):
     return y * _bits_to_f32((np.int32(k) + np.int32(127)) << np.int32(23))
 
 
+_SQRTHF = np.float32(0.707106781186547524)
+_L0, _L1, _L2 = np.float32(7.0376836292e-2), np.float32(-1.1514610310e-1), np.float32(1.1676998740e-1)
+_L3, _L4, _L5 = np.float32(-1.2420140846e-1), np.float32(1.4249322787e-1), np.float32(-1.6668057665e-1)
+_L6, _L7, _L8 = np.float32(2.0000714765e-1), np.float32(-2.4999993993e-1), np.float32(3.3333331174e-1)
+_SOFTPLUS_THRESHOLD = np.float32(20.0)  # as torch.nn.functional.softplus: identity above it
+
+
+@njit(inline="always", fastmath=_FM, cache=True)
+def log32(x):
+    """float32 ``log`` for finite ``x > 0`` (Cephes ``logf``): mantissa/exponent split by bits; vectorisable."""
+    bits = _f32_to_bits(x)
+    e = np.float32(((bits >> np.int32(23)) & np.int32(0xFF)) - np.int32(126))
+    m = _bits_to_f32((bits & np.int32(-2139095041)) | np.int32(0x3F000000))  # mantissa in [0.5, 1)
+    if m < _SQRTHF:
+        e = e - _ONE
+        m = m + m - _ONE
+    else:
+        m = m - _ONE
+    z = m * m
+    p = _L0 * m + _L1
+    p = p * m + _L2
+    p = p * m + _L3
+    p = p * m + _L4
+    p = p * m + _L5
+    p = p * m + _L6
+    p = p * m + _L7
+    p = p * m + _L8
+    y = m * z * p
+    y = y + e * _LN2_LO
+    y = y - _HALF * z
+    return m + y + e * _LN2_HI
+
+
+@njit(inline="always", fastmath=_FM, cache=True)
+def softplus32(x):
+    """``log(1 + exp(x))`` (identity above 20, like torch); ``log1p`` kept accurate for tiny ``exp(x)``."""
+    y = exp32(x)
+    u = _ONE + y
+    lp = y if u == _ONE else log32(u) * (y / (u - _ONE))  # Goldberg's log1p
+    return x if x > _SOFTPLUS_THRESHOLD else lp
+
+
 @njit(inline="always", fastmath=_FM, cache=True)
 def _sigmoid(x):
     return _ONE / (_ONE + exp32(-x))
@@ -83,10 +135,11 @@ def _sigmoid(x):
 
 
 @njit(fastmath=_FM, cache=True)
-def _scan_block(ub, dtb, At, Bb, Cb, D, c0, wc, rev, accumulate, ob, h, a_blk, y, dtu, dtv):
+def _scan_block(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, accumulate, ob, h, a_blk, y, dtu, dtv):
     """One direction for channels ``c0:c0+wc`` of one batch item: ``ob[t, c] (+)= <C_t, h_t> + D u_t``.
 
-    ub, dtb, ob: ``[l, e]``; Bb, Cb: ``[l, n]``; At: ``[n, e]``; the rest are per-thread scratch arrays.
+    ub, dtb (delta before bias/softplus), ob: ``[l, e]``; Bb, Cb: ``[l, n]``; At: ``[n, e]``; bias ``[e]``;
+    the rest are per-thread scratch arrays.
     """
     L = ub.shape[0]
     N = At.shape[0]
@@ -98,7 +151,9 @@ def _scan_block(ub, dtb, At, Bb, Cb, D, c0, wc, rev, accumulate, ob, h, a_blk, y
         t = L - 1 - s if rev else s
         for c in range(wc):
             uv = ub[t, c0 + c]
-            dv = dtb[t, c0 + c]
+            dv = dtb[t, c0 + c] + bias[c0 + c]
+            if softplus:
+                dv = softplus32(dv)
             y[c] = D[c0 + c] * uv
             dtu[c] = dv * uv
             dtv[c] = dv
@@ -118,8 +173,10 @@ def _scan_block(ub, dtb, At, Bb, Cb, D, c0, wc, rev, accumulate, ob, h, a_blk, y
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
-def _fwd_kernel(u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, z, has_z, ndir, rev0, scale, out):
-    """u*, dt*, z, out: ``[b, l, e]``; At*: ``[n, e]``; B*, C*: ``[b, l, n]``; D*: ``[e]``."""
+def _fwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1, z, has_z, softplus, ndir, rev0,
+                scale, out):
+    """u*, dt* (delta before bias/softplus), z, out: ``[b, l, e]``; At*: ``[n, e]``; B*, C*: ``[b, l, n]``;
+    D*, bias*: ``[e]``."""
     nb, L, E = u0.shape
     N = At0.shape[0]
     nblk = (E + _W_FWD - 1) // _W_FWD
@@ -133,9 +190,9 @@ def _fwd_kernel(u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, z, has_z, nd
         dtu = np.empty(_W_FWD, np.float32)
         dtv = np.empty(_W_FWD, np.float32)
         ob = out[bi]
-        _scan_block(u0[bi], dt0[bi], At0, B0[bi], C0[bi], D0, c0, wc, rev0, False, ob, h, a_blk, y, dtu, dtv)
+        _scan_block(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], D0, c0, wc, rev0, False, ob, h, a_blk, y, dtu, dtv)
         if ndir == 2:
-            _scan_block(u1[bi], dt1[bi], At1, B1[bi], C1[bi], D1, c0, wc, True, True, ob, h, a_blk, y, dtu, dtv)
+            _scan_block(u1[bi], dt1[bi], bias1, softplus, At1, B1[bi], C1[bi], D1, c0, wc, True, True, ob, h, a_blk, y, dtu, dtv)
         if has_z or scale != _ONE:
             zb = z[bi]
             for t in range(L):
@@ -149,13 +206,13 @@ def _fwd_kernel(u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, z, has_z, nd
 
 
 @njit(fastmath=_FM, cache=True)
-def _scan_block_bwd(ub, dtb, At, Bb, Cb, D, c0, wc, rev, gy, ysum, hs, gub, gdtb, gAb, gDb, gBb, gCb,
-                    lam, a_next, a_blk, uv, dtv, dtu, gyv, gu_acc, gdt_acc, tb, tc):
+def _scan_block_bwd(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, gy, ysum, hs, gub, gdtb, gAb, gDb, gBb,
+                    gCb, lam, a_next, a_blk, uv, dtv, dtu, gyv, gu_acc, gdt_acc, tb, tc, sgv):
     """Gradients of one direction for channels ``c0:c0+wc`` of one batch item.
 
     ub, dtb: ``[l, e]``; Bb, Cb: ``[l, n]``; gy: ``[l, w]`` gradient of this direction's ``y`` (gate and scale
     applied); ``ysum`` ``[l, w]`` gets ``y`` added (for gz); hs ``[l, n, w]`` scratch for the states.
-    Writes gub, gdtb ``[l, e]`` and gBb, gCb ``[l, n]`` (this block's share); accumulates gAb ``[n, e]``, gDb ``[e]``.
+    Writes gub, gdtb (gradient of delta before bias/softplus) ``[l, e]`` and gBb, gCb ``[l, n]`` (this block's share); accumulates gAb ``[n, e]``, gDb ``[e]``.
     """
     L = ub.shape[0]
     N = At.shape[0]
@@ -170,7 +227,9 @@ def _scan_block_bwd(ub, dtb, At, Bb, Cb, D, c0, wc, rev, gy, ysum, hs, gub, gdtb
         tp = t + 1 if rev else t - 1
         for c in range(wc):
             u_ = ub[t, c0 + c]
-            d_ = dtb[t, c0 + c]
+            d_ = dtb[t, c0 + c] + bias[c0 + c]
+            if softplus:
+                d_ = softplus32(d_)
             ysum[t, c] += D[c0 + c] * u_
             dtu[c] = d_ * u_
             dtv[c] = d_
@@ -193,7 +252,11 @@ def _scan_block_bwd(ub, dtb, At, Bb, Cb, D, c0, wc, rev, gy, ysum, hs, gub, gdtb
         tp = t + 1 if rev else t - 1
         for c in range(wc):
             u_ = ub[t, c0 + c]
-            d_ = dtb[t, c0 + c]
+            d_ = dtb[t, c0 + c] + bias[c0 + c]
+            sgv[c] = _ONE
+            if softplus:
+                sgv[c] = _sigmoid(d_)  # softplus'
+                d_ = softplus32(d_)
             g_ = gy[t, c]
             uv[c] = u_
             dtv[c] = d_
@@ -229,11 +292,12 @@ def _scan_block_bwd(ub, dtb, At, Bb, Cb, D, c0, wc, rev, gy, ysum, hs, gub, gdtb
                     gdt_acc[c] += ga * a_blk[n, c]
         for c in range(wc):
             gub[t, c0 + c] = gu_acc[c]
-            gdtb[t, c0 + c] = gdt_acc[c]
+            gdtb[t, c0 + c] = gdt_acc[c] * sgv[c]
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
-def _bwd_kernel(u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, z, has_z, ndir, rev0, scale, gout,
+def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1, z, has_z, softplus, ndir, rev0,
+                scale, gout,
                 gu0, gdt0, gA0, gD0, gB0, gC0, gu1, gdt1, gA1, gD1, gB1, gC1, gz):
     """Backward of :func:`_fwd_kernel`. gA*: ``[b, n, e]``, gD*: ``[b, e]`` (zeroed), gB*, gC*: ``[blocks, b, l, n]``."""
     nb, L, E = u0.shape
@@ -251,7 +315,7 @@ def _bwd_kernel(u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, z, has_z, nd
         lam, a_next, a_blk = np.empty((N, W), np.float32), np.empty((N, W), np.float32), np.empty((N, W), np.float32)
         uv, dtv, dtu, gyv = np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32)
         gu_acc, gdt_acc = np.empty(W, np.float32), np.empty(W, np.float32)
-        tb, tc = np.empty(W, np.float32), np.empty(W, np.float32)
+        tb, tc, sgv = np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32)
         gob = gout[bi]
         zb = z[bi]
         for t in range(L):
@@ -262,13 +326,13 @@ def _bwd_kernel(u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, z, has_z, nd
             else:
                 for c in range(wc):
                     gy[t, c] = gob[t, c0 + c] * scale
-        _scan_block_bwd(u0[bi], dt0[bi], At0, B0[bi], C0[bi], D0, c0, wc, rev0, gy, ysum, hs, gu0[bi], gdt0[bi],
+        _scan_block_bwd(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], D0, c0, wc, rev0, gy, ysum, hs, gu0[bi], gdt0[bi],
                         gA0[bi], gD0[bi], gB0[blk, bi], gC0[blk, bi], lam, a_next, a_blk, uv, dtv, dtu, gyv,
-                        gu_acc, gdt_acc, tb, tc)
+                        gu_acc, gdt_acc, tb, tc, sgv)
         if ndir == 2:
-            _scan_block_bwd(u1[bi], dt1[bi], At1, B1[bi], C1[bi], D1, c0, wc, True, gy, ysum, hs, gu1[bi],
+            _scan_block_bwd(u1[bi], dt1[bi], bias1, softplus, At1, B1[bi], C1[bi], D1, c0, wc, True, gy, ysum, hs, gu1[bi],
                             gdt1[bi], gA1[bi], gD1[bi], gB1[blk, bi], gC1[blk, bi], lam, a_next, a_blk, uv, dtv,
-                            dtu, gyv, gu_acc, gdt_acc, tb, tc)
+                            dtu, gyv, gu_acc, gdt_acc, tb, tc, sgv)
         if has_z:
             gzb = gz[bi]
             for t in range(L):
@@ -298,29 +362,29 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 
 class _FusedScanFn(torch.autograd.Function):
-    """Channel-last fused scan. u*, dt*, z: ``[b, l, e]``; At*: ``[n, e]``; B*, C*: ``[b, l, n]``; D*: ``[e]``.
-
-    All float32 and contiguous. Direction 1 (``ndir == 2``) scans right-to-left; output ``[b, l, e]``.
+    """Channel-last fused scan. u*, delta*, z: ``[b, l, e]``; bias*, D*: ``[e]``; At*: ``[n, e]``;
+    B*, C*: ``[b, l, n]``. All float32 and contiguous. ``dt = softplus(delta + bias)`` (without softplus if
+    ``softplus`` is False). Direction 1 (``ndir == 2``) scans right-to-left; output ``[b, l, e]``.
     """
 
     @staticmethod
-    def forward(ctx, ndir, rev0, u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, z):
+    def forward(ctx, ndir, rev0, softplus, u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1, z):
         scale = np.float32(0.5 if ndir == 2 else 1.0)
         has_z = z is not None
         zz = z if has_z else u0
         out = torch.empty_like(u0)  # [b, l, e]
+        tensors = (u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1, zz)
         _sync_threads()
-        _fwd_kernel(*(_np(t) for t in (u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, zz)), has_z, ndir, rev0,
-                    scale, _np(out))
-        ctx.meta = (ndir, rev0, scale, has_z)
-        ctx.save_for_backward(u0, dt0, At0, B0, C0, D0, u1, dt1, At1, B1, C1, D1, zz)
+        _fwd_kernel(*(_np(t) for t in tensors), has_z, softplus, ndir, rev0, scale, _np(out))
+        ctx.meta = (ndir, rev0, softplus, scale, has_z)
+        ctx.save_for_backward(*tensors)
         return out
 
     @staticmethod
     def backward(ctx, gout):
-        ndir, rev0, scale, has_z = ctx.meta
+        ndir, rev0, softplus, scale, has_z = ctx.meta
         saved = ctx.saved_tensors
-        u0, At0 = saved[0], saved[2]
+        u0, At0 = saved[0], saved[3]
         nb, L, E = u0.shape
         N = At0.shape[0]
         nblk = (E + _W_BWD - 1) // _W_BWD
@@ -334,16 +398,17 @@ class _FusedScanFn(torch.autograd.Function):
         g1 = grads() if ndir == 2 else g0  # unused second direction writes nothing
         gz = torch.empty_like(u0) if has_z else u0.new_empty(0, 0, 0)  # [b, l, e]
         _sync_threads()
-        _bwd_kernel(*(_np(t) for t in saved), has_z, ndir, rev0, scale, _np(gout), *(_np(t) for t in g0),
-                    *(_np(t) for t in g1), _np(gz))
+        _bwd_kernel(*(_np(t) for t in saved), has_z, softplus, ndir, rev0, scale, _np(gout),
+                    *(_np(t) for t in g0), *(_np(t) for t in g1), _np(gz))
 
         def finish(g):
             gu, gdt, gA, gD, gB, gC = g
-            return gu, gdt, gA.sum(0), gB.sum(0), gC.sum(0), gD.sum(0)  # At [n, e], B/C [b, l, n], D [e]
+            # u, delta, bias [e], At [n, e], B/C [b, l, n], D [e]
+            return gu, gdt, gdt.sum((0, 1)), gA.sum(0), gB.sum(0), gC.sum(0), gD.sum(0)
 
         out0 = finish(g0)
-        out1 = finish(g1) if ndir == 2 else (None,) * 6
-        return (None, None, *out0, *out1, gz if has_z else None)
+        out1 = finish(g1) if ndir == 2 else (None,) * 7
+        return (None, None, None, *out0, *out1, gz if has_z else None)
 
 
 def _channels_last(t: torch.Tensor) -> torch.Tensor:
@@ -351,18 +416,11 @@ def _channels_last(t: torch.Tensor) -> torch.Tensor:
     return t.float().transpose(1, 2).contiguous()
 
 
-def _dt(delta, delta_bias, delta_softplus):
-    dt = delta.float()
-    if delta_bias is not None:
-        dt = dt + delta_bias.float()[None, :, None]  # [b, e, l]
-    return F.softplus(dt) if delta_softplus else dt  # [b, e, l]
-
-
-def _direction(u, delta, A, B, C, D, delta_bias, delta_softplus):
+def _direction(u, delta, A, B, C, D, delta_bias):
     e = u.shape[1]
-    D = D.float() if D is not None else u.new_zeros(e, dtype=torch.float32)
-    return (_channels_last(u), _channels_last(_dt(delta, delta_bias, delta_softplus)), A.float().t().contiguous(),
-            _channels_last(B), _channels_last(C), D)
+    zeros = u.new_zeros(e, dtype=torch.float32)
+    return (_channels_last(u), _channels_last(delta), delta_bias.float() if delta_bias is not None else zeros,
+            A.float().t().contiguous(), _channels_last(B), _channels_last(C), D.float() if D is not None else zeros)
 
 
 def selective_scan_numba(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, *,
@@ -373,22 +431,24 @@ def selective_scan_numba(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     D, delta_bias: ``[channels]``. Returns ``[batch, channels, length]`` in ``u``'s dtype.
     """
     assert u.device.type == "cpu", f"the numba scan runs on CPU tensors, got {u.device}"
-    d0 = _direction(u, delta, A, B, C, D, delta_bias, delta_softplus)
+    d0 = _direction(u, delta, A, B, C, D, delta_bias)
     zc = _channels_last(z) if z is not None else None  # [b, l, e]
-    out = _FusedScanFn.apply(1, bool(reverse), *d0, *d0, zc)  # [b, l, e]
+    out = _FusedScanFn.apply(1, bool(reverse), bool(delta_softplus), *d0, *d0, zc)  # [b, l, e]
     return out.transpose(1, 2).to(u.dtype)  # [b, e, l]
 
 
 def bidirectional_selective_scan_numba(x_f, x_b, z, dt_f, B_f, C_f, A_f, D_f, bias_f, dt_b, B_b, C_b, A_b, D_b,
                                        bias_b):
-    """SSAMBA's two scans in one call; semantics in :mod:`ssamba_lab.ops.backend` (``bidirectional_selective_scan``).
+    """Both scans of SSAMBA's mixer in one call, on post-conv inputs in natural time order.
 
-    x_*, z, dt_*: ``[batch, channels, length]``; B_*, C_*: ``[batch, state, length]``; A_*: ``[channels, state]``;
-    D_*, bias_*: ``[channels]``. Returns ``[batch, channels, length]``.
+    ``silu(z) * (y_f + y_b) / 2`` where ``y_f`` scans ``x_f`` left-to-right and ``y_b`` scans ``x_b``
+    right-to-left, each with ``delta = softplus(dt + bias)``. x_*, z, dt_*: ``[batch, channels, length]``;
+    B_*, C_*: ``[batch, state, length]``; A_*: ``[channels, state]``; D_*, bias_*: ``[channels]``.
+    Returns ``[batch, channels, length]``.
     """
     assert x_f.device.type == "cpu", f"the numba scan runs on CPU tensors, got {x_f.device}"
-    d0 = _direction(x_f, dt_f, A_f, B_f, C_f, D_f, bias_f, True)
-    d1 = _direction(x_b, dt_b, A_b, B_b, C_b, D_b, bias_b, True)
+    d0 = _direction(x_f, dt_f, A_f, B_f, C_f, D_f, bias_f)
+    d1 = _direction(x_b, dt_b, A_b, B_b, C_b, D_b, bias_b)
     zc = _channels_last(z) if z is not None else None  # [b, l, e]
-    out = _FusedScanFn.apply(2, False, *d0, *d1, zc)  # [b, l, e]
+    out = _FusedScanFn.apply(2, False, True, *d0, *d1, zc)  # [b, l, e]
     return out.transpose(1, 2).to(x_f.dtype)  # [b, e, l]

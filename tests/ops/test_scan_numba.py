@@ -210,3 +210,13 @@ def test_softplus_matches_torch_exactly_in_the_scan_input():
     dt = F.softplus(inp["delta"] + inp["delta_bias"][None, :, None])  # [b, e, l]
     expected = dt * inp["u"] * inp["B"] * inp["C"]  # [b, e, l] with n = 1
     torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_softplus32_matches_torch_softplus():
+    from ssamba_lab.ops.scan_numba import softplus32
+
+    x = torch.cat([torch.linspace(-100, 30, 4001), torch.tensor([-1e-6, 0.0, 1e-6, 19.99, 20.0, 20.01])])
+    got = torch.tensor([softplus32(np.float32(v)) for v in x.tolist()], dtype=torch.float64)
+    ref = F.softplus(x.double())
+    rel = ((got - ref).abs() / ref.clamp(min=1e-30)).max().item()
+    assert rel < 4 * 2.0 ** -24, f"softplus32 relative error {rel:.2e}"
