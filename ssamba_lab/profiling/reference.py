@@ -18,7 +18,11 @@ FACTS_H200_TRAIN_MS = {"ssamba-tiny": 110, "ssast-tiny/sdpa": 26, "ssamba-base":
 
 
 def compare_with_facts(df):
-    """Measured vs SSAMBA_FACTS section 8, one row per published point (NaN where not measured)."""
+    """Measured vs SSAMBA_FACTS section 8, one row per published point (NaN where not measured).
+
+    ``mib`` is our total peak (weights, input, cuBLAS workspace included); ``work_mib`` the peak above what was
+    held before the forward. The facts measured the encoder blocks only, so their MiB sits nearer ``work_mib``.
+    """
     import pandas as pd
 
     ref = pd.DataFrame(FACTS_H200_INFERENCE, columns=["tokens", "label", "dtype", "facts_ms", "facts_mib"])
@@ -29,11 +33,15 @@ def compare_with_facts(df):
     ref = pd.concat([ref, train], ignore_index=True)
     keys = ["kind", "tokens", "label", "dtype"]
     mine = df[(df["batch_size"] == 4) | (df["kind"] == "train_step")]
-    mine = mine.drop_duplicates(subset=keys, keep="last")[keys + ["status", "latency_ms_median", "peak_mib"]]
-    out = ref.merge(mine, on=keys, how="left").rename(columns={"latency_ms_median": "ms", "peak_mib": "mib"})
+    mine = mine.drop_duplicates(subset=keys, keep="last")[keys + ["status", "latency_ms_median", "peak_mib",
+                                                                   "working_mib"]]
+    out = ref.merge(mine, on=keys, how="left").rename(
+        columns={"latency_ms_median": "ms", "peak_mib": "mib", "working_mib": "work_mib"})
     out["ms_vs_facts"] = out["ms"] / out["facts_ms"]
     out["mib_vs_facts"] = out["mib"] / out["facts_mib"]
-    return out[keys + ["facts_ms", "ms", "ms_vs_facts", "facts_mib", "mib", "mib_vs_facts", "status"]]
+    out["work_vs_facts"] = out["work_mib"] / out["facts_mib"]
+    return out[keys + ["facts_ms", "ms", "ms_vs_facts", "facts_mib", "mib", "mib_vs_facts", "work_mib",
+                       "work_vs_facts", "status"]]
 
 
 def committed_results(name: str = "efficiency_gpu.csv"):

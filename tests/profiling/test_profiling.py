@@ -221,10 +221,13 @@ def test_ratio_table_against_each_attention_and_oom():
 
 
 def test_compare_with_facts_lines_up_published_points():
-    df = rows_to_frame([_row("ssamba-tiny", 22016, "fp32", ms=286.0, mib=2652.0)])
+    row = _row("ssamba-tiny", 22016, "fp32", ms=286.0, mib=2652.0)
+    row.working_mib = 663.0
+    df = rows_to_frame([row])
     out = compare_with_facts(df).set_index(["kind", "tokens", "label", "dtype"])
     assert out.loc[("inference", 22016, "ssamba-tiny", "fp32"), "ms_vs_facts"] == pytest.approx(2.0)
     assert out.loc[("inference", 22016, "ssamba-tiny", "fp32"), "mib_vs_facts"] == pytest.approx(2.0)
+    assert out.loc[("inference", 22016, "ssamba-tiny", "fp32"), "work_vs_facts"] == pytest.approx(0.5)
     assert out["ms"].notna().sum() == 1
     assert isinstance(out, pd.DataFrame)
 
