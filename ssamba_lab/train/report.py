@@ -88,3 +88,16 @@ def side_by_side(left, right, *, titles: tuple[str, str] = ("this run", "publish
     cells = "".join(f"<div style='margin-right:2em'><b>{t}</b>{df.to_html(index=False)}</div>"
                     for t, df in zip(titles, (left, right)))
     display(HTML(f"<div style='display:flex;align-items:flex-start'>{cells}</div>"))
+
+
+def project_path(path: str | None) -> str | None:
+    """Relative notebook paths are relative to the project root (the folder holding ``pyproject.toml`` and
+    ``notebooks/``), so a notebook gives the same result whether its kernel starts in the root or in
+    ``notebooks/``; without such a folder above the working directory they stay relative to it."""
+    if path is None or Path(path).is_absolute():
+        return path
+    cwd = Path.cwd()
+    for d in (cwd, *cwd.parents):
+        if (d / "pyproject.toml").is_file() and (d / "notebooks").is_dir():
+            return str(d / path)
+    return path
