@@ -1,0 +1,62 @@
+"""Compiler report of the Triton scan kernels for sm_90a, without a GPU (benchmarks/ROOFLINE.md).
+
+Cross-compiles ``scan_fwd_kernel`` / ``scan_bwd_kernel`` (bidirectional, bf16 activations, d_state 16) for a
+launch configuration, runs Triton's bundled ``ptxas -v`` for registers and spills, and counts what costs time in
+the PTX (warp shuffles, barriers, exp2) and layout conversions in the TTGIR. Usage::
+
+    python benchmarks/triton_compile_report.py --kernel fwd --block-e 4 --chunk 32 --num-warps 4
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+
+from ssamba_lab.ops.triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
+
+_BF16_PTRS = {"u0_ptr", "u1_ptr", "dt0_ptr", "dt1_ptr", "B0_ptr", "B1_ptr", "C0_ptr", "C1_ptr", "z_ptr", "o_ptr",
+              "g_ptr", "gu_ptr", "gdt_ptr", "gz_ptr"}
+
+
+def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int) -> dict:
+    fn = scan_fwd_kernel if kernel == "fwd" else scan_bwd_kernel
+    consts = dict(BE=block_e, NP=16, T=chunk, BIDIR=True, HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
+                  STORE_STATES=False)
+    names = fn.arg_names
+    sig = {a: ("constexpr" if a in consts else ("*bf16" if a in _BF16_PTRS else "*fp32") if a.endswith("_ptr")
+               else "i32") for a in names}
+    src = ASTSource(fn=fn, signature=sig,
+                    constexprs={(names.index(a),): v for a, v in consts.items() if a in names})
+    compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=dict(num_warps=num_warps))
+    ptx, ttgir = compiled.asm["ptx"], compiled.asm["ttgir"]
+    ptxas = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas"
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "k.ptx").write_text(ptx)
+        log = subprocess.run([str(ptxas), "-arch=sm_90a", "-v", f"{tmp}/k.ptx", "-o", f"{tmp}/k.cubin"],
+                             capture_output=True, text=True, check=True).stderr
+    regs = re.search(r"Used (\d+) registers", log)
+    spills = re.search(r"(\d+) bytes spill stores", log)
+    return dict(kernel=kernel, block_e=block_e, chunk=chunk, num_warps=num_warps,
+                registers=int(regs.group(1)) if regs else None, spill_store_bytes=int(spills.group(1)) if spills else None,
+                ptx_lines=ptx.count("\n"), shuffles=ptx.count("shfl.sync"), barriers=ptx.count("bar.sync"),
+                exp2=ptx.count("ex2.approx"), convert_layouts=ttgir.count("convert_layout"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kernel", choices=["fwd", "bwd"], default="fwd")
+    ap.add_argument("--block-e", type=int, default=4)
+    ap.add_argument("--chunk", type=int, default=32)
+    ap.add_argument("--num-warps", type=int, default=4)
+    args = ap.parse_args()
+    print(compile_report(args.kernel, args.block_e, args.chunk, args.num_warps))
+
+
+if __name__ == "__main__":
+    main()
