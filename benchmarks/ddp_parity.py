@@ -47,8 +47,8 @@ def _run_phase(a, *, steps: int, precision: str, timed_from: int, seed: int) -> 
     from ssamba_lab.train import distributed as D
     from ssamba_lab.train.batches import LoaderSource, TensorDictDataset
     from ssamba_lab.train.classifier import FinetuneModel
-    from ssamba_lab.train.cli_args import parse_overrides
-    from ssamba_lab.train.finetune import task_loss
+    from ssamba_lab.train.overrides import parse_overrides
+    from ssamba_lab.train.task_loss import task_loss
     from ssamba_lab.train.loop import LoopConfig, Trainer
     from ssamba_lab.train.schedules import LrSchedule, ScheduleConfig
 

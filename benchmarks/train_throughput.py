@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ssamba_lab.models import MaskedPretrainer, ObjectiveConfig, build_model
-from ssamba_lab.train.cli_args import parse_overrides
+from ssamba_lab.train.overrides import parse_overrides
 from ssamba_lab.train.loop import autocast_dtype
 
 

@@ -1,28 +1,14 @@
 """Command-line arguments of ``python -m ssamba_lab.train.{pretrain,finetune}`` (and ``ssamba-lab``).
 
-Overrides are ``key=value`` pairs whose values are Python literals (``depth=4``, ``betas=(0.9,0.95)``,
-``two_pass=False``); a value that is not a literal stays a string (``mask_strategy=random``).
+Overrides are ``key=value`` pairs (see :mod:`.overrides`).
 """
 from __future__ import annotations
 
 import argparse
-import ast
 
 from .finetune import FinetuneConfig
+from .overrides import parse_overrides
 from .pretrain import PretrainConfig
-
-
-def parse_overrides(pairs: list[str] | None) -> dict:
-    out = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise argparse.ArgumentTypeError(f"override {pair!r} is not key=value")
-        try:
-            out[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key] = value
-    return out
 
 
 def _common(p: argparse.ArgumentParser, defaults) -> None:

@@ -6,9 +6,10 @@ import torch.nn.functional as F
 from ssamba_lab.checkpoint import CheckpointError, save_checkpoint
 from ssamba_lab.models import MaskedPretrainer, ObjectiveConfig, adapt_pos_embed, build_model
 from ssamba_lab.tasks import get_task
-from ssamba_lab.train.cli_args import parse_overrides
+from ssamba_lab.train.overrides import parse_overrides
 from ssamba_lab.train.classifier import FinetuneModel
-from ssamba_lab.train.finetune import FinetuneConfig, make_optimizer, resolve_config_init, task_loss
+from ssamba_lab.train.finetune import FinetuneConfig, make_optimizer, resolve_config_init
+from ssamba_lab.train.task_loss import task_loss
 from ssamba_lab.train.init_from import build_finetune_encoder, resolve_init
 from ssamba_lab.train.published import published_for
 from ssamba_lab.train.report import check_task, resolve_checkpoint
