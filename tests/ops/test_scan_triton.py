@@ -4,8 +4,9 @@ On a machine without CUDA the kernels run through Triton's interpreter (``TRITON
 the kernels are imported), so CI checks them on CPU at small sizes; with CUDA they run compiled on the GPU.
 
 Tolerances (relative error ``||x - ref|| / ||ref||`` against float64 on the same rounded inputs):
-fp32 inputs 1e-5 (float32 arithmetic; measured ~1e-7), bf16 inputs 2e-2 for outputs and gradients (bf16 storage of
-inputs, outputs and gradients; the bidirectional output, like the unfused path, rounds y_fwd to bf16 once).
+fp32 inputs 1e-5 (float32 arithmetic; measured 1e-7 to 3e-7), bf16 inputs 2e-2 for outputs and gradients (bf16
+storage of inputs, outputs and gradients; the bidirectional output, like the unfused path, rounds y_fwd to bf16
+once; measured 2e-3 to 5e-3 for the bf16 tensors, ~1e-7 for the float32 parameters' gradients).
 """
 from __future__ import annotations
 
