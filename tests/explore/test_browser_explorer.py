@@ -142,11 +142,14 @@ def test_notebook_explorer_in_chromium(lab_notebook):
             image_before = main_plot.screenshot()
             handle = explorer.locator(".ssamba-count .noUi-handle")
             handle.focus()
+            t0 = time.monotonic()
             for _ in range(5):
                 handle.press("ArrowLeft")
             page.wait_for_function(
                 "d => { const e = document.querySelector('.ssamba-explorer-summary');"
                 " return e && e.dataset.reconDigest !== d; }", arg=before["recon-digest"], timeout=60_000)
+            print(f"\nbrowser: mask slider moved -> new summary after {time.monotonic() - t0:.2f} s "
+                  f"(informational; 5 key presses, possibly several renders)")
             page.wait_for_timeout(1500)  # let plotly redraw before the screenshot
             after = _summary(page)
             assert int(after["num-masked"]) < int(before["num-masked"])
