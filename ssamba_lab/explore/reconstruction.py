@@ -208,7 +208,9 @@ def reconstruct(pretrainer: MaskedPretrainer, clip: Clip, choice: MaskChoice = M
 
     Generative view: the joint objective's ``gpredlayer`` or SSAM's ``decoder`` on every patch token, pasted
     into the masked patches. Discriminative view (joint objective only): ``cpredlayer`` on the masked tokens,
-    each ranked against the clip's masked patches. ``audio`` adds mel-inversion audio of the input and the
+    each ranked against the clip's masked patches. Both views come from one mask and one encoder pass (training
+    with ``two_pass`` draws a separate mask per head; here both heads are read on the same patches so they can be
+    compared). Errors are in normalised feature units. ``audio`` adds mel-inversion audio of the input and the
     reconstruction (about 0.1-0.5 s per second of audio on a CPU).
     """
     assert not pretrainer.training, "call pretrainer.eval() first (drop-path and dropout would randomise the view)"
