@@ -98,8 +98,8 @@ def cmd_report(args) -> None:
         f.write("\n\n## Training step\n\n" + markdown_table(train))
         f.write("\n\n## Measured vs SSAMBA_FACTS section 8 (H200)\n\n" + markdown_table(facts))
         f.write("\n")
-    for y, name in (("latency_ms_median", "time"), ("peak_mib", "memory")):
-        fig = efficiency_figure(df, y=y)
+    for y, name in (("latency_ms_median", "time"), ("peak_mib", "memory")):  # Figure 2: the tiny models
+        fig = efficiency_figure(df, y=y, sizes=("tiny",))
         fig.write_html(f"{stem}_{name}.html", include_plotlyjs="cdn", full_html=True)
     print(f"wrote {stem}_ratios.csv, {stem}_vs_facts.csv, {stem}_tables.md, {stem}_time.html, {stem}_memory.html")
 

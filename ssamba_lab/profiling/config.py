@@ -8,7 +8,7 @@ DTYPES = ("fp32", "bf16")
 KINDS = ("inference", "train_step")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProfilePoint:
     """One measurement: a preset encoder at one input length, batch size, precision and (transformer) attention.
 
@@ -49,7 +49,7 @@ class ProfilePoint:
         return replace(self, **overrides)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MeasureConfig:
     """Repetition policy. Timed runs stop after ``repeats``, or after ``min_repeats`` once ``budget_s`` is spent,
     so the slowest points still finish (each point costs about ``warmup + min_repeats`` runs at worst)."""

@@ -10,7 +10,7 @@ import torch
 from ..ops import resolve_backend
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Environment:
     device: str  # 'cuda' | 'cpu'
     device_name: str

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..models import EncoderConfig, get_config, grid_size
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InputShape:
     """The encoder input for a requested token count: features ``[batch, frames, bins]``."""
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, fields
 STATUSES = ("ok", "oom", "oom_predicted", "skipped_time", "error")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ProfileRow:
     """One measured (or unmeasurable) point. Times in ms, memory in MiB; NaN where status is not 'ok'.
 

@@ -27,7 +27,7 @@ PAPER_LENGTHS = (512, 1024, 2048, 4096, 8192, 16384, 22016, 32768, 65536)  # 220
 FAMILIES = ("ssamba", "ssam", "ssast")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SweepConfig:
     """The grid: ``families x sizes x lengths x dtypes`` (x ``attn_impls`` for SSAST), plus ``extra_sizes`` at
     ``extra_lengths`` only, plus one training step per ``train_models`` preset (SSAST once per attention)."""
