@@ -16,6 +16,7 @@ STEPS=(
   "01_data_prep -p task ks1 -p data_root $ABS_DATA -p output_dir $ABS_RUNS/01_data_prep -p build_demo False"
   "02_pretrain -p data_root $ABS_DATA -p run_dir $ABS_RUNS/pretrain -p feature_cache $ABS_RUNS/features"
   "03_finetune -p task ks1 -p data_root $ABS_DATA -p checkpoint $ABS_RUNS/pretrain/best -p run_dir $ABS_RUNS/finetune_ks1 -p feature_cache $ABS_RUNS/features"
+  "04_reconstruction -p runs_dir $ABS_RUNS/pretrain -p clips_dir $ABS_DATA"
   "05_efficiency -p small_mode True"
 )
 
