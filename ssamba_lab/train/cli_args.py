@@ -28,6 +28,8 @@ def _common(p: argparse.ArgumentParser, defaults) -> None:
     p.add_argument("--log-every-steps", type=int, default=defaults.log_every_steps)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--no-resume", action="store_true", help="start over even if <run-dir>/last exists")
+    p.add_argument("--checkpoint-every-steps", type=int, default=defaults.checkpoint_every_steps)
+    p.add_argument("--stop-after-steps", type=int, default=0, help="end as an interruption would (tests)")
 
 
 def pretrain_parser() -> argparse.ArgumentParser:
@@ -37,7 +39,6 @@ def pretrain_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", default=d.recipe, choices=["auto", "ssamba", "ssam"])
     p.add_argument("--objective-override", nargs="*", default=[], metavar="KEY=VALUE", help="ObjectiveConfig fields")
     p.add_argument("--val-clips", type=int, default=d.val_clips)
-    p.add_argument("--checkpoint-every-steps", type=int, default=d.checkpoint_every_steps)
     return p
 
 
@@ -49,7 +50,7 @@ def pretrain_config_from_args(a: argparse.Namespace) -> PretrainConfig:
                           max_steps=a.max_steps, grad_clip=a.grad_clip, val_clips=a.val_clips,
                           num_workers=a.num_workers, seed=a.seed, log_every_steps=a.log_every_steps,
                           checkpoint_every_steps=a.checkpoint_every_steps, progress=not a.no_progress,
-                          resume=not a.no_resume)
+                          resume=not a.no_resume, stop_after_steps=a.stop_after_steps)
 
 
 def finetune_parser() -> argparse.ArgumentParser:
@@ -73,4 +74,5 @@ def finetune_config_from_args(a: argparse.Namespace) -> FinetuneConfig:
                           data_root=a.data_root, run_dir=a.run_dir, manifest_dir=a.manifest_dir, feature_cache=a.feature_cache, device=a.device,
                           precision=a.precision, max_steps=a.max_steps, grad_clip=a.grad_clip,
                           num_workers=a.num_workers, seed=a.seed, log_every_steps=a.log_every_steps,
-                          progress=not a.no_progress, resume=not a.no_resume)
+                          checkpoint_every_steps=a.checkpoint_every_steps, progress=not a.no_progress,
+                          resume=not a.no_resume, stop_after_steps=a.stop_after_steps)

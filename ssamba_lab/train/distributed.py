@@ -82,6 +82,16 @@ def all_gather_cat(t: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts, 0)
 
 
+def all_gather_object(obj) -> list:
+    """Every rank's ``obj``, indexed by rank (``[obj]`` alone)."""
+    info = current()
+    if not info.enabled:
+        return [obj]
+    out = [None] * info.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
 def broadcast_object(obj):
     """Rank 0's ``obj`` on every rank."""
     if not current().enabled:

@@ -113,18 +113,20 @@ class Trainer:
             self.wrapped = nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
     # ---- checkpoints -------------------------------------------------------------------------------------
-    def trainer_state(self) -> dict:
+    def trainer_state(self, rngs: list[dict]) -> dict:
+        """Everything besides the weights; ``rngs[r]`` is rank r's RNG state (ranks draw different masks)."""
         return {"loop": asdict(self.state), "optimizer": self.optimizer.state_dict(),
-                "schedule": self.schedule.state_dict(), "scaler": self.scaler.state_dict(), "rng": rng_state(),
+                "schedule": self.schedule.state_dict(), "scaler": self.scaler.state_dict(), "rng": rngs,
                 "seed": self.seed, "world_size": self.dist.world_size}
 
     def save(self, name: str, *, with_trainer_state: bool = True) -> Path | None:
-        """Write ``<run_dir>/<name>`` (rank 0 only; every rank waits for it)."""
+        """Write ``<run_dir>/<name>`` (rank 0 writes; every rank must call it)."""
         path = None
+        rngs = D.all_gather_object(rng_state()) if with_trainer_state and self.run_dir is not None else []
         if self.run_dir is not None and self.dist.is_main:
             path = ckpt.save_checkpoint(self.run_dir / name, state_dict=self.model.state_dict(),
                                         config=self.checkpoint_config,
-                                        trainer_state=self.trainer_state() if with_trainer_state else None)
+                                        trainer_state=self.trainer_state(rngs) if with_trainer_state else None)
         D.barrier()
         return path
 
@@ -142,7 +144,7 @@ class Trainer:
         self.schedule.load_state_dict(t["schedule"])
         self.scaler.load_state_dict(t["scaler"])
         self.state = TrainerState(**t["loop"])
-        set_rng_state(t["rng"])
+        set_rng_state(t["rng"][self.dist.rank])
         self.log.truncate_after(self.state.step)
 
     # ---- evaluation --------------------------------------------------------------------------------------
