@@ -18,8 +18,9 @@ def _direction_inputs(u: torch.Tensor, p: dict) -> tuple[torch.Tensor, ...]:
     """u: post-conv ``[b, l, e]`` -> (u, delta, delta_bias, A^T, B, C, D) in the fused scan's layout."""
     r = p["dt_proj_weight"].shape[1]
     n = p["A"].shape[1]
-    x_dbl = F.linear(u, p["x_proj_weight"])  # [b, l, r + 2n]
-    delta = F.linear(x_dbl[..., :r], p["dt_proj_weight"])  # [b, l, e]; bias and softplus run in the kernel
+    # Under CPU autocast the projections come out in bf16; the kernel reads float32 arrays.
+    x_dbl = F.linear(u, p["x_proj_weight"]).float()  # [b, l, r + 2n]
+    delta = F.linear(x_dbl[..., :r], p["dt_proj_weight"]).float()  # [b, l, e]; bias and softplus in the kernel
     B = x_dbl[..., r:r + n].contiguous()  # [b, l, n]
     C = x_dbl[..., r + n:].contiguous()  # [b, l, n]
     return u, delta, p["dt_bias"].float(), p["A"].float().t().contiguous(), B, C, p["D"].float()
