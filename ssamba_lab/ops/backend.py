@@ -61,8 +61,10 @@ class Backend:
 
 _REGISTRY: dict[str, Backend] = {}
 # Preference when the backend is "auto"; the first available one for the tensor's device type wins.
-# When mamba-ssm is missing on CUDA, the fused Triton kernels beat the pure-PyTorch scan (gpu_speed.md).
-AUTO_ORDER: dict[str, list[str]] = {"cuda": ["mamba_ssm", "triton", "torch"], "cpu": ["torch"]}
+# CUDA: the fused Triton kernels are the backend whose forward *and* gradients match the reference on the H200
+# (benchmarks/results/gpu_backend_parity.json); mamba-ssm stays selectable and is faster for training
+# (benchmarks/results/gpu_speed.md); pure PyTorch is 3-30x slower (gpu_backend_latency.json).
+AUTO_ORDER: dict[str, list[str]] = {"cuda": ["triton", "mamba_ssm", "torch"], "cpu": ["torch"]}
 
 
 def register_backend(backend: Backend, *, prefer_on: tuple[str, ...] = ()) -> None:
@@ -131,23 +133,6 @@ def _load_torch():
     return selective_scan_torch, causal_conv1d_torch
 
 
-class _ContiguousGrad(torch.autograd.Function):
-    """Identity whose backward makes the incoming gradient contiguous.
-
-    causal-conv1d's backward accepts a channel-last ``dout`` (stride(1) == 1) while ``x`` is contiguous and then
-    reads it with the wrong layout: weight gradients came out wrong by O(1) (benchmarks/gpu_backend_parity.py).
-    The gradient of the conv output arrives channel-last from the ``x_proj`` path, so normalise it here.
-    """
-
-    @staticmethod
-    def forward(ctx, x):
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad.contiguous()
-
-
 def _load_mamba_ssm():
     from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
 
@@ -160,9 +145,14 @@ def _load_mamba_ssm():
         return selective_scan_fn(u.contiguous(), delta.contiguous(), A.contiguous(), B.contiguous(), C.contiguous(),
                                  D, None if z is None else z.contiguous(), delta_bias, delta_softplus)
 
+    from .conv import causal_conv1d_torch
+
     def conv(x, weight, bias=None, activation="silu"):
-        out = causal_conv1d_fn(x.contiguous(), weight.contiguous(), bias, activation=activation)  # [b, e, l]
-        return _ContiguousGrad.apply(out)
+        # causal-conv1d's weight gradients disagreed with PyTorch by O(1) for the backward direction on an H200
+        # (benchmarks/results/gpu_backend_parity.json); its forward agrees, so it serves inference only.
+        if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
+            return causal_conv1d_torch(x, weight, bias, activation)
+        return causal_conv1d_fn(x.contiguous(), weight.contiguous(), bias, activation=activation)  # [b, e, l]
 
     return scan, conv
 
