@@ -121,7 +121,7 @@ class Manifest:
             raise FileNotFoundError(f"manifest not found: {self.source}")
         self.path = self.source if _is_line_format(self.source) else _convert(self.source, cache_dir)
         self.offsets = _index_lines(self.path)  # [n] int64 byte offsets
-        self._fh = None
+        self._fh, self._fh_pid = None, None
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -131,8 +131,10 @@ class Manifest:
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(f"manifest index {i} out of range ({len(self)} entries)")
-        if self._fh is None:
-            self._fh = self.path.open("rb")
+        # A handle inherited through fork() shares its file offset with the parent and sibling DataLoader
+        # workers, so concurrent seek + readline would interleave: every process opens its own.
+        if self._fh is None or self._fh_pid != os.getpid():
+            self._fh, self._fh_pid = self.path.open("rb"), os.getpid()
         self._fh.seek(int(self.offsets[i]))
         return json.loads(self._fh.readline().rstrip(b",\r\n"))
 
@@ -143,7 +145,7 @@ class Manifest:
                 yield json.loads(f.readline().rstrip(b",\r\n"))
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_fh": None}
+        return {**self.__dict__, "_fh": None, "_fh_pid": None}
 
     def __repr__(self) -> str:
         return f"Manifest({str(self.source)!r}, {len(self)} entries)"

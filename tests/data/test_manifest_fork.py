@@ -1,0 +1,28 @@
+"""A manifest read in the parent stays readable from forked DataLoader workers (no shared file offset)."""
+import multiprocessing as mp
+
+import pytest
+
+from ssamba_lab.data.manifest import Manifest, write_manifest
+
+
+def _read_all(manifest, indices, out):
+    out.put([manifest[i]["wav"] for i in indices])
+
+
+@pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="needs fork()")
+def test_forked_readers_do_not_share_the_file_offset(tmp_path):
+    path = tmp_path / "m.json"
+    entries = [{"wav": f"/audio/{i:05d}.wav", "labels": "a"} for i in range(2000)]
+    write_manifest(path, entries)
+    manifest = Manifest(path)
+    assert manifest[3]["wav"] == "/audio/00003.wav"  # the parent opens its handle before forking
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_read_all, args=(manifest, list(range(k, 2000, 4)), out)) for k in range(4)]
+    for p in procs:
+        p.start()
+    results = sorted(w for _ in procs for w in out.get(timeout=60))
+    for p in procs:
+        p.join()
+    assert results == sorted(e["wav"] for e in entries)
