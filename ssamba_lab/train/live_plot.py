@@ -1,7 +1,8 @@
 """A live loss / metric plot for notebooks: a plotly figure re-displayed in place as records arrive.
 
-Uses the ``plotly_mimetype`` renderer (figure JSON only, no embedded plotly.js and no widget state), so an
-executed notebook stays small. Pass the instance as a log callback: ``run_pretraining(cfg, log_callbacks=[plot])``.
+Uses the ``plotly_mimetype`` renderer (figure JSON only, no embedded plotly.js and no widget state) and
+replaces the cell's output on every redraw (``clear_output(wait=True)``), so an executed notebook holds one
+small figure. Give the plot a cell of its own output (the training cell): other outputs of that cell are cleared. Pass the instance as a log callback: ``run_pretraining(cfg, log_callbacks=[plot])``.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class LivePlot:
         self.fig.update_xaxes(title_text="step")
         self._series: dict[tuple[str, str], tuple[list, list]] = {}
         self._count = 0
-        self._handle = display(self.fig, display_id=True)
+        display(self.fig)
 
     def __call__(self, record: dict) -> None:
         kind = record["kind"]
@@ -45,4 +46,7 @@ class LivePlot:
         for (kind, name), (xs, ys) in self._series.items():
             self.fig.add_trace(go.Scatter(x=list(xs), y=list(ys), name=name, mode="lines+markers" if kind == "eval" else "lines"),
                                row=1, col=1 if kind == "train" else 2)
-        self._handle.update(self.fig)
+        from IPython.display import clear_output, display
+
+        clear_output(wait=True)
+        display(self.fig)

@@ -46,8 +46,13 @@ def test_pretrain_then_finetune_notebooks(tiny_corpus, tmp_path):
                target_frames=32, warmup_steps=1)
     text = (tmp_path / "03.ipynb").read_text()
     assert "published (SSAMBA paper" in text and "94.0" in text
+    import nbformat
+
     for nb in ("02.ipynb", "03.ipynb"):
         assert (tmp_path / nb).stat().st_size < 300_000  # no embedded plotly.js or widget state
+        outputs = [o for c in nbformat.read(tmp_path / nb, as_version=4).cells for o in c.get("outputs", [])]
+        plots = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
+        assert len(plots) == 1  # the live plot was redrawn in place, not appended
         _nbval(tmp_path / nb)
 
 
