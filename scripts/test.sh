@@ -11,5 +11,6 @@ if [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 export SSAMBA_REQUIRE_BROWSER=1   # the browser test fails (rather than skips) if Chromium cannot run
+export SSAMBA_SLOW_TESTS=1       # also the full-length (1024-frame) released-layout check
 export PYTHONHASHSEED=0
 python -m pytest -q -p no:cacheprovider "$@"
