@@ -55,11 +55,27 @@ def test_cluster_masks_are_made_of_blocks():
 
 def test_cluster_blocks_grow_up_and_right_without_wrapping():
     g = torch.Generator().manual_seed(3)
-    # A single 3x3 block (count 9, side 3) must be a full, unwrapped square unless clipped at the top edge.
-    for _ in range(20):
-        m = masking.cluster_masking(1, GRID, 4, cluster_sizes=(3,), generator=g).view(*GRID)
+    nf, nt = GRID
+    full_squares = 0
+    # Count 9 with side 3: an unclipped first block is the whole mask and must be a 3x3 square grown toward higher
+    # frequency and later time. A first block clipped at the top or right edge needs further blocks.
+    for _ in range(40):
+        m = masking.cluster_masking(1, GRID, 9, cluster_sizes=(3,), generator=g).view(*GRID)
         f, t = m.nonzero().unbind(1)
-        assert (t.max() - t.min()) <= 2 and (f.max() - f.min()) <= 2  # within one block, no row wrap
+        square = (f.max() - f.min()) == 2 and (t.max() - t.min()) == 2
+        if square:
+            full_squares += 1
+        else:  # only an edge-clipped first block leaves a non-square mask
+            assert m[nf - 2:].any() or m[:, nt - 2:].any(), m.int()
+    assert full_squares >= 10
+    # Without the quirks a block never wraps from the last time column into the next row's first column; with
+    # them, a block started in the last two of 8 columns does (a quarter of single-block masks).
+    small = (12, 8)
+    m = masking.cluster_masking(256, small, 9, cluster_sizes=(3,), generator=g).view(256, *small)
+    q = masking.cluster_masking(256, small, 9, cluster_sizes=(3,), generator=g, original_quirks=True).view(256, *small)
+    wraps = (m[:, :-1, -1] & m[:, 1:, 0]).any(1).sum()  # only from two separate blocks
+    q_wraps = (q[:, :-1, -1] & q[:, 1:, 0]).any(1).sum()
+    assert q_wraps > 40 and q_wraps > 3 * wraps, (int(q_wraps), int(wraps))
 
 
 def test_original_quirks_never_mask_patch_zero_and_wrap_rows():
