@@ -29,6 +29,9 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 _FM = {"contract"}  # FMA contraction only: rounding of a*b+c improves, nothing is reordered
+# error_model="numpy": a float division gives inf/nan instead of a Python ZeroDivisionError check, whose
+# branch in softplus32/_sigmoid kept the channel loops from vectorising.
+_JIT = dict(fastmath=_FM, cache=True, error_model="numpy")
 _W_FWD = 32  # channels per forward work item (4 AVX2 vectors)
 _W_BWD = 8  # channels per backward work item: keeps the [length, state, block] buffer in L2
 
@@ -55,6 +58,18 @@ def _f32_to_bits(typingctx, x):
     return sig, codegen
 
 
+@intrinsic
+def _select(typingctx, cond, a, b):
+    """``a if cond else b`` as an LLVM ``select``: numba emits ternaries as branches, and LLVM may sink an arm's
+    computation back behind the branch, which keeps the loop from vectorising."""
+    sig = types.float32(types.boolean, types.float32, types.float32)
+
+    def codegen(context, builder, signature, args):
+        return builder.select(args[0], args[1], args[2])
+
+    return sig, codegen
+
+
 _LOG2E = np.float32(1.4426950408889634)
 _LN2_HI = np.float32(0.693359375)
 _LN2_LO = np.float32(-2.12194440e-4)
@@ -65,11 +80,11 @@ _P3, _P4, _P5 = np.float32(4.1665795894e-2), np.float32(1.6666665459e-1), np.flo
 _HALF, _ONE, _ZERO = np.float32(0.5), np.float32(1.0), np.float32(0.0)
 
 
-@njit(inline="always", fastmath=_FM, cache=True)
+@njit(inline="always", **_JIT)
 def exp32(x):
     """float32 ``exp`` (Cephes ``expf``): ``2^k * p(r)`` with ``x = k ln2 + r``; vectorisable."""
-    x = x if x > _X_LO else _X_LO
-    x = x if x < _X_HI else _X_HI
+    x = _select(x > _X_LO, x, _X_LO)
+    x = _select(x < _X_HI, x, _X_HI)
     k = np.floor(x * _LOG2E + _HALF)
     r = x - k * _LN2_HI
     r = r - k * _LN2_LO
@@ -89,17 +104,15 @@ _L6, _L7, _L8 = np.float32(2.0000714765e-1), np.float32(-2.4999993993e-1), np.fl
 _SOFTPLUS_THRESHOLD = np.float32(20.0)  # as torch.nn.functional.softplus: identity above it
 
 
-@njit(inline="always", fastmath=_FM, cache=True)
+@njit(inline="always", **_JIT)
 def log32(x):
     """float32 ``log`` for finite ``x > 0`` (Cephes ``logf``): mantissa/exponent split by bits; vectorisable."""
     bits = _f32_to_bits(x)
     e = np.float32(((bits >> np.int32(23)) & np.int32(0xFF)) - np.int32(126))
     m = _bits_to_f32((bits & np.int32(-2139095041)) | np.int32(0x3F000000))  # mantissa in [0.5, 1)
-    if m < _SQRTHF:
-        e = e - _ONE
-        m = m + m - _ONE
-    else:
-        m = m - _ONE
+    small = m < _SQRTHF  # selects instead of a branch, so loops calling this still vectorise
+    e = _select(small, e - _ONE, e)
+    m = _select(small, m + m, m) - _ONE
     z = m * m
     p = _L0 * m + _L1
     p = p * m + _L2
@@ -115,16 +128,17 @@ def log32(x):
     return m + y + e * _LN2_HI
 
 
-@njit(inline="always", fastmath=_FM, cache=True)
+@njit(inline="always", **_JIT)
 def softplus32(x):
     """``log(1 + exp(x))`` (identity above 20, like torch); ``log1p`` kept accurate for tiny ``exp(x)``."""
     y = exp32(x)
     u = _ONE + y
-    lp = y if u == _ONE else log32(u) * (y / (u - _ONE))  # Goldberg's log1p
-    return x if x > _SOFTPLUS_THRESHOLD else lp
+    # Goldberg's log1p, computed for every lane and then selected: a branch around log32 stops vectorisation
+    lp = _select(u == _ONE, y, log32(u) * (y / (u - _ONE)))
+    return _select(x > _SOFTPLUS_THRESHOLD, x, lp)
 
 
-@njit(inline="always", fastmath=_FM, cache=True)
+@njit(inline="always", **_JIT)
 def _sigmoid(x):
     return _ONE / (_ONE + exp32(-x))
 
@@ -132,35 +146,67 @@ def _sigmoid(x):
 # Hot loops index whole arrays (``x[t, c0 + c]``) instead of taking row slices: every slice is a new array
 # object whose reference count numba updates atomically, and on arrays shared between threads those updates
 # bounce cache lines between cores (10x slower backward on 2 threads). Per-item views (``u[bi]``) are taken once.
+#
+# Every loop over the channels of a block runs over the compile-time width ``_W_FWD``/``_W_BWD`` on padded
+# per-thread rows, so LLVM turns it into whole AVX2 vectors with no remainder loop and no trip-count checks
+# inside the time loop (a runtime width left the state update 4x off the vector throughput). Only the copies
+# from and to the ``[l, e]`` tensors loop over ``wc`` (the last block may be partial); padding lanes hold
+# u = 0, A = 0, gy = 0, so their state and gradients stay exactly 0.
 
 
-@njit(fastmath=_FM, cache=True)
-def _scan_block(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, accumulate, ob, h, a_blk, y, dtu, dtv):
+@njit(**_JIT)
+def _block_params(bias, D, At, c0, wc, pb, pd, a_blk):
+    """Padded per-block copies: pb, pd ``[W]`` <- bias, D; a_blk ``[n, W]`` <- At ``[n, e]`` (zeros past wc)."""
+    W = pb.shape[0]
+    for c in range(W):
+        pb[c] = _ZERO
+        pd[c] = _ZERO
+    for c in range(wc):
+        pb[c] = bias[c0 + c]
+        pd[c] = D[c0 + c]
+    for n in range(At.shape[0]):
+        for c in range(W):
+            a_blk[n, c] = _ZERO
+        for c in range(wc):
+            a_blk[n, c] = At[n, c0 + c]
+
+
+@njit(**_JIT)
+def _scan_block(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, accumulate, ob, h, a_blk, y, dtu, dtv, ur, dr,
+                pb, pd):
     """One direction for channels ``c0:c0+wc`` of one batch item: ``ob[t, c] (+)= <C_t, h_t> + D u_t``.
 
     ub, dtb (delta before bias/softplus), ob: ``[l, e]``; Bb, Cb: ``[l, n]``; At: ``[n, e]``; bias ``[e]``;
-    the rest are per-thread scratch arrays.
+    the rest are per-thread scratch: h, a_blk ``[n, W]``, the others ``[W]`` (W = ``_W_FWD``).
     """
+    W = _W_FWD
     L = ub.shape[0]
     N = At.shape[0]
+    _block_params(bias, D, At, c0, wc, pb, pd, a_blk)
+    for c in range(W):
+        ur[c] = _ZERO
+        dr[c] = _ZERO
     for n in range(N):
-        for c in range(wc):
+        for c in range(W):
             h[n, c] = _ZERO
-            a_blk[n, c] = At[n, c0 + c]
     for s in range(L):
         t = L - 1 - s if rev else s
         for c in range(wc):
-            uv = ub[t, c0 + c]
-            dv = dtb[t, c0 + c] + bias[c0 + c]
-            if softplus:
-                dv = softplus32(dv)
-            y[c] = D[c0 + c] * uv
-            dtu[c] = dv * uv
-            dtv[c] = dv
+            ur[c] = ub[t, c0 + c]
+            dr[c] = dtb[t, c0 + c]
+        if softplus:
+            for c in range(W):
+                dtv[c] = softplus32(dr[c] + pb[c])
+        else:
+            for c in range(W):
+                dtv[c] = dr[c] + pb[c]
+        for c in range(W):
+            y[c] = pd[c] * ur[c]
+            dtu[c] = dtv[c] * ur[c]
         for n in range(N):
             bn = Bb[t, n]
             cn = Cb[t, n]
-            for c in range(wc):
+            for c in range(W):
                 hv = exp32(dtv[c] * a_blk[n, c]) * h[n, c] + dtu[c] * bn
                 h[n, c] = hv
                 y[c] += hv * cn
@@ -172,27 +218,29 @@ def _scan_block(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, accumulate,
                 ob[t, c0 + c] = y[c]
 
 
-@njit(parallel=True, fastmath=_FM, cache=True)
+@njit(parallel=True, **_JIT)
 def _fwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1, z, has_z, softplus, ndir, rev0,
                 scale, out):
     """u*, dt* (delta before bias/softplus), z, out: ``[b, l, e]``; At*: ``[n, e]``; B*, C*: ``[b, l, n]``;
     D*, bias*: ``[e]``."""
     nb, L, E = u0.shape
     N = At0.shape[0]
-    nblk = (E + _W_FWD - 1) // _W_FWD
+    W = _W_FWD
+    nblk = (E + W - 1) // W
     for job in prange(nb * nblk):
         bi = job // nblk
-        c0 = (job % nblk) * _W_FWD
-        wc = min(_W_FWD, E - c0)
-        h = np.empty((N, _W_FWD), np.float32)
-        a_blk = np.empty((N, _W_FWD), np.float32)
-        y = np.empty(_W_FWD, np.float32)
-        dtu = np.empty(_W_FWD, np.float32)
-        dtv = np.empty(_W_FWD, np.float32)
+        c0 = (job % nblk) * W
+        wc = min(W, E - c0)
+        h = np.empty((N, W), np.float32)
+        a_blk = np.empty((N, W), np.float32)
+        y, dtu, dtv = np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32)
+        ur, dr, pb, pd = np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32)
         ob = out[bi]
-        _scan_block(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], D0, c0, wc, rev0, False, ob, h, a_blk, y, dtu, dtv)
+        _scan_block(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], D0, c0, wc, rev0, False, ob, h, a_blk, y,
+                    dtu, dtv, ur, dr, pb, pd)
         if ndir == 2:
-            _scan_block(u1[bi], dt1[bi], bias1, softplus, At1, B1[bi], C1[bi], D1, c0, wc, True, True, ob, h, a_blk, y, dtu, dtv)
+            _scan_block(u1[bi], dt1[bi], bias1, softplus, At1, B1[bi], C1[bi], D1, c0, wc, True, True, ob, h, a_blk,
+                        y, dtu, dtv, ur, dr, pb, pd)
         if has_z or scale != _ONE:
             zb = z[bi]
             for t in range(L):
@@ -205,117 +253,137 @@ def _fwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1
                         ob[t, c0 + c] = ob[t, c0 + c] * scale
 
 
-@njit(fastmath=_FM, cache=True)
-def _scan_block_bwd(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, gy, ysum, hs, gub, gdtb, gAb, gDb, gBb,
-                    gCb, lam, a_next, a_blk, uv, dtv, dtu, gyv, gu_acc, gdt_acc, tb, tc, sgv):
+@njit(**_JIT)
+def _scan_block_bwd(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, gy, ysum, hs, ha, gub, gdtb, gAb, gDb, gBb,
+                    gCb, mat, vec):
     """Gradients of one direction for channels ``c0:c0+wc`` of one batch item.
 
-    ub, dtb: ``[l, e]``; Bb, Cb: ``[l, n]``; gy: ``[l, w]`` gradient of this direction's ``y`` (gate and scale
-    applied); ``ysum`` ``[l, w]`` gets ``y`` added (for gz); hs ``[l, n, w]`` scratch for the states.
-    Writes gub, gdtb (gradient of delta before bias/softplus) ``[l, e]`` and gBb, gCb ``[l, n]`` (this block's share); accumulates gAb ``[n, e]``, gDb ``[e]``.
+    ub, dtb: ``[l, e]``; Bb, Cb: ``[l, n]``; gy: ``[l, W]`` gradient of this direction's ``y`` (gate and scale
+    applied, zero past wc); ``ysum`` ``[l, W]`` gets ``y`` added (for gz). Scratch: hs ``[l + 1, n, W]`` holds
+    the state after scan step ``s`` at ``hs[s + 1]`` (``hs[0] = 0``, so the first step needs no branch), ha
+    ``[l, n, W]`` the decay ``exp(dt A)`` of step ``s`` (stored, not recomputed: the adjoint needs no exp);
+    mat ``[4, n, W]`` and vec ``[12, W]`` per-block rows. Writes gub, gdtb (gradient of delta before
+    bias/softplus) ``[l, e]`` and gBb, gCb ``[l, n]`` (this block's share); accumulates gAb ``[n, e]``, gDb ``[e]``.
     """
+    W = _W_BWD
     L = ub.shape[0]
     N = At.shape[0]
+    a_blk, lam, a_next, gA_acc = mat[0], mat[1], mat[2], mat[3]  # [n, W] each
+    ur, dr, pb, pd, dtv, dtu = vec[0], vec[1], vec[2], vec[3], vec[4], vec[5]  # [W] each
+    sgv, gu_acc, gdt_acc, tb, tc, gD_acc = vec[6], vec[7], vec[8], vec[9], vec[10], vec[11]
+    _block_params(bias, D, At, c0, wc, pb, pd, a_blk)
+    for c in range(W):
+        ur[c] = _ZERO
+        dr[c] = _ZERO
+        gD_acc[c] = _ZERO
     for n in range(N):
-        for c in range(wc):
-            a_blk[n, c] = At[n, c0 + c]
+        for c in range(W):
+            hs[0, n, c] = _ZERO
             lam[n, c] = _ZERO
             a_next[n, c] = _ZERO
-    # Forward recompute: all states of this block into hs[t] (natural time index).
+            gA_acc[n, c] = _ZERO
+    # Forward recompute: states and decays of every scan step.
     for s in range(L):
         t = L - 1 - s if rev else s
-        tp = t + 1 if rev else t - 1
         for c in range(wc):
-            u_ = ub[t, c0 + c]
-            d_ = dtb[t, c0 + c] + bias[c0 + c]
-            if softplus:
-                d_ = softplus32(d_)
-            ysum[t, c] += D[c0 + c] * u_
-            dtu[c] = d_ * u_
-            dtv[c] = d_
+            ur[c] = ub[t, c0 + c]
+            dr[c] = dtb[t, c0 + c]
+        if softplus:
+            for c in range(W):
+                dtv[c] = softplus32(dr[c] + pb[c])
+        else:
+            for c in range(W):
+                dtv[c] = dr[c] + pb[c]
+        for c in range(W):
+            ysum[t, c] += pd[c] * ur[c]
+            dtu[c] = dtv[c] * ur[c]
         for n in range(N):
             bn = Bb[t, n]
             cn = Cb[t, n]
-            if s == 0:
-                for c in range(wc):
-                    hv = dtu[c] * bn
-                    hs[t, n, c] = hv
-                    ysum[t, c] += hv * cn
-            else:
-                for c in range(wc):
-                    hv = exp32(dtv[c] * a_blk[n, c]) * hs[tp, n, c] + dtu[c] * bn
-                    hs[t, n, c] = hv
-                    ysum[t, c] += hv * cn
-    # Adjoint recurrence, last scanned step first: lam_t = gy_t C_t + a_{t+1} lam_{t+1}.
+            for c in range(W):
+                a = exp32(dtv[c] * a_blk[n, c])
+                hv = a * hs[s, n, c] + dtu[c] * bn
+                ha[s, n, c] = a
+                hs[s + 1, n, c] = hv
+                ysum[t, c] += hv * cn
+    # Adjoint recurrence, last scanned step first: lam_s = gy_s C_s + a_{s+1} lam_{s+1}.
     for s in range(L - 1, -1, -1):
         t = L - 1 - s if rev else s
-        tp = t + 1 if rev else t - 1
         for c in range(wc):
-            u_ = ub[t, c0 + c]
-            d_ = dtb[t, c0 + c] + bias[c0 + c]
-            sgv[c] = _ONE
-            if softplus:
-                sgv[c] = _sigmoid(d_)  # softplus'
-                d_ = softplus32(d_)
-            g_ = gy[t, c]
-            uv[c] = u_
-            dtv[c] = d_
-            dtu[c] = d_ * u_
-            gyv[c] = g_
-            gDb[c0 + c] += g_ * u_
-            gu_acc[c] = D[c0 + c] * g_
+            ur[c] = ub[t, c0 + c]
+            dr[c] = dtb[t, c0 + c]
+        if softplus:
+            for c in range(W):
+                x = dr[c] + pb[c]
+                sgv[c] = _sigmoid(x)  # softplus'
+                dtv[c] = softplus32(x)
+        else:
+            for c in range(W):
+                sgv[c] = _ONE
+                dtv[c] = dr[c] + pb[c]
+        for c in range(W):
+            g = gy[t, c]
+            dtu[c] = dtv[c] * ur[c]
+            gD_acc[c] += g * ur[c]
+            gu_acc[c] = pd[c] * g
             gdt_acc[c] = _ZERO
         for n in range(N):
             bn = Bb[t, n]
             cn = Cb[t, n]
-            for c in range(wc):
-                lv = gyv[c] * cn + a_next[n, c] * lam[n, c]
+            for c in range(W):
+                g = gy[t, c]
+                lv = g * cn + a_next[n, c] * lam[n, c]
                 lam[n, c] = lv
-                tc[c] = gyv[c] * hs[t, n, c]
+                a = ha[s, n, c]
+                a_next[n, c] = a
+                tc[c] = g * hs[s + 1, n, c]
                 tb[c] = lv * dtu[c]
                 lb = lv * bn
                 gu_acc[c] += lb * dtv[c]
-                gdt_acc[c] += lb * uv[c]
-            sb = _ZERO
-            sc = _ZERO
-            for c in range(wc):  # sums over channels: a separate loop keeps the one above vectorised
-                sb += tb[c]
-                sc += tc[c]
-            gBb[t, n] = sb
-            gCb[t, n] = sc
-            if s > 0:
-                for c in range(wc):
-                    a = exp32(dtv[c] * a_blk[n, c])
-                    a_next[n, c] = a
-                    ga = lam[n, c] * hs[tp, n, c] * a  # d/d(dt * A)
-                    gAb[n, c0 + c] += ga * dtv[c]
-                    gdt_acc[c] += ga * a_blk[n, c]
+                gdt_acc[c] += lb * ur[c]
+                ga = lv * hs[s, n, c] * a  # d/d(dt * A); zero at the first step (hs[0] = 0)
+                gA_acc[n, c] += ga * dtv[c]
+                gdt_acc[c] += ga * a_blk[n, c]
+            # Sums over the block's channels as a pairwise tree: a sequential float sum cannot be vectorised
+            # without reassociation, and its serial add chain would stall every (t, n).
+            w = W // 2
+            while w > 0:
+                for c in range(w):
+                    tb[c] += tb[c + w]
+                    tc[c] += tc[c + w]
+                w //= 2
+            gBb[t, n] = tb[0]
+            gCb[t, n] = tc[0]
         for c in range(wc):
             gub[t, c0 + c] = gu_acc[c]
             gdtb[t, c0 + c] = gdt_acc[c] * sgv[c]
+    for n in range(N):
+        for c in range(wc):
+            gAb[n, c0 + c] += gA_acc[n, c]
+    for c in range(wc):
+        gDb[c0 + c] += gD_acc[c]
 
 
-@njit(parallel=True, fastmath=_FM, cache=True)
+@njit(parallel=True, **_JIT)
 def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1, z, has_z, softplus, ndir, rev0,
                 scale, gout,
                 gu0, gdt0, gA0, gD0, gB0, gC0, gu1, gdt1, gA1, gD1, gB1, gC1, gz):
     """Backward of :func:`_fwd_kernel`. gA*: ``[b, n, e]``, gD*: ``[b, e]`` (zeroed), gB*, gC*: ``[blocks, b, l, n]``."""
     nb, L, E = u0.shape
     N = At0.shape[0]
-    nblk = (E + _W_BWD - 1) // _W_BWD
+    W = _W_BWD
+    nblk = (E + W - 1) // W
     for job in prange(nb * nblk):
         bi = job // nblk
         blk = job % nblk
-        c0 = blk * _W_BWD
-        wc = min(_W_BWD, E - c0)
-        W = _W_BWD
-        gy = np.empty((L, W), np.float32)
+        c0 = blk * W
+        wc = min(W, E - c0)
+        gy = np.zeros((L, W), np.float32)  # padding lanes must be 0
         ysum = np.zeros((L, W), np.float32)
-        hs = np.empty((L, N, W), np.float32)
-        lam, a_next, a_blk = np.empty((N, W), np.float32), np.empty((N, W), np.float32), np.empty((N, W), np.float32)
-        uv, dtv, dtu, gyv = np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32)
-        gu_acc, gdt_acc = np.empty(W, np.float32), np.empty(W, np.float32)
-        tb, tc, sgv = np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32)
+        hs = np.empty((L + 1, N, W), np.float32)
+        ha = np.empty((L, N, W), np.float32)
+        mat = np.empty((4, N, W), np.float32)
+        vec = np.empty((12, W), np.float32)
         gob = gout[bi]
         zb = z[bi]
         for t in range(L):
@@ -326,13 +394,11 @@ def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1
             else:
                 for c in range(wc):
                     gy[t, c] = gob[t, c0 + c] * scale
-        _scan_block_bwd(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], D0, c0, wc, rev0, gy, ysum, hs, gu0[bi], gdt0[bi],
-                        gA0[bi], gD0[bi], gB0[blk, bi], gC0[blk, bi], lam, a_next, a_blk, uv, dtv, dtu, gyv,
-                        gu_acc, gdt_acc, tb, tc, sgv)
+        _scan_block_bwd(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], D0, c0, wc, rev0, gy, ysum, hs, ha,
+                        gu0[bi], gdt0[bi], gA0[bi], gD0[bi], gB0[blk, bi], gC0[blk, bi], mat, vec)
         if ndir == 2:
-            _scan_block_bwd(u1[bi], dt1[bi], bias1, softplus, At1, B1[bi], C1[bi], D1, c0, wc, True, gy, ysum, hs, gu1[bi],
-                            gdt1[bi], gA1[bi], gD1[bi], gB1[blk, bi], gC1[blk, bi], lam, a_next, a_blk, uv, dtv,
-                            dtu, gyv, gu_acc, gdt_acc, tb, tc, sgv)
+            _scan_block_bwd(u1[bi], dt1[bi], bias1, softplus, At1, B1[bi], C1[bi], D1, c0, wc, True, gy, ysum, hs, ha,
+                            gu1[bi], gdt1[bi], gA1[bi], gD1[bi], gB1[blk, bi], gC1[blk, bi], mat, vec)
         if has_z:
             gzb = gz[bi]
             for t in range(L):
