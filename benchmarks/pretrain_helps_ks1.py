@@ -48,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pretrain-warmup", type=int, default=50)
     p.add_argument("--finetune-steps", type=int, default=300)
     p.add_argument("--finetune-batch", type=int, default=16)
-    p.add_argument("--finetune-lr", type=float, default=3e-3)
+    p.add_argument("--finetune-lr", type=float, nargs="+", default=[3e-3],
+                   help="one or more fine-tuning lrs; with several, each arm uses the lr with its best mean "
+                        "validation accuracy over seeds (test is never used for selection)")
+    p.add_argument("--label", default="", help="tag for the result files (pretrain_helps_ks1[_label].json/.md)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--pretrain-eval-every", type=int, default=250)
     p.add_argument("--no-linear-probe", dest="linear_probe", action="store_false")
     p.add_argument("--feature-cache", default="", help="fbank cache folder (default <work-dir>/features)")
     p.add_argument("--train-clips", type=int, default=0, help="labeled clips used (0 = all)")
@@ -63,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     pre = run_pretraining(PretrainConfig(
         model="ssamba-tiny", model_overrides=model, data_root=args.data_root, run_dir=str(work / "pretrain"),
         manifest_dir=str(work / "manifests"), feature_cache=cache, max_steps=args.pretrain_steps, val_clips=64,
+        device=args.device,
         recipe_overrides=dict(target_frames=128, piece_seconds=1.28, batch_size=args.pretrain_batch, epochs=1000,
-                              lr=args.pretrain_lr, warmup_steps=args.pretrain_warmup, eval_every_steps=250,
+                              lr=args.pretrain_lr, warmup_steps=args.pretrain_warmup,
+                              eval_every_steps=args.pretrain_eval_every,
                               early_stop_evals=0, stats=SPEECHCOMMANDS_STATS),
         objective_overrides=dict(two_pass=False),
         log_every_steps=25, progress=False, seed=0, resume=True))  # resumes <work-dir>/pretrain/last if present
@@ -74,26 +81,30 @@ def main(argv: list[str] | None = None) -> int:
           f"{evals[0]['val_acc']:.3f} -> {evals[-1]['val_acc']:.3f}", flush=True)
 
     recipe = dict(target_frames=128, fstride=16, tstride=16, batch_size=args.finetune_batch, epochs=1000,
-                  warmup_steps=max(1, args.finetune_steps // 10), lr=args.finetune_lr, loss="ce",
-                  mixup=0.0, noise=False, freqm=0, timem=0)
-    arms: dict[str, list[dict]] = {"pretrained": [], "scratch": []}
+                  warmup_steps=max(1, args.finetune_steps // 10), loss="ce", mixup=0.0, noise=False, freqm=0, timem=0)
     plan = [("pretrained", str(pre.checkpoint), "full"), ("scratch", None, "full")]
     if args.linear_probe:
-        arms.update({"probe_pretrained": [], "probe_scratch": []})
         plan += [("probe_pretrained", str(pre.checkpoint), "linear"), ("probe_scratch", None, "linear")]
-    for seed in args.seeds:
-        for arm, ckpt, mode in plan:
-            t = time.time()
-            r = run_finetuning(FinetuneConfig(
-                task="ks1", checkpoint=ckpt, model="ssamba-tiny", model_overrides={} if ckpt else model, mode=mode,
-                recipe_overrides=recipe, train_clips=args.train_clips, data_root=args.data_root,
-                run_dir=str(work / f"{arm}_seed{seed}"), manifest_dir=str(work / "manifests"), feature_cache=cache,
-                max_steps=args.finetune_steps, log_every_steps=10, progress=False, seed=seed, resume=False))
-            f = r.folds[0]
-            arms[arm].append({"seed": seed, "test_accuracy": f.test, "val_accuracy": f.best_val,
-                              "best_step": f.best_step, "seconds": round(time.time() - t, 1)})
-            print(f"seed {seed} {arm:10s}: test acc {100 * f.test:.1f}  (val {100 * f.best_val:.1f} at step "
-                  f"{f.best_step})", flush=True)
+    grid: dict[str, dict[float, list[dict]]] = {arm: {lr: [] for lr in args.finetune_lr} for arm, _, _ in plan}
+    for lr in args.finetune_lr:
+        for seed in args.seeds:
+            for arm, ckpt, mode in plan:
+                t = time.time()
+                r = run_finetuning(FinetuneConfig(
+                    task="ks1", checkpoint=ckpt, model="ssamba-tiny", model_overrides={} if ckpt else model,
+                    mode=mode, recipe_overrides={**recipe, "lr": lr}, train_clips=args.train_clips,
+                    data_root=args.data_root, run_dir=str(work / f"{arm}_lr{lr:g}_seed{seed}"),
+                    manifest_dir=str(work / "manifests"), feature_cache=cache, device=args.device,
+                    max_steps=args.finetune_steps, log_every_steps=10, progress=False, seed=seed, resume=False))
+                f = r.folds[0]
+                grid[arm][lr].append({"seed": seed, "lr": lr, "test_accuracy": f.test, "val_accuracy": f.best_val,
+                                      "best_step": f.best_step, "seconds": round(time.time() - t, 1)})
+                print(f"lr {lr:g} seed {seed} {arm:16s}: test acc {100 * f.test:.1f}  (val {100 * f.best_val:.1f} "
+                      f"at step {f.best_step})", flush=True)
+    # Per arm, the lr with the best mean validation accuracy over seeds; test accuracy is only reported.
+    chosen_lr = {arm: max(args.finetune_lr, key=lambda lr: sum(x["val_accuracy"] for x in grid[arm][lr]))
+                 for arm in grid}
+    arms = {arm: grid[arm][chosen_lr[arm]] for arm in grid}
 
     summary = {}
     for arm, rows in arms.items():
@@ -110,23 +121,26 @@ def main(argv: list[str] | None = None) -> int:
               "args": vars(args), "pretrain": {"steps": pre.state.step, "seconds": round(pretrain_seconds, 1),
                                                "val_acc_first": evals[0]["val_acc"], "val_acc_last": evals[-1]["val_acc"],
                                                "checkpoint": str(pre.checkpoint)},
-              "arms": arms, "summary": summary, "total_seconds": round(time.time() - t0, 1),
+              "arms": arms, "chosen_lr": chosen_lr, "grid": {a: {str(lr): rows for lr, rows in g.items()}
+                                                              for a, g in grid.items()},
+              "summary": summary, "total_seconds": round(time.time() - t0, 1),
               "machine": {"cpu": platform.processor() or platform.machine(), "torch": torch.__version__,
                           "threads": args.threads}}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "pretrain_helps_ks1.json").write_text(json.dumps(result, indent=1))
-    lines = ["# Pretraining helps ks1 (demo corpus, scaled down)", "", f"Command: `{result['command']}`", "",
+    stem = "pretrain_helps_ks1" + (f"_{args.label}" if args.label else "")
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
+    lines = [f"# Pretraining helps ks1 (demo corpus, scaled down){' - ' + args.label if args.label else ''}", "", f"Command: `{result['command']}`", "",
              f"Pretraining: {pre.state.step} steps, validation masked-patch accuracy "
              f"{evals[0]['val_acc']:.3f} -> {evals[-1]['val_acc']:.3f}.", "",
              "| arm | " + " | ".join(f"seed {s}" for s in args.seeds) + " | mean +- std |",
              "|---|" + "---|" * (len(args.seeds) + 1)]
     for arm, rows in arms.items():
         s = summary[arm]
-        lines.append(f"| {arm} | " + " | ".join(f"{100 * r['test_accuracy']:.1f}" for r in rows)
+        lines.append(f"| {arm} (lr {chosen_lr[arm]:g}) | " + " | ".join(f"{100 * r['test_accuracy']:.1f}" for r in rows)
                      + f" | {100 * s['test_accuracy_mean']:.1f} +- {100 * s['test_accuracy_std']:.1f} |")
     lines += ["", f"Paired gain (pretrained - scratch): {100 * summary['paired_gain_mean']:.1f} +- "
                   f"{100 * summary['paired_gain_std']:.1f} points; total {result['total_seconds']:.0f} s."]
-    (out / "pretrain_helps_ks1.md").write_text("\n".join(lines) + "\n")
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

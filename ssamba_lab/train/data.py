@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from ssamba_lab.data import build_dataset
 from ssamba_lab.data.dataset import AudioDataset
+from ssamba_lab.data.manifest import split_labels
 from ssamba_lab.data.samplers import balanced_weights
 from ssamba_lab.features import LogMel, crop_frames, per_clip_normalize
 from ssamba_lab.tasks import TaskRecipe
@@ -45,6 +46,30 @@ def first_n(dataset: Dataset, n: int) -> Dataset:
     return dataset if n <= 0 or n >= len(dataset) else Subset(dataset, range(n))
 
 
+def _manifest(dataset: Dataset):
+    base = dataset.dataset if isinstance(dataset, Subset) else dataset
+    base = getattr(base, "base", base)  # LogMelDataset wraps an AudioDataset
+    manifest = getattr(base, "manifest", None)
+    assert manifest is not None, f"{type(base).__name__} has no manifest: class-aware subsets need manifest labels"
+    return manifest
+
+
+def class_spread_subset(dataset: Dataset, n: int) -> Dataset:
+    """``n`` items spread evenly over the classes (all when ``n`` is 0 or covers the dataset): round robin over
+    classes (by first label) in manifest order, so the subset is deterministic and nested (n=24 is part of n=48).
+    Manifests are sorted by class, so the first ``n`` rows would be a single class: useless for label-scarce
+    experiments."""
+    if n <= 0 or n >= len(dataset):
+        return dataset
+    rows_by_class: dict[str, list[int]] = {}
+    for i, entry in enumerate(_manifest(dataset)):
+        rows_by_class.setdefault((split_labels(entry["labels"]) or [""])[0], []).append(i)
+    picked: list[int] = []
+    for k in range(max(len(r) for r in rows_by_class.values())):
+        picked += [rows[k] for rows in rows_by_class.values() if k < len(rows)]
+    return Subset(dataset, sorted(picked[:n]))
+
+
 def split_dataset(recipe: TaskRecipe, *, split: str, data_root: str | Path, fold: int | None = None,
                   manifest_dir: str | Path | None = None, frontend: str = "fbank", train: bool | None = None,
                   cache_dir: str | None = None) -> Dataset:
@@ -66,9 +91,9 @@ def train_source(dataset: Dataset, *, recipe: TaskRecipe, batch_size: int, seed:
     if balanced:
         base = dataset.dataset if isinstance(dataset, Subset) else dataset
         assert isinstance(base, AudioDataset), "balanced sampling needs an AudioDataset (manifest labels)"
-        weights = balanced_weights(base.manifest)  # [rows]
-        if isinstance(dataset, Subset):
-            weights = weights[list(dataset.indices)]
+        rows = list(dataset.indices) if isinstance(dataset, Subset) else range(len(base))
+        # Class counts of the rows actually trained on: a subset's own balance, not the full split's.
+        weights = balanced_weights([base.manifest[i] for i in rows])  # [rows]
     return LoaderSource(dataset, batch_size=batch_size, seed=seed, shuffle=True, drop_last=len(dataset) >= batch_size * dist.world_size,
                         num_workers=num_workers, rank=dist.rank, world_size=dist.world_size, weights=weights)
 

@@ -23,7 +23,7 @@ from ssamba_lab.tasks import TaskRecipe, get_task
 from . import distributed as D
 from .classifier import FinetuneModel
 from .crossval import CvSummary, FoldResult, folds_to_run, summarize
-from .data import eval_loader, first_n, split_dataset, train_source
+from .data import class_spread_subset, eval_loader, split_dataset, train_source
 from .init_from import GEOMETRY_FIELDS, InitSource, build_finetune_encoder, resolve_init
 from .loop import LoopConfig, Trainer, to_device
 from .metrics import compute_metric
@@ -51,7 +51,7 @@ class FinetuneConfig:
     head_lr_mult: float | None = None  # None = the recipe's
     pool: str = "mean"
     folds: tuple[int, ...] = ()  # cross-validated tasks: folds to run (() = all of the recipe's)
-    train_clips: int = 0  # use only the first N training clips (0 = all): label-scarce experiments
+    train_clips: int = 0  # N training clips spread evenly over classes (0 = all): label-scarce experiments
     data_root: str = "data/demo"
     run_dir: str = "runs/finetune"
     manifest_dir: str | None = None
@@ -164,7 +164,7 @@ def run_fold(config: FinetuneConfig, recipe: TaskRecipe, init: InitSource, fold:
     seed_everything(config.seed + info.rank)
     common = dict(data_root=config.data_root, fold=fold, manifest_dir=config.manifest_dir,
                   cache_dir=config.feature_cache)
-    train_ds = first_n(split_dataset(recipe, split="train", **common), config.train_clips)
+    train_ds = class_spread_subset(split_dataset(recipe, split="train", **common), config.train_clips)
     val_ds = split_dataset(recipe, split="validation", **common)
     test_ds = split_dataset(recipe, split="test", **common)
     labels = getattr(val_ds, "labels", None)
