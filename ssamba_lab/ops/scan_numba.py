@@ -253,72 +253,90 @@ def _fwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1
                         ob[t, c0 + c] = ob[t, c0 + c] * scale
 
 
+# Backward scratch packs its rows into a few arrays indexed ``[t or n, row * W + c]`` with the compile-time width
+# W: rows of one array then sit at constant distances, so LLVM can vectorise a loop that writes several of them.
+# With one array per row, the adjoint loop needed a runtime alias check for each pair of arrays, more than LLVM
+# allows (8), and ran scalar. (A flat ``[t * R + c]`` index does not work either: numba's wraparound for possibly
+# negative indices makes the address non-affine.)
+_G_ROWS = 4  # rows per step in G: gy, dt (after bias/softplus), u, dt * u
+_M_ROWS = 3  # rows per state in M: lam (adjoint state), A, gA (accumulated)
+_V_GU, _V_GDT, _V_TB, _V_TC = 0, 1, 2, 3  # rows of V: gu, gdt accumulators; B, C gradient terms
+
+
 @njit(**_JIT)
-def _prep_bwd(ub, dtb, softplus, c0, wc, pb, ubuf, dts, sgs):
-    """Padded copies of one block's inputs for all steps: ubuf ``[l, W]`` <- u, dts ``[l, W]`` <- delta after
-    bias (and softplus), sgs ``[l, W]`` <- softplus' (1 without softplus). Done once, in flat loops over ``l * W``
-    that vectorise (a 16-wide loop per step with two exps did not), instead of twice per step."""
+def _prep_bwd(ub, dtb, softplus, c0, wc, pb, gy, G, sgs):
+    """Padded per-step rows of one block: G ``[l, 4 * W]`` <- (gy, dt, u, dt * u) per step, sgs ``[l, W]`` <-
+    softplus' (1 without softplus). Softplus and sigmoid run once, in a flat loop over ``l * W`` that vectorises."""
     L = ub.shape[0]
-    W = ubuf.shape[1]
+    W = _W_BWD
     for t in range(L):
         for c in range(W):
-            ubuf[t, c] = _ZERO
-            dts[t, c] = pb[c]
+            G[t, c] = gy[t, c]
+            G[t, W + c] = pb[c]
+            G[t, 2 * W + c] = _ZERO
         for c in range(wc):
-            ubuf[t, c] = ub[t, c0 + c]
-            dts[t, c] += dtb[t, c0 + c]
-    df = dts.reshape(L * W)
+            G[t, W + c] += dtb[t, c0 + c]
+            G[t, 2 * W + c] = ub[t, c0 + c]
     sf = sgs.reshape(L * W)
     if softplus:
         for i in range(L * W):
-            x = df[i]
+            x = G[i // W, W + i % W]
             sf[i] = _sigmoid(x)
-            df[i] = softplus32(x)
     else:
         for i in range(L * W):
             sf[i] = _ONE
+    for t in range(L):
+        for c in range(W):
+            x = G[t, W + c]
+            d = softplus32(x) if softplus else x
+            G[t, W + c] = d
+            G[t, 3 * W + c] = d * G[t, 2 * W + c]
 
 
 @njit(**_JIT)
 def _scan_block_bwd(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, gy, ysum, hs, ha, gub, gdtb, gAb, gDb, gBb,
-                    gCb, mat, vec, ubuf, dts, sgs):
+                    gCb, G, M, V, pb, pd, sgs, gD_acc):
     """Gradients of one direction for channels ``c0:c0+wc`` of one batch item.
 
     ub, dtb: ``[l, e]``; Bb, Cb: ``[l, n]``; gy: ``[l, W]`` gradient of this direction's ``y`` (gate and scale
     applied, zero past wc); ``ysum`` ``[l, W]`` gets ``y`` added (for gz). Scratch: hs ``[l + 1, n, W]`` holds
-    the state after scan step ``s`` at ``hs[s + 1]`` (``hs[0] = 0``, so the first step needs no branch), ha
-    ``[l, n, W]`` the decay ``exp(dt A)`` of step ``s`` (stored, not recomputed: the adjoint needs no exp);
-    mat ``[4, n, W]`` and vec ``[8, W]`` per-block rows; ubuf, dts, sgs ``[l, W]`` (see ``_prep_bwd``).
-    Writes gub, gdtb (gradient of delta before bias/softplus) ``[l, e]`` and gBb, gCb ``[l, n]`` (this block's
-    share); accumulates gAb ``[n, e]``, gDb ``[e]``.
+    the state after scan step ``s`` at ``hs[s + 1]`` (``hs[0] = 0``, so the first step needs no branch); ha
+    ``[l + 1, n, W]`` the decay ``exp(dt A)`` of step ``s`` (``ha[l] = 0``), stored so the adjoint needs no exp;
+    G ``[l, 4 * W]``, M ``[n, 3 * W]``, V ``[4 * W]`` packed rows (see above); pb, pd, gD_acc ``[W]``; sgs
+    ``[l, W]``. Writes gub, gdtb (gradient of delta before bias/softplus) ``[l, e]`` and gBb, gCb ``[l, n]``
+    (this block's share); accumulates gAb ``[n, e]``, gDb ``[e]``.
     """
     W = _W_BWD
     L = ub.shape[0]
     N = At.shape[0]
-    a_blk, lam, a_next, gA_acc = mat[0], mat[1], mat[2], mat[3]  # [n, W] each
-    pb, pd, dtu, gu_acc, gdt_acc, tb, tc, gD_acc = vec[0], vec[1], vec[2], vec[3], vec[4], vec[5], vec[6], vec[7]
-    _block_params(bias, D, At, c0, wc, pb, pd, a_blk)
-    _prep_bwd(ub, dtb, softplus, c0, wc, pb, ubuf, dts, sgs)
     for c in range(W):
+        pb[c] = _ZERO
+        pd[c] = _ZERO
         gD_acc[c] = _ZERO
+    for c in range(wc):
+        pb[c] = bias[c0 + c]
+        pd[c] = D[c0 + c]
     for n in range(N):
         for c in range(W):
+            M[n, c] = _ZERO
+            M[n, W + c] = _ZERO
+            M[n, 2 * W + c] = _ZERO
             hs[0, n, c] = _ZERO
-            lam[n, c] = _ZERO
-            a_next[n, c] = _ZERO
-            gA_acc[n, c] = _ZERO
+            ha[L, n, c] = _ZERO
+        for c in range(wc):
+            M[n, W + c] = At[n, c0 + c]
+    _prep_bwd(ub, dtb, softplus, c0, wc, pb, gy, G, sgs)
     # Forward recompute: states and decays of every scan step.
     for s in range(L):
         t = L - 1 - s if rev else s
         for c in range(W):
-            ysum[t, c] += pd[c] * ubuf[t, c]
-            dtu[c] = dts[t, c] * ubuf[t, c]
+            ysum[t, c] += pd[c] * G[t, 2 * W + c]
         for n in range(N):
             bn = Bb[t, n]
             cn = Cb[t, n]
             for c in range(W):
-                a = exp32(dts[t, c] * a_blk[n, c])
-                hv = a * hs[s, n, c] + dtu[c] * bn
+                a = exp32(G[t, W + c] * M[n, W + c])
+                hv = a * hs[s, n, c] + G[t, 3 * W + c] * bn
                 ha[s, n, c] = a
                 hs[s + 1, n, c] = hv
                 ysum[t, c] += hv * cn
@@ -326,44 +344,42 @@ def _scan_block_bwd(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, gy, ysu
     for s in range(L - 1, -1, -1):
         t = L - 1 - s if rev else s
         for c in range(W):
-            g = gy[t, c]
-            dtu[c] = dts[t, c] * ubuf[t, c]
-            gD_acc[c] += g * ubuf[t, c]
-            gu_acc[c] = pd[c] * g
-            gdt_acc[c] = _ZERO
+            g = G[t, c]
+            gD_acc[c] += g * G[t, 2 * W + c]
+            V[_V_GU * W + c] = pd[c] * g
+            V[_V_GDT * W + c] = _ZERO
         for n in range(N):
             bn = Bb[t, n]
             cn = Cb[t, n]
             for c in range(W):
-                g = gy[t, c]
-                lv = g * cn + a_next[n, c] * lam[n, c]
-                lam[n, c] = lv
-                a = ha[s, n, c]
-                a_next[n, c] = a
-                tc[c] = g * hs[s + 1, n, c]
-                tb[c] = lv * dtu[c]
+                g = G[t, c]
+                dt = G[t, W + c]
+                lv = g * cn + ha[s + 1, n, c] * M[n, c]
+                M[n, c] = lv
+                V[_V_TC * W + c] = g * hs[s + 1, n, c]
+                V[_V_TB * W + c] = lv * G[t, 3 * W + c]
                 lb = lv * bn
-                gu_acc[c] += lb * dts[t, c]
-                gdt_acc[c] += lb * ubuf[t, c]
-                ga = lv * hs[s, n, c] * a  # d/d(dt * A); zero at the first step (hs[0] = 0)
-                gA_acc[n, c] += ga * dts[t, c]
-                gdt_acc[c] += ga * a_blk[n, c]
+                V[_V_GU * W + c] += lb * dt
+                V[_V_GDT * W + c] += lb * G[t, 2 * W + c]
+                ga = lv * hs[s, n, c] * ha[s, n, c]  # d/d(dt * A); zero at the first step (hs[0] = 0)
+                M[n, 2 * W + c] += ga * dt
+                V[_V_GDT * W + c] += ga * M[n, W + c]
             # Sums over the block's channels as a pairwise tree: a sequential float sum cannot be vectorised
             # without reassociation, and its serial add chain would stall every (t, n).
             w = W // 2
             while w > 0:
                 for c in range(w):
-                    tb[c] += tb[c + w]
-                    tc[c] += tc[c + w]
+                    V[_V_TB * W + c] += V[_V_TB * W + c + w]
+                    V[_V_TC * W + c] += V[_V_TC * W + c + w]
                 w //= 2
-            gBb[t, n] = tb[0]
-            gCb[t, n] = tc[0]
+            gBb[t, n] = V[_V_TB * W]
+            gCb[t, n] = V[_V_TC * W]
         for c in range(wc):
-            gub[t, c0 + c] = gu_acc[c]
-            gdtb[t, c0 + c] = gdt_acc[c] * sgs[t, c]
+            gub[t, c0 + c] = V[_V_GU * W + c]
+            gdtb[t, c0 + c] = V[_V_GDT * W + c] * sgs[t, c]
     for n in range(N):
         for c in range(wc):
-            gAb[n, c0 + c] += gA_acc[n, c]
+            gAb[n, c0 + c] += M[n, 2 * W + c]
     for c in range(wc):
         gDb[c0 + c] += gD_acc[c]
 
@@ -385,10 +401,12 @@ def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1
         gy = np.zeros((L, W), np.float32)  # padding lanes must be 0
         ysum = np.zeros((L, W), np.float32)
         hs = np.empty((L + 1, N, W), np.float32)
-        ha = np.empty((L, N, W), np.float32)
-        mat = np.empty((4, N, W), np.float32)
-        vec = np.empty((8, W), np.float32)
-        ubuf, dts, sgs = np.empty((L, W), np.float32), np.empty((L, W), np.float32), np.empty((L, W), np.float32)
+        ha = np.empty((L + 1, N, W), np.float32)
+        G = np.empty((L, _G_ROWS * W), np.float32)
+        M = np.empty((N, _M_ROWS * W), np.float32)
+        V = np.empty(4 * W, np.float32)
+        pb, pd, gD_acc = np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32)
+        sgs = np.empty((L, W), np.float32)
         gob = gout[bi]
         zb = z[bi]
         for t in range(L):
@@ -400,12 +418,11 @@ def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1
                 for c in range(wc):
                     gy[t, c] = gob[t, c0 + c] * scale
         _scan_block_bwd(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], D0, c0, wc, rev0, gy, ysum, hs, ha,
-                        gu0[bi], gdt0[bi], gA0[bi], gD0[bi], gB0[blk, bi], gC0[blk, bi], mat, vec,
-                        ubuf, dts, sgs)
+                        gu0[bi], gdt0[bi], gA0[bi], gD0[bi], gB0[blk, bi], gC0[blk, bi], G, M, V, pb, pd, sgs, gD_acc)
         if ndir == 2:
             _scan_block_bwd(u1[bi], dt1[bi], bias1, softplus, At1, B1[bi], C1[bi], D1, c0, wc, True, gy, ysum, hs, ha,
-                            gu1[bi], gdt1[bi], gA1[bi], gD1[bi], gB1[blk, bi], gC1[blk, bi], mat, vec,
-                            ubuf, dts, sgs)
+                            gu1[bi], gdt1[bi], gA1[bi], gD1[bi], gB1[blk, bi], gC1[blk, bi], G, M, V, pb, pd, sgs,
+                            gD_acc)
         if has_z:
             gzb = gz[bi]
             for t in range(L):
