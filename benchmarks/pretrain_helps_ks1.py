@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--label", default="", help="tag for the result files (pretrain_helps_ks1[_label].json/.md)")
     p.add_argument("--device", default="auto")
     p.add_argument("--pretrain-eval-every", type=int, default=250)
+    p.add_argument("--pretrain-only", action="store_true", help="stop after pretraining (prints the checkpoint)")
+    p.add_argument("--pretrained-checkpoint", default="",
+                   help="skip pretraining and fine-tune from this checkpoint (a --pretrain-only run's best/)")
     p.add_argument("--no-linear-probe", dest="linear_probe", action="store_false")
     p.add_argument("--feature-cache", default="", help="fbank cache folder (default <work-dir>/features)")
     p.add_argument("--train-clips", type=int, default=0, help="labeled clips used (0 = all)")
@@ -65,26 +68,44 @@ def main(argv: list[str] | None = None) -> int:
     model = {"depth": args.depth, "embed_dim": args.width}
     t0 = time.time()
 
-    pre = run_pretraining(PretrainConfig(
-        model="ssamba-tiny", model_overrides=model, data_root=args.data_root, run_dir=str(work / "pretrain"),
-        manifest_dir=str(work / "manifests"), feature_cache=cache, max_steps=args.pretrain_steps, val_clips=64,
-        device=args.device,
-        recipe_overrides=dict(target_frames=128, piece_seconds=1.28, batch_size=args.pretrain_batch, epochs=1000,
-                              lr=args.pretrain_lr, warmup_steps=args.pretrain_warmup,
-                              eval_every_steps=args.pretrain_eval_every,
-                              early_stop_evals=0, stats=SPEECHCOMMANDS_STATS),
-        objective_overrides=dict(two_pass=False),
-        log_every_steps=25, progress=False, seed=0, resume=True))  # resumes <work-dir>/pretrain/last if present
-    pretrain_seconds = time.time() - t0
-    evals = [r for r in pre.history if r["kind"] == "eval"]
-    print(f"pretrained {pre.state.step} steps in {pretrain_seconds:.0f} s; val masked-patch acc "
-          f"{evals[0]['val_acc']:.3f} -> {evals[-1]['val_acc']:.3f}", flush=True)
+    if args.pretrained_checkpoint:
+        ckpt_dir = Path(args.pretrained_checkpoint)
+        assert (ckpt_dir / "config.json").is_file(), f"--pretrained-checkpoint {ckpt_dir}: no config.json there"
+        metrics = ckpt_dir.parent / "metrics.jsonl"
+        evals = ([r for r in map(json.loads, metrics.read_text().splitlines()) if r.get("kind") == "eval"]
+                 if metrics.is_file() else [])
+        pre_info = {"checkpoint": str(ckpt_dir), "reused": True,
+                    "val_acc_first": evals[0]["val_acc"] if evals else None,
+                    "val_acc_last": evals[-1]["val_acc"] if evals else None,
+                    "steps": evals[-1]["step"] if evals else None}
+        pretrain_seconds = 0.0
+    else:
+        pre = run_pretraining(PretrainConfig(
+            model="ssamba-tiny", model_overrides=model, data_root=args.data_root, run_dir=str(work / "pretrain"),
+            manifest_dir=str(work / "manifests"), feature_cache=cache, max_steps=args.pretrain_steps, val_clips=64,
+            device=args.device,
+            recipe_overrides=dict(target_frames=128, piece_seconds=1.28, batch_size=args.pretrain_batch, epochs=1000,
+                                  lr=args.pretrain_lr, warmup_steps=args.pretrain_warmup,
+                                  eval_every_steps=args.pretrain_eval_every, early_stop_evals=0,
+                                  stats=SPEECHCOMMANDS_STATS),
+            objective_overrides=dict(two_pass=False),
+            log_every_steps=25, progress=False, seed=0, resume=True))  # resumes <work-dir>/pretrain/last if present
+        pretrain_seconds = time.time() - t0
+        evals = [r for r in pre.history if r["kind"] == "eval"]
+        print(f"pretrained {pre.state.step} steps in {pretrain_seconds:.0f} s; val masked-patch acc "
+              f"{evals[0]['val_acc']:.3f} -> {evals[-1]['val_acc']:.3f}; checkpoint {pre.checkpoint}", flush=True)
+        pre_info = {"checkpoint": str(pre.checkpoint), "reused": False, "steps": pre.state.step,
+                    "val_acc_first": evals[0]["val_acc"], "val_acc_last": evals[-1]["val_acc"]}
+        ckpt_dir = pre.checkpoint
+        if args.pretrain_only:
+            return 0
+    pre_info["seconds"] = round(pretrain_seconds, 1)
 
     recipe = dict(target_frames=128, fstride=16, tstride=16, batch_size=args.finetune_batch, epochs=1000,
                   warmup_steps=max(1, args.finetune_steps // 10), loss="ce", mixup=0.0, noise=False, freqm=0, timem=0)
-    plan = [("pretrained", str(pre.checkpoint), "full"), ("scratch", None, "full")]
+    plan = [("pretrained", str(ckpt_dir), "full"), ("scratch", None, "full")]
     if args.linear_probe:
-        plan += [("probe_pretrained", str(pre.checkpoint), "linear"), ("probe_scratch", None, "linear")]
+        plan += [("probe_pretrained", str(ckpt_dir), "linear"), ("probe_scratch", None, "linear")]
     grid: dict[str, dict[float, list[dict]]] = {arm: {lr: [] for lr in args.finetune_lr} for arm, _, _ in plan}
     for lr in args.finetune_lr:
         for seed in args.seeds:
@@ -118,9 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["probe_paired_gain_mean"], summary["probe_paired_gain_std"] = mean_std(pg)
     summary["pretraining_helps"] = summary["pretrained"]["test_accuracy_mean"] > summary["scratch"]["test_accuracy_mean"]
     result = {"command": "python " + " ".join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
-              "args": vars(args), "pretrain": {"steps": pre.state.step, "seconds": round(pretrain_seconds, 1),
-                                               "val_acc_first": evals[0]["val_acc"], "val_acc_last": evals[-1]["val_acc"],
-                                               "checkpoint": str(pre.checkpoint)},
+              "args": vars(args), "pretrain": pre_info,
               "arms": arms, "chosen_lr": chosen_lr, "grid": {a: {str(lr): rows for lr, rows in g.items()}
                                                               for a, g in grid.items()},
               "summary": summary, "total_seconds": round(time.time() - t0, 1),
@@ -130,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     stem = "pretrain_helps_ks1" + (f"_{args.label}" if args.label else "")
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
     lines = [f"# Pretraining helps ks1 (demo corpus, scaled down){' - ' + args.label if args.label else ''}", "", f"Command: `{result['command']}`", "",
-             f"Pretraining: {pre.state.step} steps, validation masked-patch accuracy "
-             f"{evals[0]['val_acc']:.3f} -> {evals[-1]['val_acc']:.3f}.", "",
+             f"Pretraining: {pre_info['steps']} steps, validation masked-patch accuracy "
+             f"{pre_info['val_acc_first'] or float('nan'):.3f} -> {pre_info['val_acc_last'] or float('nan'):.3f}"
+             f"{' (reused checkpoint ' + pre_info['checkpoint'] + ')' if pre_info['reused'] else ''}; labeled "
+             f"training clips: {args.train_clips or 'all'}.", "",
              "| arm | " + " | ".join(f"seed {s}" for s in args.seeds) + " | mean +- std |",
              "|---|" + "---|" * (len(args.seeds) + 1)]
     for arm, rows in arms.items():

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Issue 4's pretraining-helps experiment on one GPU: four model sizes / pretraining lengths in parallel (small
-# models leave a GPU mostly idle), each pretraining on the demo pool, then fine-tuning ks1 from the pretrained
-# checkpoint and from scratch (5 seeds, fine-tuning lr chosen per arm on validation).
-# Usage: bash benchmarks/pretrain_helps_ks1_gpu.sh OUT_DIR [DATA_ROOT]
+# Issue 4's pretraining-helps experiment on one GPU (small models leave a GPU mostly idle, so arms run in parallel).
+# Usage: bash benchmarks/pretrain_helps_ks1_gpu.sh PLAN OUT_DIR [DATA_ROOT]
+#   PLAN=sizes:  four model sizes / pretraining lengths side by side, each pretraining on the demo pool, then
+#                fine-tuning ks1 on all labels from the checkpoint and from scratch (5 seeds, lr chosen per arm on
+#                validation).
+#   PLAN=labels: one pretraining (depth 8, width 192, 4500 steps), then ks1 fine-tuning with all 297 labeled
+#                clips and with 48 (4 per class) side by side, same seeds / lr grid / selection.
 set -uo pipefail
-out=${1:?usage: pretrain_helps_ks1_gpu.sh OUT_DIR [DATA_ROOT]}
-data=${2:-data/demo}
+plan=${1:?usage: pretrain_helps_ks1_gpu.sh sizes|labels OUT_DIR [DATA_ROOT]}
+out=${2:?usage: pretrain_helps_ks1_gpu.sh sizes|labels OUT_DIR [DATA_ROOT]}
+data=${3:-data/demo}
 mkdir -p "$out"
 common=(--data-root "$data" --out "$out" --seeds 0 1 2 3 4 --no-linear-probe --pretrain-batch 32
         --pretrain-warmup 200 --pretrain-eval-every 250 --finetune-steps 300 --finetune-batch 16 --threads 2)
@@ -15,9 +19,21 @@ run() {  # label, then extra args
     --work-dir "runs/pretrain_helps_ks1_gpu/$label" "$@" > "$out/$label.log" 2>&1
   echo "$label exit $?" >> "$out/exit_codes.txt"
 }
-run d2w64_8k  --depth 2  --width 64  --pretrain-steps 8000 --pretrain-lr 1e-3 --finetune-lr 1e-3 3e-3 &
-run d4w192_4k --depth 4  --width 192 --pretrain-steps 4000 --pretrain-lr 5e-4 --finetune-lr 1e-3 3e-3 &
-run d8w192_3k --depth 8  --width 192 --pretrain-steps 3000 --pretrain-lr 5e-4 --finetune-lr 3e-4 1e-3 &
-run d12w192_2k --depth 12 --width 192 --pretrain-steps 2000 --pretrain-lr 5e-4 --finetune-lr 3e-4 1e-3 &
-wait
+case $plan in
+  sizes)
+    run d2w64_8k  --depth 2  --width 64  --pretrain-steps 8000 --pretrain-lr 1e-3 --finetune-lr 1e-3 3e-3 &
+    run d4w192_4k --depth 4  --width 192 --pretrain-steps 4000 --pretrain-lr 5e-4 --finetune-lr 1e-3 3e-3 &
+    run d8w192_3k --depth 8  --width 192 --pretrain-steps 3000 --pretrain-lr 5e-4 --finetune-lr 3e-4 1e-3 &
+    run d12w192_2k --depth 12 --width 192 --pretrain-steps 2000 --pretrain-lr 5e-4 --finetune-lr 3e-4 1e-3 &
+    wait ;;
+  labels)
+    size=(--depth 8 --width 192 --finetune-lr 3e-4 1e-3)
+    run d8w192_pretrain "${size[@]}" --pretrain-steps "${PH_PRETRAIN_STEPS:-4500}" --pretrain-lr 5e-4 --pretrain-only
+    ckpt=runs/pretrain_helps_ks1_gpu/d8w192_pretrain/pretrain/best
+    cp runs/pretrain_helps_ks1_gpu/d8w192_pretrain/pretrain/metrics.jsonl "$out/d8w192_pretrain_metrics.jsonl"
+    run d8w192_labels_all "${size[@]}" --pretrained-checkpoint "$ckpt" &
+    run d8w192_labels_48 "${size[@]}" --pretrained-checkpoint "$ckpt" --train-clips 48 &
+    wait ;;
+  *) echo "unknown plan $plan (sizes | labels)"; exit 2 ;;
+esac
 cat "$out/exit_codes.txt"
