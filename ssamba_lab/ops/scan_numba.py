@@ -32,7 +32,7 @@ _FM = {"contract"}  # FMA contraction only: rounding of a*b+c improves, nothing 
 # error_model="numpy": a float division gives inf/nan instead of a Python ZeroDivisionError check, whose
 # branch in softplus32/_sigmoid kept the channel loops from vectorising.
 _JIT = dict(fastmath=_FM, cache=True, error_model="numpy")
-_W_FWD = 32  # channels per forward work item (4 AVX2 vectors)
+_W_FWD = 64  # channels per forward work item (8 AVX2 vectors; 64 measured ~8% faster than 32, 16 slower)
 _W_BWD = 32  # channels per backward work item: wider blocks amortise the per-(step, state) overhead (8 stayed scalar)
 
 
