@@ -84,7 +84,9 @@ class MambaMixer(nn.Module):
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         """hidden: ``[batch, length, dim]`` -> ``[batch, length, dim]``."""
         xz = self.in_proj(hidden)  # [b, l, 2e]
-        x, z = rearrange(xz, "b l (two e) -> two b e l", two=2)  # [b, e, l] each
+        # chunk, not an unbind of "b l (two e) -> two b e l": the same views, but the backward is one cat along
+        # channels instead of a stack plus a transposing copy (~0.3 s of a CPU training step at batch 8)
+        x, z = (rearrange(h, "b l e -> b e l") for h in xz.chunk(2, dim=-1))  # [b, e, l] each
         fused = ops.get_ops(x.device, self.scan_backend).bidirectional_mixer if self.bidirectional else None
         if fused is not None:  # both directions in one backend call (ops.backend documents the contract)
             y = fused(x, z, self.direction_params(""), self.direction_params("_b"))  # [b, e, l]
