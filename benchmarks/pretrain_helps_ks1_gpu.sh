@@ -6,9 +6,12 @@
 #                validation).
 #   PLAN=labels: one pretraining (depth 8, width 192, 4500 steps), then ks1 fine-tuning with all 297 labeled
 #                clips and with 48 (4 per class) side by side, same seeds / lr grid / selection.
+#   PLAN=small:  the confirmatory run declared after 'sizes': depth 2, width 64, 8000 pretraining steps, then
+#                all-label fine-tuning at lr 1e-3 and 3e-3 side by side (5 seeds each, both arms); the per-arm lr
+#                is chosen on validation by benchmarks/summarize_pretrain_helps.py.
 set -uo pipefail
-plan=${1:?usage: pretrain_helps_ks1_gpu.sh sizes|labels OUT_DIR [DATA_ROOT]}
-out=${2:?usage: pretrain_helps_ks1_gpu.sh sizes|labels OUT_DIR [DATA_ROOT]}
+plan=${1:?usage: pretrain_helps_ks1_gpu.sh sizes|labels|small OUT_DIR [DATA_ROOT]}
+out=${2:?usage: pretrain_helps_ks1_gpu.sh sizes|labels|small OUT_DIR [DATA_ROOT]}
 data=${3:-data/demo}
 mkdir -p "$out"
 common=(--data-root "$data" --out "$out" --seeds 0 1 2 3 4 --no-linear-probe --pretrain-batch 32
@@ -34,6 +37,14 @@ case $plan in
     run d8w192_labels_all "${size[@]}" --pretrained-checkpoint "$ckpt" &
     run d8w192_labels_48 "${size[@]}" --pretrained-checkpoint "$ckpt" --train-clips 48 &
     wait ;;
-  *) echo "unknown plan $plan (sizes | labels)"; exit 2 ;;
+  small)
+    size=(--depth 2 --width 64)
+    run d2w64_pretrain "${size[@]}" --pretrain-steps 8000 --pretrain-lr 1e-3 --pretrain-only
+    ckpt=runs/pretrain_helps_ks1_gpu/d2w64_pretrain/pretrain/best
+    cp runs/pretrain_helps_ks1_gpu/d2w64_pretrain/pretrain/metrics.jsonl "$out/d2w64_pretrain_metrics.jsonl"
+    PH_TIMEOUT=${PH_FT_TIMEOUT:-570} run d2w64_lr1e-3 "${size[@]}" --pretrained-checkpoint "$ckpt" --finetune-lr 1e-3 &
+    PH_TIMEOUT=${PH_FT_TIMEOUT:-570} run d2w64_lr3e-3 "${size[@]}" --pretrained-checkpoint "$ckpt" --finetune-lr 3e-3 &
+    wait ;;
+  *) echo "unknown plan $plan (sizes | labels | small)"; exit 2 ;;
 esac
 cat "$out/exit_codes.txt"
