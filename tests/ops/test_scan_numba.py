@@ -18,7 +18,7 @@ from ssamba_lab.models.mamba_mixer import MambaMixer  # noqa: E402
 from ssamba_lab.ops import causal_conv1d_torch, selective_scan_ref  # noqa: E402
 from ssamba_lab.ops.conv_numba import bidirectional_conv1d_numba  # noqa: E402
 from ssamba_lab.ops.scan_numba import (  # noqa: E402
-    bidirectional_selective_scan_numba, exp32, selective_scan_numba)
+    bidirectional_selective_scan_numba, exp2_32, exp32, selective_scan_numba)
 
 RTOL = 2e-5  # float32 kernels vs float64 reference, relative to each tensor's largest entry
 
@@ -52,6 +52,27 @@ def test_exp32_is_within_two_ulp_of_float64():
     got = np.array([exp32(v) for v in x[::97]], dtype=np.float64)  # scalar calls: the same code the kernels inline
     ref = np.exp(x[::97].astype(np.float64))
     assert np.max(np.abs(got - ref) / ref) < 2 * 2.0 ** -24
+
+
+def test_exp2_32_is_within_two_ulp_of_float64():
+    x = np.linspace(-125.9, 127.0, 200_001, dtype=np.float32)
+    got = np.array([exp2_32(v) for v in x[::97]], dtype=np.float64)  # scalar calls: the same code the kernels inline
+    ref = np.exp2(x[::97].astype(np.float64))
+    assert np.max(np.abs(got - ref) / ref) < 2 * 2.0 ** -24
+
+
+def test_scan_decays_are_within_float32_product_rounding_of_float64():
+    """The kernels' decays exp2_32(dt * (A log2 e)) against float64 exp(dt * A) on the same float32 dt, A: within
+    2 ulp plus 2 ulp per unit of |dt A| (the rounding of the products; float32 exp(dt * A) has half of that)."""
+    g = np.random.default_rng(0)
+    dt = np.log1p(np.exp(g.standard_normal(3000) * 2)).astype(np.float32)  # softplus outputs
+    A = (-np.exp(g.uniform(-1, 3, 3000))).astype(np.float32)
+    x = dt.astype(np.float64) * A.astype(np.float64)
+    keep = x > -80  # results above FLT_MIN
+    a2 = A * np.float32(1.4426950408889634)
+    got = np.array([exp2_32(d * a) for d, a in zip(dt[keep], a2[keep])], dtype=np.float64)
+    rel = np.abs(got - np.exp(x[keep])) / np.exp(x[keep])
+    assert np.all(rel <= (2 + 2 * np.abs(x[keep])) * 2.0 ** -24)
 
 
 CASES = list(itertools.product([False, True], repeat=4))  # D, z, delta_bias, softplus
