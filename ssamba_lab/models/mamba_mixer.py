@@ -58,6 +58,10 @@ class MambaMixer(nn.Module):
         getattr(self, a_name)._no_weight_decay = True
         getattr(self, f"D{suffix}")._no_weight_decay = True
 
+    def backend_ops(self, x: torch.Tensor) -> ops.Ops:
+        """The scan backend's ops for ``x``; ``auto`` may pick another backend when gradients are needed."""
+        return ops.get_ops(x.device, self.scan_backend, training=torch.is_grad_enabled() and x.requires_grad)
+
     def direction_params(self, suffix: str) -> dict[str, torch.Tensor]:
         """The tensors of one direction ('' forward, '_b' backward) in the form the scan ops take."""
         conv, x_proj, dt_proj = (getattr(self, f"{m}{suffix}") for m in ("conv1d", "x_proj", "dt_proj"))
@@ -72,7 +76,7 @@ class MambaMixer(nn.Module):
         x, z: ``[batch, d_inner, length]`` -> ``[batch, d_inner, length]``.
         """
         p = self.direction_params(suffix)
-        scan, conv = ops.get_ops(x.device, self.scan_backend)
+        scan, conv = self.backend_ops(x)
         x = conv(x, p["conv_weight"], p["conv_bias"], "silu")  # [b, e, l]
         x_dbl = F.linear(rearrange(x, "b e l -> b l e"), p["x_proj_weight"])  # [b, l, r + 2n]
         dt, B, C = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)
@@ -87,7 +91,7 @@ class MambaMixer(nn.Module):
         # chunk, not an unbind of "b l (two e) -> two b e l": the same views, but the backward is one cat along
         # channels instead of a stack plus a transposing copy (~0.3 s of a CPU training step at batch 8)
         x, z = (rearrange(h, "b l e -> b e l") for h in xz.chunk(2, dim=-1))  # [b, e, l] each
-        fused = ops.get_ops(x.device, self.scan_backend).bidirectional_mixer if self.bidirectional else None
+        fused = self.backend_ops(x).bidirectional_mixer if self.bidirectional else None
         if fused is not None:  # both directions in one backend call (ops.backend documents the contract)
             y = fused(x, z, self.direction_params(""), self.direction_params("_b"))  # [b, e, l]
             return self.out_proj(rearrange(y, "b e l -> b l e"))  # [b, l, dim]

@@ -5,7 +5,7 @@ tensor's device (``auto``), the ``backend=`` argument, or the ``SSAMBA_SCAN_BACK
 """
 from __future__ import annotations
 
-from .backend import ENV_VAR, available_backends, get_ops, register_backend, resolve_backend
+from .backend import ENV_VAR, Ops, available_backends, get_ops, register_backend, resolve_backend
 from .conv import causal_conv1d_torch
 from .scan_ref import selective_scan_ref
 from .scan_torch import linear_scan, selective_scan_torch
@@ -29,5 +29,5 @@ def causal_conv1d(x, weight, bias=None, activation="silu", *, backend=None):
 
 __all__ = [
     "selective_scan", "causal_conv1d", "selective_scan_ref", "selective_scan_torch", "causal_conv1d_torch",
-    "linear_scan", "resolve_backend", "available_backends", "get_ops", "register_backend", "ENV_VAR",
+    "Ops", "linear_scan", "resolve_backend", "available_backends", "get_ops", "register_backend", "ENV_VAR",
 ]

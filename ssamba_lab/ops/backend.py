@@ -61,10 +61,13 @@ class Backend:
 
 _REGISTRY: dict[str, Backend] = {}
 # Preference when the backend is "auto"; the first available one for the tensor's device type wins.
-# CUDA: the fused Triton kernels are the backend whose forward *and* gradients match the reference on the H200
-# (benchmarks/results/gpu_backend_parity.json); mamba-ssm stays selectable and is faster for training
-# (benchmarks/results/gpu_speed.md); pure PyTorch is 3-30x slower (gpu_backend_latency.json).
+# CUDA inference: the fused Triton kernels (fewer launches: 16 vs 33 ms for ssamba-tiny at 512 tokens, equal at 22k;
+# benchmarks/results/gpu_speed.md). Pure PyTorch is 3-30x slower (gpu_backend_latency.json).
 AUTO_ORDER: dict[str, list[str]] = {"cuda": ["triton", "mamba_ssm", "torch"], "cpu": ["torch"]}
+# When gradients are needed: mamba-ssm's backward is 2.8-3.2x faster than the Triton one (training step 130 vs
+# 359 ms, ssamba-tiny 64 x 512; gpu_speed.md). Both match the reference's gradients on an H100
+# (gpu_backend_parity_h100.json). Devices not listed use AUTO_ORDER.
+AUTO_ORDER_TRAIN: dict[str, list[str]] = {"cuda": ["mamba_ssm", "triton", "torch"]}
 
 
 def register_backend(backend: Backend, *, prefer_on: tuple[str, ...] = ()) -> None:
@@ -81,12 +84,14 @@ def available_backends(device_type: str | None = None) -> list[str]:
     return [n for n, b in _REGISTRY.items() if (device_type is None or device_type in b.devices) and b.is_available()]
 
 
-def resolve_backend(device: torch.device | str, backend: str | None = None) -> str:
-    """The backend name to use for tensors on ``device``; raises naming the valid choices."""
+def resolve_backend(device: torch.device | str, backend: str | None = None, *, training: bool = False) -> str:
+    """The backend name to use for tensors on ``device``; raises naming the valid choices. ``training``: the
+    call needs gradients (``auto`` then prefers the backend with the fastest backward)."""
     device_type = torch.device(device).type
     name = backend or os.environ.get(ENV_VAR, "auto") or "auto"
     if name == "auto":
-        for cand in AUTO_ORDER.get(device_type, ["torch"]):
+        order = (AUTO_ORDER_TRAIN if training and device_type in AUTO_ORDER_TRAIN else AUTO_ORDER)
+        for cand in order.get(device_type, ["torch"]):
             b = _REGISTRY.get(cand)
             if b is not None and device_type in b.devices and b.is_available():
                 return cand
@@ -109,9 +114,9 @@ def _load(name: str) -> Ops:
     return ops if isinstance(ops, Ops) else Ops(*ops)
 
 
-def get_ops(device: torch.device | str, backend: str | None = None) -> Ops:
+def get_ops(device: torch.device | str, backend: str | None = None, *, training: bool = False) -> Ops:
     """The :class:`Ops` for tensors on ``device``; unpacks as ``(selective_scan, causal_conv1d)``."""
-    return _load(resolve_backend(device, backend))
+    return _load(resolve_backend(device, backend, training=training))
 
 
 def _module_importable(module: str) -> Callable[[], bool]:
