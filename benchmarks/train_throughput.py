@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from ssamba_lab.ops import resolve_backend
 
-        info["scan_backend_auto"] = resolve_backend(device, None)
+        info["scan_backend_auto"] = resolve_backend(device, None, training=True)
     except Exception as exc:  # informational only
         info["scan_backend_auto"] = f"unknown ({exc})"
     out = Path(a.out)
