@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--label", default="", help="tag for the result files (pretrain_helps_ks1[_label].json/.md)")
     p.add_argument("--device", default="auto")
     p.add_argument("--pretrain-eval-every", type=int, default=250)
+    p.add_argument("--pretrain-seed", type=int, default=0)
     p.add_argument("--pretrain-only", action="store_true", help="stop after pretraining (prints the checkpoint)")
     p.add_argument("--pretrained-checkpoint", default="",
                    help="skip pretraining and fine-tune from this checkpoint (a --pretrain-only run's best/)")
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                                   eval_every_steps=args.pretrain_eval_every, early_stop_evals=0,
                                   stats=SPEECHCOMMANDS_STATS),
             objective_overrides=dict(two_pass=False),
-            log_every_steps=25, progress=False, seed=0, resume=True))  # resumes <work-dir>/pretrain/last if present
+            log_every_steps=25, progress=False, seed=args.pretrain_seed, resume=True))  # resumes <work-dir>/pretrain/last if present
         pretrain_seconds = time.time() - t0
         evals = [r for r in pre.history if r["kind"] == "eval"]
         print(f"pretrained {pre.state.step} steps in {pretrain_seconds:.0f} s; val masked-patch acc "

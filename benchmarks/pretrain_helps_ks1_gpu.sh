@@ -9,9 +9,12 @@
 #   PLAN=small:  the confirmatory run declared after 'sizes': depth 2, width 64, 8000 pretraining steps, then
 #                all-label fine-tuning at lr 1e-3 and 3e-3 side by side (5 seeds each, both arms); the per-arm lr
 #                is chosen on validation by benchmarks/summarize_pretrain_helps.py.
+#   PLAN=recipe: the papers' protocol, declared after 'sizes'/'labels'/'small': both arms fine-tuned with the one
+#                published ks1 lr (2.5e-4, the registry recipe's), 8 x 192 model, a new pretraining (seed 1,
+#                3000 steps), new fine-tuning seeds 5-9 (two processes: seeds 5-7 and 8-9).
 set -uo pipefail
-plan=${1:?usage: pretrain_helps_ks1_gpu.sh sizes|labels|small OUT_DIR [DATA_ROOT]}
-out=${2:?usage: pretrain_helps_ks1_gpu.sh sizes|labels|small OUT_DIR [DATA_ROOT]}
+plan=${1:?usage: pretrain_helps_ks1_gpu.sh sizes|labels|small|recipe OUT_DIR [DATA_ROOT]}
+out=${2:?usage: pretrain_helps_ks1_gpu.sh sizes|labels|small|recipe OUT_DIR [DATA_ROOT]}
 data=${3:-data/demo}
 mkdir -p "$out"
 common=(--data-root "$data" --out "$out" --seeds 0 1 2 3 4 --no-linear-probe --pretrain-batch 32
@@ -45,6 +48,16 @@ case $plan in
     PH_TIMEOUT=${PH_FT_TIMEOUT:-570} run d2w64_lr1e-3 "${size[@]}" --pretrained-checkpoint "$ckpt" --finetune-lr 1e-3 &
     PH_TIMEOUT=${PH_FT_TIMEOUT:-570} run d2w64_lr3e-3 "${size[@]}" --pretrained-checkpoint "$ckpt" --finetune-lr 3e-3 &
     wait ;;
-  *) echo "unknown plan $plan (sizes | labels | small)"; exit 2 ;;
+  recipe)
+    size=(--depth 8 --width 192)
+    run d8w192_recipe_pretrain "${size[@]}" --pretrain-steps 3000 --pretrain-lr 5e-4 --pretrain-seed 1 --pretrain-only
+    ckpt=runs/pretrain_helps_ks1_gpu/d8w192_recipe_pretrain/pretrain/best
+    cp runs/pretrain_helps_ks1_gpu/d8w192_recipe_pretrain/pretrain/metrics.jsonl "$out/d8w192_recipe_pretrain_metrics.jsonl"
+    PH_TIMEOUT=${PH_FT_TIMEOUT:-570} run d8w192_recipe_part1 "${size[@]}" --pretrained-checkpoint "$ckpt" \
+      --finetune-lr 2.5e-4 --seeds 5 6 7 &
+    PH_TIMEOUT=${PH_FT_TIMEOUT:-570} run d8w192_recipe_part2 "${size[@]}" --pretrained-checkpoint "$ckpt" \
+      --finetune-lr 2.5e-4 --seeds 8 9 &
+    wait ;;
+  *) echo "unknown plan $plan (sizes | labels | small | recipe)"; exit 2 ;;
 esac
 cat "$out/exit_codes.txt"

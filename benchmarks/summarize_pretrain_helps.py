@@ -30,7 +30,7 @@ def main(paths: list[str]) -> None:
     print("|---|---|---|---|---|---|")
     groups: dict[str, list[str]] = defaultdict(list)  # logs of one experiment split by lr (name_lr3e-3.log)
     for path in paths:
-        groups[re.sub(r"_lr[0-9.e-]+$", "", Path(path).stem)].append(path)
+        groups[re.sub(r"(_lr[0-9.e-]+)?(_part\d+)?$", "", Path(path).stem)].append(path)
     for run, files in groups.items():
         rows = defaultdict(dict)  # (arm, lr) -> seed -> (test, val)
         lines = [ln for f in files for ln in Path(f).read_text().splitlines()]
