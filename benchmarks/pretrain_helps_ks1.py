@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
                                   eval_every_steps=args.pretrain_eval_every, early_stop_evals=0,
                                   stats=SPEECHCOMMANDS_STATS),
             objective_overrides=dict(two_pass=False),
-            log_every_steps=25, progress=False, seed=args.pretrain_seed, resume=True))  # resumes <work-dir>/pretrain/last if present
+            # resume=True continues <work-dir>/pretrain/last if present
+            log_every_steps=25, progress=False, seed=args.pretrain_seed, resume=True))
         pretrain_seconds = time.time() - t0
         evals = [r for r in pre.history if r["kind"] == "eval"]
         print(f"pretrained {pre.state.step} steps in {pretrain_seconds:.0f} s; val masked-patch acc "
@@ -149,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     stem = "pretrain_helps_ks1" + (f"_{args.label}" if args.label else "")
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
-    lines = [f"# Pretraining helps ks1 (demo corpus, scaled down){' - ' + args.label if args.label else ''}", "", f"Command: `{result['command']}`", "",
+    title = "# Pretraining helps ks1 (demo corpus, scaled down)" + (f" - {args.label}" if args.label else "")
+    lines = [title, "", f"Command: `{result['command']}`", "",
              f"Pretraining: {pre_info['steps']} steps, validation masked-patch accuracy "
              f"{pre_info['val_acc_first'] or float('nan'):.3f} -> {pre_info['val_acc_last'] or float('nan'):.3f}"
              f"{' (reused checkpoint ' + pre_info['checkpoint'] + ')' if pre_info['reused'] else ''}; labeled "

@@ -83,8 +83,10 @@ def cluster_masking(batch: int, grid: tuple[int, int], num_masked: int, *, clust
         else:
             f0, t0 = start // nt, start % nt  # [b, R, 1, 1]
             block = (ff >= f0) & (ff < f0 + s) & (tt >= t0) & (tt < t0 + s)  # [b, R, F, T], clipped at edges
-        order = torch.arange(rounds, dtype=torch.int16)[None, :, None, None]  # [1, R, 1, 1] (int16: less memory traffic)
-        first = torch.where(block, order, torch.tensor(rounds, dtype=torch.int16)).amin(1).long()  # [b, F, T] first block covering the patch (R: none)
+        # First block covering each patch (R: none); int16 keeps the [b, R, F, T] pass light on memory.
+        order = torch.arange(rounds, dtype=torch.int16)[None, :, None, None]  # [1, R, 1, 1]
+        none = torch.tensor(rounds, dtype=torch.int16)
+        first = torch.where(block, order, none).amin(1).long()  # [b, F, T]
         first = torch.where(mask, rounds, first)  # already-masked patches are not new
         added = torch.zeros(batch, rounds + 1, dtype=torch.long).scatter_add_(
             1, first.flatten(1), torch.ones(batch, n, dtype=torch.long))[:, :rounds]  # [b, R] new patches per block
