@@ -449,18 +449,16 @@ def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1
         V = np.empty(4 * W, np.float32)
         pb, pd, gD_acc = np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32)
         sgs = np.empty((L, W), np.float32)
-        zr, gr = np.zeros(W, np.float32), np.zeros(W, np.float32)  # padded rows of z and of gout / gz
         gob = gout[bi]
         zb = z[bi]
-        # Gate gradients on padded [W] rows (compile-time width, so the sigmoid vectorises; see _scan_block).
         for t in range(L):
-            for c in range(wc):
-                gy[t, c] = gob[t, c0 + c] * scale
             if has_z:
                 for c in range(wc):
-                    zr[c] = zb[t, c0 + c]
-                for c in range(W):
-                    gy[t, c] *= zr[c] * _sigmoid(zr[c])
+                    zv = zb[t, c0 + c]
+                    gy[t, c] = gob[t, c0 + c] * scale * (zv * _sigmoid(zv))
+            else:
+                for c in range(wc):
+                    gy[t, c] = gob[t, c0 + c] * scale
         _scan_block_bwd(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], D0, c0, wc, rev0, gy, ysum, hs, ha,
                         gu0[bi], gdt0[bi], gA0[bi], gD0[bi], gB0[blk, bi], gC0[blk, bi], G, M, V, pb, pd, sgs, gD_acc)
         if ndir == 2:
@@ -471,13 +469,9 @@ def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1
             gzb = gz[bi]
             for t in range(L):
                 for c in range(wc):
-                    zr[c] = zb[t, c0 + c]
-                    gr[c] = gob[t, c0 + c]
-                for c in range(W):
-                    sig = _sigmoid(zr[c])
-                    gr[c] = gr[c] * scale * ysum[t, c] * (sig * (_ONE + zr[c] * (_ONE - sig)))
-                for c in range(wc):
-                    gzb[t, c0 + c] = gr[c]
+                    zv = zb[t, c0 + c]
+                    sig = _sigmoid(zv)
+                    gzb[t, c0 + c] = gob[t, c0 + c] * scale * ysum[t, c] * (sig * (_ONE + zv * (_ONE - sig)))
 
 
 _POOL_STARTED = False
