@@ -21,8 +21,8 @@ def _direction_inputs(u: torch.Tensor, p: dict) -> tuple[torch.Tensor, ...]:
     # Under CPU autocast the projections come out in bf16; the kernel reads float32 arrays.
     x_dbl = F.linear(u, p["x_proj_weight"]).float()  # [b, l, r + 2n]
     delta = F.linear(x_dbl[..., :r], p["dt_proj_weight"]).float()  # [b, l, e]; bias and softplus in the kernel
-    B = x_dbl[..., r:r + n].contiguous()  # [b, l, n]
-    C = x_dbl[..., r + n:].contiguous()  # [b, l, n]
+    B = x_dbl[..., r:r + n]  # [b, l, n], a column slice: the scan reads it in place
+    C = x_dbl[..., r + n:]  # [b, l, n]
     return u, delta, p["dt_bias"].float(), p["A"].float().t().contiguous(), B, C, p["D"].float()
 
 
@@ -33,9 +33,9 @@ def bidirectional_mixer_numba(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd: 
     ``('_b')``. Returns ``[b, e, l]`` = ``silu(z) * (y_fwd + y_bwd) / 2`` with channel-last memory.
     """
     assert x.device.type == "cpu", f"the numba mixer runs on CPU tensors, got {x.device}"
-    xc = rearrange(x.float(), "b e l -> b l e")  # [b, l, e], a view
+    xc = rearrange(x.float(), "b e l -> b l e")  # [b, l, e], a view: the conv reads it in place
     u_f, u_b = bidirectional_conv1d_numba(xc, fwd["conv_weight"], fwd["conv_bias"], bwd["conv_weight"],
                                           bwd["conv_bias"])  # [b, l, e] each
-    zc = rearrange(z.float(), "b e l -> b l e").contiguous()  # [b, l, e]
+    zc = rearrange(z.float(), "b e l -> b l e")  # [b, l, e], a view: the scan reads it in place
     y = _FusedScanFn.apply(2, False, True, *_direction_inputs(u_f, fwd), *_direction_inputs(u_b, bwd), zc)  # [b, l, e]
     return rearrange(y, "b l e -> b e l").to(x.dtype)  # [b, e, l], channel-last memory

@@ -126,6 +126,29 @@ def exp2_32(x):
     return y * _bits_to_f32((np.int32(k) + np.int32(127)) << np.int32(23))
 
 
+# 1.5 * 2^23 + 127: x + _RND_127 (|x| < 2^22) lands in [2^23, 2^24), where float32 spacing is 1, so the sum is
+# rounded to an integer (to nearest even, as np.rint) and its low mantissa bits hold rint(x) + 127.
+_RND_127 = np.float32(12583039.0)
+_N16 = 16
+
+
+@njit(inline="always", **_JIT)
+def exp2_decay(x):
+    """``exp2_32`` for ``x <= 0`` (the scan's decays ``2^(dt A log2 e)`` with dt >= 0 after softplus, A < 0):
+    bit-identical to it there, 2 vector operations fewer: no upper clamp, and rint, the float-to-int conversion
+    and the exponent bias collapse into one add of ``_RND_127`` (k = (x + _RND_127) - _RND_127 is exact)."""
+    x = _select(x > _X2_LO, x, _X2_LO)
+    r = x + _RND_127
+    f = x - (r - _RND_127)
+    p = _E0 * f + _E1
+    p = p * f + _E2
+    p = p * f + _E3
+    p = p * f + _E4
+    p = p * f + _E5
+    y = p * f + _ONE
+    return y * _bits_to_f32(_f32_to_bits(r) << np.int32(23))
+
+
 _SQRTHF = np.float32(0.707106781186547524)
 _L0, _L1, _L2 = np.float32(7.0376836292e-2), np.float32(-1.1514610310e-1), np.float32(1.1676998740e-1)
 _L3, _L4, _L5 = np.float32(-1.2420140846e-1), np.float32(1.4249322787e-1), np.float32(-1.6668057665e-1)
@@ -200,8 +223,18 @@ def _block_params(bias, D, At, c0, wc, pb, pd, a_blk):
             a_blk[n, c] = At[n, c0 + c]
 
 
+@njit(inline="always", **_JIT)
+def _upd16(hf, af, n, c, dv, du, bn, cn, acc):
+    """State n of channel c (flat ``[n * W + c]`` rows, W = ``_W_FWD``): update it, return ``acc + C h``."""
+    i = n * _W_FWD + c
+    hv = exp2_decay(dv * af[i]) * hf[i] + du * bn
+    hf[i] = hv
+    return acc + hv * cn
+
+
 @njit(**_JIT)
-def _scan_block(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, accumulate, final, zb, has_z, scale, ob, h,
+def _scan_block(ub, dtb, bias, softplus, At, Bb, Cb, boff, coff, D, c0, wc, rev, accumulate, final, zb, zoff, has_z,
+                scale, ob, h,
                 a_blk, y, dtu, dtv, ur, dr, pb, pd, gr):
     """One direction for channels ``c0:c0+wc`` of one batch item: ``ob[t, c] (+)= <C_t, h_t> + D u_t``.
 
@@ -215,6 +248,8 @@ def _scan_block(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, accumulate,
     L = ub.shape[0]
     N = At.shape[0]
     _block_params(bias, D, At, c0, wc, pb, pd, a_blk)
+    hf = h.reshape(N * W)  # flat views: rows at compile-time offsets, so the N == 16 update vectorises
+    af = a_blk.reshape(N * W)
     for n in range(N):
         for c in range(W):
             a_blk[n, c] *= _LOG2E  # decays as 2^(dt A log2 e)
@@ -239,17 +274,68 @@ def _scan_block(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, accumulate,
         for c in range(W):
             y[c] = pd[c] * ur[c]
             dtu[c] = dtv[c] * ur[c]
-        for n in range(N):
-            bn = Bb[t, n]
-            cn = Cb[t, n]
+        # d_state 16 (every preset): the 16 states of a channel unrolled inside the channel loop, so y stays in a
+        # register instead of a load/store per state, and B_t, C_t are read once per step. Same operations in the
+        # same order as the generic loop below (bit-identical). Needs the flat views: with 2-D rows LLVM saw 32
+        # possibly aliasing pointers and did not vectorise (4x slower).
+        if softplus and N == _N16:  # dt >= 0, so every decay exponent is <= 0
+            b0, q0 = Bb[t, boff + 0], Cb[t, coff + 0]
+            b1, q1 = Bb[t, boff + 1], Cb[t, coff + 1]
+            b2, q2 = Bb[t, boff + 2], Cb[t, coff + 2]
+            b3, q3 = Bb[t, boff + 3], Cb[t, coff + 3]
+            b4, q4 = Bb[t, boff + 4], Cb[t, coff + 4]
+            b5, q5 = Bb[t, boff + 5], Cb[t, coff + 5]
+            b6, q6 = Bb[t, boff + 6], Cb[t, coff + 6]
+            b7, q7 = Bb[t, boff + 7], Cb[t, coff + 7]
+            b8, q8 = Bb[t, boff + 8], Cb[t, coff + 8]
+            b9, q9 = Bb[t, boff + 9], Cb[t, coff + 9]
+            b10, q10 = Bb[t, boff + 10], Cb[t, coff + 10]
+            b11, q11 = Bb[t, boff + 11], Cb[t, coff + 11]
+            b12, q12 = Bb[t, boff + 12], Cb[t, coff + 12]
+            b13, q13 = Bb[t, boff + 13], Cb[t, coff + 13]
+            b14, q14 = Bb[t, boff + 14], Cb[t, coff + 14]
+            b15, q15 = Bb[t, boff + 15], Cb[t, coff + 15]
             for c in range(W):
-                hv = exp2_32(dtv[c] * a_blk[n, c]) * h[n, c] + dtu[c] * bn
-                h[n, c] = hv
-                y[c] += hv * cn
+                acc = y[c]
+                dv = dtv[c]
+                du = dtu[c]
+                acc = _upd16(hf, af, 0, c, dv, du, b0, q0, acc)
+                acc = _upd16(hf, af, 1, c, dv, du, b1, q1, acc)
+                acc = _upd16(hf, af, 2, c, dv, du, b2, q2, acc)
+                acc = _upd16(hf, af, 3, c, dv, du, b3, q3, acc)
+                acc = _upd16(hf, af, 4, c, dv, du, b4, q4, acc)
+                acc = _upd16(hf, af, 5, c, dv, du, b5, q5, acc)
+                acc = _upd16(hf, af, 6, c, dv, du, b6, q6, acc)
+                acc = _upd16(hf, af, 7, c, dv, du, b7, q7, acc)
+                acc = _upd16(hf, af, 8, c, dv, du, b8, q8, acc)
+                acc = _upd16(hf, af, 9, c, dv, du, b9, q9, acc)
+                acc = _upd16(hf, af, 10, c, dv, du, b10, q10, acc)
+                acc = _upd16(hf, af, 11, c, dv, du, b11, q11, acc)
+                acc = _upd16(hf, af, 12, c, dv, du, b12, q12, acc)
+                acc = _upd16(hf, af, 13, c, dv, du, b13, q13, acc)
+                acc = _upd16(hf, af, 14, c, dv, du, b14, q14, acc)
+                acc = _upd16(hf, af, 15, c, dv, du, b15, q15, acc)
+                y[c] = acc
+        elif softplus:  # dt >= 0, so every decay exponent is <= 0
+            for n in range(N):
+                bn = Bb[t, boff + n]
+                cn = Cb[t, coff + n]
+                for c in range(W):
+                    hv = exp2_decay(dtv[c] * a_blk[n, c]) * h[n, c] + dtu[c] * bn
+                    h[n, c] = hv
+                    y[c] += hv * cn
+        else:
+            for n in range(N):
+                bn = Bb[t, boff + n]
+                cn = Cb[t, coff + n]
+                for c in range(W):
+                    hv = exp2_32(dtv[c] * a_blk[n, c]) * h[n, c] + dtu[c] * bn
+                    h[n, c] = hv
+                    y[c] += hv * cn
         if final:
             if has_z:
                 for c in range(wc):
-                    gr[c] = zb[t, c0 + c]
+                    gr[c] = zb[t, zoff + c0 + c]
                 for c in range(W):
                     gr[c] = scale * (gr[c] * _sigmoid(gr[c]))
             if accumulate:
@@ -268,8 +354,8 @@ def _scan_block(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, accumulate,
 
 
 @njit(parallel=True, **_JIT)
-def _fwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1, z, has_z, softplus, ndir, rev0,
-                scale, out):
+def _fwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1, z, boff0, coff0, boff1, coff1, zoff,
+                has_z, softplus, ndir, rev0, scale, out):
     """u*, dt* (delta before bias/softplus), z, out: ``[b, l, e]``; At*: ``[n, e]``; B*, C*: ``[b, l, n]``;
     D*, bias*: ``[e]``."""
     nb, L, E = u0.shape
@@ -286,11 +372,11 @@ def _fwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1
         ur, dr, pb, pd = np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32), np.empty(W, np.float32)
         gr = np.empty(W, np.float32)
         ob, zb = out[bi], z[bi]
-        _scan_block(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], D0, c0, wc, rev0, False, ndir == 1, zb,
-                    has_z, scale, ob, h, a_blk, y, dtu, dtv, ur, dr, pb, pd, gr)
+        _scan_block(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], boff0, coff0, D0, c0, wc, rev0, False,
+                    ndir == 1, zb, zoff, has_z, scale, ob, h, a_blk, y, dtu, dtv, ur, dr, pb, pd, gr)
         if ndir == 2:
-            _scan_block(u1[bi], dt1[bi], bias1, softplus, At1, B1[bi], C1[bi], D1, c0, wc, True, True, True, zb, has_z,
-                        scale, ob, h, a_blk, y, dtu, dtv, ur, dr, pb, pd, gr)
+            _scan_block(u1[bi], dt1[bi], bias1, softplus, At1, B1[bi], C1[bi], boff1, coff1, D1, c0, wc, True, True,
+                        True, zb, zoff, has_z, scale, ob, h, a_blk, y, dtu, dtv, ur, dr, pb, pd, gr)
 
 
 # Backward scratch packs its rows into a few arrays indexed ``[t or n, row * W + c]`` with the compile-time width
@@ -334,7 +420,7 @@ def _prep_bwd(ub, dtb, softplus, c0, wc, pb, gy, G, sgs):
 
 
 @njit(**_JIT)
-def _scan_block_bwd(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, gy, ysum, hs, ha, gub, gdtb, gAb, gDb, gBb,
+def _scan_block_bwd(ub, dtb, bias, softplus, At, Bb, Cb, boff, coff, D, c0, wc, rev, gy, ysum, hs, ha, gub, gdtb, gAb, gDb, gBb,
                     gCb, G, M, V, pb, pd, sgs, gD_acc):
     """Gradients of one direction for channels ``c0:c0+wc`` of one batch item.
 
@@ -374,8 +460,8 @@ def _scan_block_bwd(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, gy, ysu
         for c in range(W):
             ysum[t, c] += pd[c] * G[t, 2 * W + c]
         for n in range(N):
-            bn = Bb[t, n]
-            cn = Cb[t, n]
+            bn = Bb[t, boff + n]
+            cn = Cb[t, coff + n]
             for c in range(W):
                 a = exp2_32(G[t, W + c] * M[n, 3 * W + c])
                 hv = a * hs[s, n, c] + G[t, 3 * W + c] * bn
@@ -391,8 +477,8 @@ def _scan_block_bwd(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, gy, ysu
             V[_V_GU * W + c] = pd[c] * g
             V[_V_GDT * W + c] = _ZERO
         for n in range(N):
-            bn = Bb[t, n]
-            cn = Cb[t, n]
+            bn = Bb[t, boff + n]
+            cn = Cb[t, coff + n]
             for c in range(W):
                 g = G[t, c]
                 dt = G[t, W + c]
@@ -427,8 +513,8 @@ def _scan_block_bwd(ub, dtb, bias, softplus, At, Bb, Cb, D, c0, wc, rev, gy, ysu
 
 
 @njit(parallel=True, **_JIT)
-def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1, z, has_z, softplus, ndir, rev0,
-                scale, gout,
+def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1, z, boff0, coff0, boff1, coff1, zoff,
+                has_z, softplus, ndir, rev0, scale, gout,
                 gu0, gdt0, gA0, gD0, gB0, gC0, gu1, gdt1, gA1, gD1, gB1, gC1, gz):
     """Backward of :func:`_fwd_kernel`. gA*: ``[b, n, e]``, gD*: ``[b, e]`` (zeroed), gB*, gC*: ``[blocks, b, l, n]``."""
     nb, L, E = u0.shape
@@ -454,22 +540,22 @@ def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1
         for t in range(L):
             if has_z:
                 for c in range(wc):
-                    zv = zb[t, c0 + c]
+                    zv = zb[t, zoff + c0 + c]
                     gy[t, c] = gob[t, c0 + c] * scale * (zv * _sigmoid(zv))
             else:
                 for c in range(wc):
                     gy[t, c] = gob[t, c0 + c] * scale
-        _scan_block_bwd(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], D0, c0, wc, rev0, gy, ysum, hs, ha,
+        _scan_block_bwd(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], boff0, coff0, D0, c0, wc, rev0, gy, ysum, hs, ha,
                         gu0[bi], gdt0[bi], gA0[bi], gD0[bi], gB0[blk, bi], gC0[blk, bi], G, M, V, pb, pd, sgs, gD_acc)
         if ndir == 2:
-            _scan_block_bwd(u1[bi], dt1[bi], bias1, softplus, At1, B1[bi], C1[bi], D1, c0, wc, True, gy, ysum, hs, ha,
+            _scan_block_bwd(u1[bi], dt1[bi], bias1, softplus, At1, B1[bi], C1[bi], boff1, coff1, D1, c0, wc, True, gy, ysum, hs, ha,
                             gu1[bi], gdt1[bi], gA1[bi], gD1[bi], gB1[blk, bi], gC1[blk, bi], G, M, V, pb, pd, sgs,
                             gD_acc)
         if has_z:
             gzb = gz[bi]
             for t in range(L):
                 for c in range(wc):
-                    zv = zb[t, c0 + c]
+                    zv = zb[t, zoff + c0 + c]
                     sig = _sigmoid(zv)
                     gzb[t, c0 + c] = gob[t, c0 + c] * scale * ysum[t, c] * (sig * (_ONE + zv * (_ONE - sig)))
 
@@ -493,9 +579,35 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().numpy()
 
 
+def _rows(t: torch.Tensor) -> tuple[np.ndarray, int]:
+    """float32 ``[b, l, e]`` -> (``rows`` ``[b, l, R]`` C-contiguous, ``off``) with ``t == rows[..., off:off + e]``.
+
+    No copy when ``t`` is a column slice of contiguous rows (the in_proj halves, B and C inside ``x_proj``'s
+    output): the kernels read such slices in place; anything else is copied once.
+    """
+    t = t.detach()
+    b, l, e = t.shape
+    sb, sl, se = t.stride()
+    so = t.storage_offset()
+    if se == 1 and sl >= e and (b == 1 or sb == l * sl):
+        off = so % sl
+        start = so - off
+        if off + e <= sl and start + b * l * sl <= t.untyped_storage().nbytes() // t.element_size():
+            return torch.as_strided(t, (b, l, sl), (l * sl, sl, 1), start).numpy(), off
+    return t.contiguous().numpy(), 0
+
+
+def _kernel_inputs(tensors) -> list:
+    """The scan's 15 input tensors as kernel arguments: B*, C*, z as rows plus column offsets (see ``_rows``)."""
+    u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1, z = tensors
+    (b0, bo0), (c0, co0), (b1, bo1), (c1, co1), (zr, zo) = (_rows(t) for t in (B0, C0, B1, C1, z))
+    return [*(_np(t) for t in (u0, dt0, bias0, At0)), b0, c0, _np(D0), *(_np(t) for t in (u1, dt1, bias1, At1)), b1,
+            c1, _np(D1), zr, bo0, co0, bo1, co1, zo]
+
+
 class _FusedScanFn(torch.autograd.Function):
     """Channel-last fused scan. u*, delta*, z: ``[b, l, e]``; bias*, D*: ``[e]``; At*: ``[n, e]``;
-    B*, C*: ``[b, l, n]``. All float32 and contiguous. ``dt = softplus(delta + bias)`` (without softplus if
+    B*, C*: ``[b, l, n]``. All float32; u*, delta* contiguous; B*, C*, z may be column slices of contiguous rows. ``dt = softplus(delta + bias)`` (without softplus if
     ``softplus`` is False). Direction 1 (``ndir == 2``) scans right-to-left; output ``[b, l, e]``.
     """
 
@@ -507,7 +619,7 @@ class _FusedScanFn(torch.autograd.Function):
         out = torch.empty_like(u0)  # [b, l, e]
         tensors = (u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1, zz)
         _sync_threads()
-        _fwd_kernel(*(_np(t) for t in tensors), has_z, softplus, ndir, rev0, scale, _np(out))
+        _fwd_kernel(*_kernel_inputs(tensors), has_z, softplus, ndir, rev0, scale, _np(out))
         ctx.meta = (ndir, rev0, softplus, scale, has_z)
         ctx.save_for_backward(*tensors)
         return out
@@ -530,7 +642,7 @@ class _FusedScanFn(torch.autograd.Function):
         g1 = grads() if ndir == 2 else g0  # unused second direction writes nothing
         gz = torch.empty_like(u0) if has_z else u0.new_empty(0, 0, 0)  # [b, l, e]
         _sync_threads()
-        _bwd_kernel(*(_np(t) for t in saved), has_z, softplus, ndir, rev0, scale, _np(gout),
+        _bwd_kernel(*_kernel_inputs(saved), has_z, softplus, ndir, rev0, scale, _np(gout),
                     *(_np(t) for t in g0), *(_np(t) for t in g1), _np(gz))
 
         def finish(g):

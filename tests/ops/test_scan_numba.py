@@ -186,6 +186,13 @@ def test_bidirectional_mixer_matches_torch_backend(length):
     _assert_same(mixer, torch.randn(2, length, 24), rtol=1e-4)
 
 
+def test_bidirectional_mixer_with_16_states_matches_torch_backend():
+    """d_state 16 takes the scan's unrolled state update; the conv and scan read x, z, B and C in place."""
+    torch.manual_seed(0)
+    mixer = _perturbed(MambaMixer(dim=24, d_state=16, bidirectional=True), seed=16)
+    _assert_same(mixer, torch.randn(2, 37, 24), rtol=1e-4)
+
+
 def test_unidirectional_mixer_matches_torch_backend():
     torch.manual_seed(0)
     mixer = _perturbed(MambaMixer(dim=24, d_state=8, bidirectional=False), seed=3)
