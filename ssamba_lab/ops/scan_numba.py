@@ -260,11 +260,14 @@ def _scan_block(ub, dtb, bias, softplus, At, Bb, Cb, boff, coff, D, c0, wc, rev,
     for n in range(N):
         for c in range(W):
             h[n, c] = _ZERO
+    # Unsigned column indices for the copies from and to the [l, e] tensors: numba wraps signed indices that might
+    # be negative (c0 + c), which turned these loops into per-element scalar code.
+    wcu, cu, czu = np.uint64(wc), np.uint64(c0), np.uint64(zoff + c0)
     for s in range(L):
         t = L - 1 - s if rev else s
-        for c in range(wc):
-            ur[c] = ub[t, c0 + c]
-            dr[c] = dtb[t, c0 + c]
+        for c in range(wcu):
+            ur[c] = ub[t, cu + c]
+            dr[c] = dtb[t, cu + c]
         if softplus:
             for c in range(W):
                 dtv[c] = softplus32(dr[c] + pb[c])
@@ -334,23 +337,23 @@ def _scan_block(ub, dtb, bias, softplus, At, Bb, Cb, boff, coff, D, c0, wc, rev,
                     y[c] += hv * cn
         if final:
             if has_z:
-                for c in range(wc):
-                    gr[c] = zb[t, zoff + c0 + c]
+                for c in range(wcu):
+                    gr[c] = zb[t, czu + c]
                 for c in range(W):
                     gr[c] = scale * (gr[c] * _sigmoid(gr[c]))
             if accumulate:
-                for c in range(wc):
-                    y[c] += ob[t, c0 + c]
+                for c in range(wcu):
+                    y[c] += ob[t, cu + c]
             for c in range(W):
                 y[c] *= gr[c]
-            for c in range(wc):
-                ob[t, c0 + c] = y[c]
+            for c in range(wcu):
+                ob[t, cu + c] = y[c]
         elif accumulate:
-            for c in range(wc):
-                ob[t, c0 + c] += y[c]
+            for c in range(wcu):
+                ob[t, cu + c] += y[c]
         else:
-            for c in range(wc):
-                ob[t, c0 + c] = y[c]
+            for c in range(wcu):
+                ob[t, cu + c] = y[c]
 
 
 @njit(parallel=True, **_JIT)
@@ -395,14 +398,15 @@ def _prep_bwd(ub, dtb, softplus, c0, wc, pb, gy, G, sgs):
     softplus' (1 without softplus). Softplus and sigmoid run once, in a flat loop over ``l * W`` that vectorises."""
     L = ub.shape[0]
     W = _W_BWD
+    wcu, cu = np.uint64(wc), np.uint64(c0)  # unsigned column indices vectorise (see _scan_block)
     for t in range(L):
         for c in range(W):
             G[t, c] = gy[t, c]
             G[t, W + c] = pb[c]
             G[t, 2 * W + c] = _ZERO
-        for c in range(wc):
-            G[t, W + c] += dtb[t, c0 + c]
-            G[t, 2 * W + c] = ub[t, c0 + c]
+        for c in range(wcu):
+            G[t, W + c] += dtb[t, cu + c]
+            G[t, 2 * W + c] = ub[t, cu + c]
     sf = sgs.reshape(L * W)
     if softplus:
         for i in range(L * W):
@@ -454,6 +458,7 @@ def _scan_block_bwd(ub, dtb, bias, softplus, At, Bb, Cb, boff, coff, D, c0, wc, 
             M[n, W + c] = At[n, c0 + c]
             M[n, 3 * W + c] = At[n, c0 + c] * _LOG2E  # as the forward computes its decays
     _prep_bwd(ub, dtb, softplus, c0, wc, pb, gy, G, sgs)
+    wcu, cu = np.uint64(wc), np.uint64(c0)  # unsigned column indices vectorise (see _scan_block)
     # Forward recompute: states and decays of every scan step.
     for s in range(L):
         t = L - 1 - s if rev else s
@@ -502,9 +507,9 @@ def _scan_block_bwd(ub, dtb, bias, softplus, At, Bb, Cb, boff, coff, D, c0, wc, 
                 w //= 2
             gBb[t, n] = V[_V_TB * W]
             gCb[t, n] = V[_V_TC * W]
-        for c in range(wc):
-            gub[t, c0 + c] = V[_V_GU * W + c]
-            gdtb[t, c0 + c] = V[_V_GDT * W + c] * sgs[t, c]
+        for c in range(wcu):
+            gub[t, cu + c] = V[_V_GU * W + c]
+            gdtb[t, cu + c] = V[_V_GDT * W + c] * sgs[t, c]
     for n in range(N):
         for c in range(wc):
             gAb[n, c0 + c] += M[n, 2 * W + c]
@@ -526,6 +531,7 @@ def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1
         blk = job % nblk
         c0 = blk * W
         wc = min(W, E - c0)
+        wcu, cu, czu = np.uint64(wc), np.uint64(c0), np.uint64(zoff + c0)  # unsigned: vectorise (see _scan_block)
         gy = np.zeros((L, W), np.float32)  # padding lanes must be 0
         ysum = np.zeros((L, W), np.float32)
         hs = np.empty((L + 1, N, W), np.float32)
@@ -539,12 +545,12 @@ def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1
         zb = z[bi]
         for t in range(L):
             if has_z:
-                for c in range(wc):
-                    zv = zb[t, zoff + c0 + c]
-                    gy[t, c] = gob[t, c0 + c] * scale * (zv * _sigmoid(zv))
+                for c in range(wcu):
+                    zv = zb[t, czu + c]
+                    gy[t, c] = gob[t, cu + c] * scale * (zv * _sigmoid(zv))
             else:
-                for c in range(wc):
-                    gy[t, c] = gob[t, c0 + c] * scale
+                for c in range(wcu):
+                    gy[t, c] = gob[t, cu + c] * scale
         _scan_block_bwd(u0[bi], dt0[bi], bias0, softplus, At0, B0[bi], C0[bi], boff0, coff0, D0, c0, wc, rev0, gy, ysum, hs, ha,
                         gu0[bi], gdt0[bi], gA0[bi], gD0[bi], gB0[blk, bi], gC0[blk, bi], G, M, V, pb, pd, sgs, gD_acc)
         if ndir == 2:
@@ -554,10 +560,10 @@ def _bwd_kernel(u0, dt0, bias0, At0, B0, C0, D0, u1, dt1, bias1, At1, B1, C1, D1
         if has_z:
             gzb = gz[bi]
             for t in range(L):
-                for c in range(wc):
-                    zv = zb[t, zoff + c0 + c]
+                for c in range(wcu):
+                    zv = zb[t, czu + c]
                     sig = _sigmoid(zv)
-                    gzb[t, c0 + c] = gob[t, c0 + c] * scale * ysum[t, c] * (sig * (_ONE + zv * (_ONE - sig)))
+                    gzb[t, cu + c] = gob[t, cu + c] * scale * ysum[t, c] * (sig * (_ONE + zv * (_ONE - sig)))
 
 
 _POOL_STARTED = False
