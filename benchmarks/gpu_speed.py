@@ -220,6 +220,48 @@ def sweep_kernel(cases: list[ScanCase], timing: TimingConfig) -> list[dict]:
     return rows
 
 
+def seq_sweep(cases: list[ScanCase], timing: TimingConfig) -> list[dict]:
+    """The seq forward (state in registers, ``triton_scan_seq_kernels``) against the chunked forward: channels
+    per program, unrolled steps, L1 prefetch distance of the B / C rows and the warps per SM that set the
+    sequence segments; relative difference to the chunked kernel's output."""
+    from ssamba_lab.ops import scan_triton as st
+
+    rows = []
+    default = st.set_launch_config(st.TritonScanConfig())
+    for case in cases:
+        p = scan_inputs(case)
+        with torch.no_grad():
+            ref = triton_bidirectional(p).float()
+            base = asdict(case) | dict(forward="chunked")
+            base["fwd_ms"] = time_ms(lambda: triton_bidirectional(p), timing)
+        rows.append(base)
+        print(json.dumps(base), flush=True)
+        grid = [(be, 4, pf, fast, wps) for be in (32, 64, 128) for pf, fast in ((0, False), (8, True))
+                for wps in (8, 16, 32)]
+        for be, unroll, pf, fast, wps in grid + [(64, 2, 8, True, 16), (64, 8, 8, True, 16), (64, 4, 8, False, 16),
+                                                 (64, 4, 0, True, 16)]:
+            st.set_launch_config(st.TritonScanConfig(forward="seq", seq_block_e=be, seq_unroll=unroll,
+                                                     seq_prefetch=pf, seq_fast_exp=fast, seq_warps_per_sm=wps))
+            row = asdict(case) | dict(forward="seq", seq_block_e=be, seq_unroll=unroll, seq_prefetch=pf,
+                                      seq_fast_exp=fast, seq_warps_per_sm=wps)
+            try:
+                with torch.no_grad():
+                    out = triton_bidirectional(p).float()
+                    row["rel_diff_vs_chunked"] = ((out - ref).norm() / ref.norm()).item()
+                    row["fwd_ms"] = time_ms(lambda: triton_bidirectional(p), timing)
+            except Exception as exc:
+                row["error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        del p
+        torch.cuda.empty_cache()
+    st.set_launch_config(default)
+    return rows
+
+
+SEQ_KEYS = ("seq_block_e", "seq_unroll", "seq_prefetch", "seq_fast_exp", "seq_warps_per_sm")
+
+
 # ---------------------------------------------------------------- models
 @dataclass(frozen=True)
 class ModelCase:
@@ -346,7 +388,7 @@ def ratio_lines(res: dict, backend: str) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("parts", nargs="+", choices=["ceilings", "kernel", "sweep", "models"])
+    ap.add_argument("parts", nargs="+", choices=["ceilings", "kernel", "sweep", "seqsweep", "models"])
     ap.add_argument("--out-dir", type=Path, default=Path("benchmarks/results"))
     ap.add_argument("--tag", default="", help="suffix of the result files")
     ap.add_argument("--backends", nargs="+", default=["triton", "mamba_ssm"], help="SSAMBA scan backends (models)")
@@ -355,11 +397,21 @@ def main() -> None:
     ap.add_argument("--kernel-d-inner", nargs="+", type=int, default=[384, 1536], help="kernel: d_inner sizes")
     ap.add_argument("--kernel-dtypes", nargs="+", default=["bf16", "fp32"], choices=list(DTYPES))
     ap.add_argument("--budget-s", type=float, default=3.0, help="timing budget per measurement")
+    ap.add_argument("--triton-forward", choices=["chunked", "seq"], default=None,
+                    help="Triton scan forward kernel for kernel/models (default: the package's default)")
+    ap.add_argument("--seq-only", type=int, nargs="*", default=None, metavar="CASE",
+                    help="seqsweep: only these of its cases (0: 4x22016 e384, 1: e1536, 2: 4x512, 3: 64x512)")
     args = ap.parse_args()
     assert torch.cuda.is_available(), "gpu_speed.py needs a CUDA device"
     args.out_dir.mkdir(parents=True, exist_ok=True)
     timing = TimingConfig(budget_s=args.budget_s)
     env = environment()
+    if args.triton_forward is not None:
+        from dataclasses import replace
+
+        from ssamba_lab.ops import scan_triton as st
+        st.set_launch_config(replace(st.TritonScanConfig(), forward=args.triton_forward))
+    env["triton_forward"] = args.triton_forward or "default"
     print(json.dumps(env), flush=True)
     cmd = "python " + " ".join(sys.argv)
     summary = []
@@ -368,6 +420,17 @@ def main() -> None:
         if part == "ceilings":
             res = measure_ceilings(timing)
             summary.append(f"ceilings: {res['bandwidth_GBps']:.0f} GB/s copy, {res['bf16_gemm_TFLOPs']:.0f} TFLOP/s bf16")
+        elif part == "seqsweep":
+            shapes = [(4, 22016, 384), (4, 22016, 1536), (4, 512, 384), (64, 512, 384)]
+            shapes = [sh for i, sh in enumerate(shapes) if args.seq_only is None or i in args.seq_only]
+            res = seq_sweep([ScanCase(*sh) for sh in shapes], timing)
+            for batch, tokens, e in shapes:
+                sel = [r for r in res if (r["batch"], r["tokens"], r["d_inner"]) == (batch, tokens, e) and "fwd_ms" in r]
+                best = min((r for r in sel if r["forward"] == "seq"), key=lambda r: r["fwd_ms"], default=None)
+                chunked = next(r for r in sel if r["forward"] == "chunked")
+                summary.append(f"seqsweep b{batch} l{tokens} e{e}: chunked fwd {chunked['fwd_ms']:.3f} ms; best seq "
+                               f"{best and best['fwd_ms']:.3f} ms "
+                               f"{best and {k: best[k] for k in SEQ_KEYS + ('rel_diff_vs_chunked',)}}")
         elif part in ("kernel", "sweep"):
             cases = [ScanCase(4, l, e, dtype=dt) for l in (512, 22016) for e in args.kernel_d_inner
                      for dt in args.kernel_dtypes]

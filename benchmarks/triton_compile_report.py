@@ -1,10 +1,12 @@
 """Compiler report of the Triton scan kernels for sm_90a, without a GPU (benchmarks/ROOFLINE.md).
 
-Cross-compiles ``scan_fwd_kernel`` / ``scan_bwd_kernel`` (bidirectional, bf16 activations, d_state 16) for a
+Cross-compiles ``scan_fwd_kernel`` / ``scan_bwd_kernel`` (bidirectional, bf16 activations, d_state 16) or the seq
+forward ``scan_seq_fwd_kernel`` (``--kernel seq``: pass 2 of direction 1, the combining and gating one) for a
 launch configuration, runs Triton's bundled ``ptxas -v`` for registers and spills, and counts what costs time in
 the PTX (warp shuffles, barriers, exp2) and layout conversions in the TTGIR. Usage::
 
     python benchmarks/triton_compile_report.py --kernel fwd --block-e 4 --chunk 32 --num-warps 4
+    python benchmarks/triton_compile_report.py --kernel seq --block-e 64 --chunk 32
 """
 from __future__ import annotations
 
@@ -19,15 +21,18 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
 from ssamba_lab.ops.triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
+from ssamba_lab.ops.triton_scan_seq_kernels import scan_seq_fwd_kernel
 
 _BF16_PTRS = {"u0_ptr", "u1_ptr", "dt0_ptr", "dt1_ptr", "B0_ptr", "B1_ptr", "C0_ptr", "C1_ptr", "z_ptr", "o_ptr",
-              "g_ptr", "gu_ptr", "gdt_ptr", "gz_ptr"}
+              "g_ptr", "gu_ptr", "gdt_ptr", "gz_ptr", "u_ptr", "dt_ptr", "B_ptr", "C_ptr"}
 
 
-def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int) -> dict:
-    fn = scan_fwd_kernel if kernel == "fwd" else scan_bwd_kernel
+def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll: int = 4) -> dict:
+    fn = {"fwd": scan_fwd_kernel, "bwd": scan_bwd_kernel, "seq": scan_seq_fwd_kernel}[kernel]
     consts = dict(BE=block_e, NP=16, T=chunk, BIDIR=True, HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
-                  STORE_STATES=False)
+                  STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True, PF=8)
+    if kernel == "seq":  # unit strides, as Triton specialises them at launch for the mixer's layouts
+        consts |= {a: 1 for a in ("sB_n", "sC_n")}  # the channel strides are not specialised (see the kernel)
     names = fn.arg_names
     sig = {a: ("constexpr" if a in consts else ("*bf16" if a in _BF16_PTRS else "*fp32") if a.endswith("_ptr")
                else "i32") for a in names}
@@ -50,12 +55,15 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int) -> dic
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kernel", choices=["fwd", "bwd"], default="fwd")
+    ap.add_argument("--kernel", choices=["fwd", "bwd", "seq"], default="fwd")
     ap.add_argument("--block-e", type=int, default=4)
     ap.add_argument("--chunk", type=int, default=32)
     ap.add_argument("--num-warps", type=int, default=4)
+    ap.add_argument("--unroll", type=int, default=4, help="seq: steps unrolled")
     args = ap.parse_args()
-    print(compile_report(args.kernel, args.block_e, args.chunk, args.num_warps))
+    if args.kernel == "seq":
+        args.num_warps = args.block_e // 32  # a thread per channel
+    print(compile_report(args.kernel, args.block_e, args.chunk, args.num_warps, args.unroll))
 
 
 if __name__ == "__main__":

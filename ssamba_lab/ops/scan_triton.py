@@ -11,7 +11,8 @@ Public functions (all differentiable; CUDA tensors, or CPU tensors under ``TRITO
 - ``bidirectional_mixer_triton(x, z, fwd, bwd)``: conv, x_proj, dt_proj and the scan of both directions of a
   ``MambaMixer`` (everything between ``in_proj`` and ``out_proj``) with no flips and no transposes.
 
-Kernels: ``triton_scan_kernels.py``, ``triton_conv_kernels.py``.
+Kernels: ``triton_scan_kernels.py`` (chunked forward, backward), ``triton_scan_seq_kernels.py`` (seq forward),
+``triton_conv_kernels.py``.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from einops import rearrange
 
 from .triton_conv_kernels import conv_bidir_bwd_kernel, conv_bidir_fwd_kernel
 from .triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
+from .triton_scan_seq_kernels import scan_seq_fwd_kernel
 
 
 @dataclass(frozen=True)
@@ -40,15 +42,37 @@ class ScanLaunchConfig:
 @dataclass(frozen=True)
 class TritonScanConfig:
     """Launch configuration of the scan kernels (set with ``set_launch_config``). ``chunk``: time steps per
-    associative scan, shared by forward and backward (the backward restarts from the forward's chunk states)."""
+    associative scan, shared by forward and backward (the backward restarts from the forward's chunk states).
+
+    ``forward``: ``"chunked"`` (``triton_scan_kernels``: associative scans over ``[chunk, block_e, state]`` tiles)
+    or ``"seq"`` (``triton_scan_seq_kernels``: one thread per channel, the state in registers, d_state <= 16;
+    ``seq_block_e`` channels per program, a warp per 32; ``seq_unroll`` steps unrolled; ``seq_prefetch``: how many
+    steps ahead the B, C rows are prefetched into L1, 0 for none; ``seq_fast_exp``: decays by one
+    ``ex2.approx.ftz`` instruction instead of ``tl.exp2``). ``segments``: sequence-parallel segments of the
+    seq forward (0: enough for about ``seq_warps_per_sm`` warps per SM)."""
 
     # Defaults from the H200 sweep in benchmarks/results/gpu_speed_kernel.json (batch 4 x 22016 tokens, e = 384).
     chunk: int = 32
     fwd: ScanLaunchConfig = ScanLaunchConfig(block_e=4, num_warps=4)
     bwd: ScanLaunchConfig = ScanLaunchConfig(block_e=4, num_warps=2)
+    forward: str = "chunked"
+    seq_block_e: int = 64
+    seq_unroll: int = 4
+    segments: int = 0
+    seq_warps_per_sm: int = 8
+    # Not yet timed on a GPU (added after the last H200 run): off by default until a sweep says they help.
+    seq_prefetch: int = 0
+    seq_fast_exp: bool = False
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
+        assert self.forward in ("chunked", "seq"), f"forward must be 'chunked' or 'seq', got {self.forward!r}"
+        assert self.seq_block_e >= 32 and self.seq_block_e & (self.seq_block_e - 1) == 0, (
+            f"seq_block_e must be a power of two >= 32 (a warp), got {self.seq_block_e}")
+        assert 0 < self.seq_unroll and self.seq_unroll & (self.seq_unroll - 1) == 0, (
+            f"seq_unroll must be a power of two, got {self.seq_unroll}")
+        assert self.segments >= 0, f"segments must be >= 0 (0: automatic), got {self.segments}"
+        assert self.seq_prefetch >= 0, f"seq_prefetch must be >= 0 (0: off), got {self.seq_prefetch}"
 
 
 _CONFIG = TritonScanConfig()
@@ -95,6 +119,53 @@ def _f32(t: torch.Tensor | None, shape: tuple[int, ...], device) -> torch.Tensor
     return torch.zeros(shape, dtype=torch.float32, device=device) if t is None else t.float().contiguous()
 
 
+def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch.device) -> int:
+    """Sequence segments for the seq forward: enough warps for ``seq_warps_per_sm`` per SM (1 off CUDA)."""
+    if device.type != "cuda":
+        return 1
+    sms = torch.cuda.get_device_properties(device).multi_processor_count
+    warps = batch * triton.cdiv(e, block_e) * (block_e // 32)  # per direction
+    return max(1, min(nchunks, triton.cdiv(_CONFIG.seq_warps_per_sm * sms, warps)))
+
+
+def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: bool, chunk: int, nchunks: int,
+                 store_states: bool) -> None:
+    """The seq forward (``triton_scan_seq_kernels``): per direction, pass 1 (segment summaries, when the sequence
+    is split) and pass 2 (outputs); direction 1 combines with direction 0's raw output in ``out`` and gates it.
+    dirs: per direction ``(u, dt, B, C)`` (``[b, e, l]`` / ``[b, n, l]``, any strides); A32 ``[ndir, e, n]``; D32,
+    bias32 ``[ndir, e]`` (D32 None without D); z ``[b, e, l]`` (a placeholder when not has_z); out ``[b, e, l]``;
+    states ``[ndir, b, nchunks, e, n]`` (written when store_states)."""
+    ndir = len(dirs)
+    batch, e, length = dirs[0][0].shape
+    n = A32.shape[-1]
+    be = _CONFIG.seq_block_e
+    nseg = _CONFIG.segments or _auto_segments(batch, e, nchunks, be, out.device)
+    seg_chunks = triton.cdiv(nchunks, min(nseg, nchunks))
+    nseg = triton.cdiv(nchunks, seg_chunks)  # no empty segment
+    At = A32.transpose(1, 2).contiguous()  # [ndir, n, e]
+    seg_h = torch.empty(ndir, batch, nseg, e, n, dtype=torch.float32, device=out.device)
+    seg_dt = torch.empty(ndir, batch, nseg, e, dtype=torch.float32, device=out.device)
+    Dd = D32 if D32 is not None else bias32  # placeholder pointer without D
+
+    def launch(d: int, pass_: int) -> None:
+        u, dt, B, C = dirs[d]
+        grid = (triton.cdiv(e, be), batch, nseg - 1 if pass_ == 1 else nseg)
+        scan_seq_fwd_kernel[grid](
+            u, *_bln(u), dt, *_bln(dt), B, *_bln(B), C, *_bln(C), At[d], Dd[d], bias32[d], z, *_bln(z),
+            out, *_bln(out), states[d] if store_states else states, seg_h[d], seg_dt[d],
+            length, e, n, nchunks, seg_chunks, nseg,
+            BE=be, T=chunk, U=min(_CONFIG.seq_unroll, chunk), NS=n, REVERSE=d == 1, PASS=pass_, COMBINE=d == 1, HAS_D=D32 is not None,
+            GATE=has_z and d == ndir - 1, SOFTPLUS=softplus, STORE_STATES=store_states and pass_ == 2,
+            FAST=out.is_cuda and _CONFIG.seq_fast_exp, PF=_CONFIG.seq_prefetch if out.is_cuda else 0,
+            num_warps=be // 32)
+
+    if nseg > 1:
+        for d in range(ndir):
+            launch(d, 1)
+    for d in range(ndir):
+        launch(d, 2)
+
+
 class _ScanFn(torch.autograd.Function):
     """Per direction d: u_d, delta_d ``[b, e, l]``; B_d, C_d ``[b, n, l]``; or, stacked, u0, dt0, B0, C0 with a
     leading direction axis and u1.. None (gradients then come back stacked, without select/copy). Shared: A
@@ -125,13 +196,17 @@ class _ScanFn(torch.autograd.Function):
         train = any(ctx.needs_input_grad)
         states = torch.empty((ndir, batch, nchunks, e, n) if train else (1,), dtype=torch.float32, device=dev)
         zz = out if z is None else z  # placeholder pointer when there is no gate
-        grid = (triton.cdiv(e, cfg.block_e), batch)
-        scan_fwd_kernel[grid](
-            u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
-            A32, D32, bias32, zz, *_bln(zz), out, *_bln(out), states, batch, length, e, n, nchunks,
-            BE=cfg.block_e, NP=triton.next_power_of_2(n), T=chunk, BIDIR=ndir == 2, HAS_D=D is not None,
-            HAS_Z=z is not None, HAS_BIAS=delta_bias is not None, SOFTPLUS=bool(delta_softplus), STORE_STATES=train,
-            num_warps=cfg.num_warps)
+        if _CONFIG.forward == "seq" and n <= 16:
+            _seq_forward(((u0, dt0, B0, C0), (u1, dt1, B1, C1))[:ndir], A32, D32 if D is not None else None, bias32,
+                         zz, z is not None, out, states, bool(delta_softplus), chunk, nchunks, train)
+        else:
+            grid = (triton.cdiv(e, cfg.block_e), batch)
+            scan_fwd_kernel[grid](
+                u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
+                A32, D32, bias32, zz, *_bln(zz), out, *_bln(out), states, batch, length, e, n, nchunks,
+                BE=cfg.block_e, NP=triton.next_power_of_2(n), T=chunk, BIDIR=ndir == 2, HAS_D=D is not None,
+                HAS_Z=z is not None, HAS_BIAS=delta_bias is not None, SOFTPLUS=bool(delta_softplus),
+                STORE_STATES=train, num_warps=cfg.num_warps)
         if train:
             ctx.save_for_backward(u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states)
             ctx.meta = (stacked, ndir, delta_softplus, D is not None, delta_bias is not None, A.dtype,

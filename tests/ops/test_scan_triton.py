@@ -35,11 +35,15 @@ def _rel(a: torch.Tensor, ref: torch.Tensor) -> float:
     return ((a.double() - ref.double()).norm() / ref.double().norm().clamp_min(1e-30)).item()
 
 
-@pytest.fixture
-def small_chunks():
-    """Chunks of 8 steps so that short test sequences cross several chunk boundaries (carry in both directions)."""
+@pytest.fixture(params=[("chunked", 0), ("seq", 1), ("seq", 3)], ids=["chunked", "seq", "seq-3segments"])
+def small_chunks(request):
+    """Chunks of 8 steps so that short test sequences cross several chunk boundaries (carry in both directions),
+    with each forward kernel: the chunked one, the seq one on the whole sequence, and the seq one split into 3
+    sequence segments (two passes; the last segment is short, so the ragged end meets a segment boundary)."""
+    forward, segments = request.param
     prev = st.set_launch_config(st.TritonScanConfig(chunk=8, fwd=st.ScanLaunchConfig(block_e=4),
-                                                    bwd=st.ScanLaunchConfig(block_e=4)))
+                                                    bwd=st.ScanLaunchConfig(block_e=4), forward=forward,
+                                                    segments=segments, seq_block_e=32))
     yield
     st.set_launch_config(prev)
 
