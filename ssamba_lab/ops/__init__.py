@@ -5,6 +5,13 @@ tensor's device (``auto``), the ``backend=`` argument, or the ``SSAMBA_SCAN_BACK
 """
 from __future__ import annotations
 
+from importlib.util import find_spec
+
+if find_spec("numba") is not None:  # the CPU kernels' vector width is fixed when numba first compiles anything
+    from .numba_target import prefer_wide_vectors
+
+    prefer_wide_vectors()
+
 from .backend import ENV_VAR, Ops, available_backends, get_ops, register_backend, resolve_backend
 from .conv import causal_conv1d_torch
 from .scan_ref import selective_scan_ref

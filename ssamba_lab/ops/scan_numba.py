@@ -30,12 +30,25 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+from .numba_target import prefer_wide_vectors
+
+prefer_wide_vectors()  # before the first compilation in this process (see numba_target)
+
 _FM = {"contract"}  # FMA contraction only: rounding of a*b+c improves, nothing is reordered
 # error_model="numpy": a float division gives inf/nan instead of a Python ZeroDivisionError check, whose
 # branch in softplus32/_sigmoid kept the channel loops from vectorising.
 _JIT = {"fastmath": _FM, "cache": True, "error_model": "numpy"}
 _W_FWD = 64  # channels per forward work item (8 AVX2 vectors; 64 measured ~8% faster than 32, 16 slower)
-_W_BWD = 32  # channels per backward work item: wider blocks amortise per-(step, state) overhead (8 ran scalar)
+# channels per backward work item: wider blocks amortise per-(step, state) overhead (8 ran scalar); 32 is best
+# with AVX2 (AMD EPYC dev box), 64 with AVX-512 vectors (Xeon dev box: b8 fwd+bwd 82-85 vs 98-101 ms)
+_W_BWD = 64 if prefer_wide_vectors() else 32
+
+
+@njit(**_JIT)
+def _bwd_block_width():
+    """The backward kernels' block width as compiled. numba freezes globals at compile time and its cache does
+    not key on them, so the host side asks the (cached) code instead of reading ``_W_BWD``."""
+    return _W_BWD
 
 
 @intrinsic
@@ -637,7 +650,8 @@ class _FusedScanFn(torch.autograd.Function):
         u0, At0 = saved[0], saved[3]
         nb, L, E = u0.shape
         N = At0.shape[0]
-        nblk = (E + _W_BWD - 1) // _W_BWD
+        W = _bwd_block_width()
+        nblk = (E + W - 1) // W
         gout = gout.float().contiguous()  # [b, l, e]
 
         def grads():
