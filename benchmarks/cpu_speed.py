@@ -41,6 +41,7 @@ class BenchConfig:
     frames: int = 1024
     train_batch: int = 8
     seed: int = 0
+    malloc: str = "pinned"  # 'pinned': glibc's large-block thresholds fixed for all models; 'default': untouched
 
 
 @dataclass
@@ -134,8 +135,18 @@ def _scan_fns(grad: bool):
 
 
 def run(cfg: BenchConfig, command: str) -> Report:
+    from ssamba_lab.ops.numba_target import wide_vectors_applied
+    from ssamba_lab.profiling.memory import glibc_mmap_large_blocks
+
+    # glibc serves blocks above its mmap threshold with fresh pages (a page fault per 4 KiB on first touch) and
+    # raises that threshold, up to 32 MiB, each time such a block is freed, so timings depended on which model
+    # ran first (the PyTorch-scan model's large temporaries raised it for everything after). Pin the value the
+    # heuristic converges to, for every model alike ('default' leaves glibc's own state).
+    pinned = cfg.malloc == "pinned" and glibc_mmap_large_blocks(False)
+    malloc = "glibc thresholds mmap 32 MiB, trim 64 MiB" if pinned else "default"
     machine = dict(platform=platform.platform(), processor=_cpu_name(), logical_cpus=os.cpu_count(),
-                   torch=torch.__version__, numba=_numba_version(), python=sys.version.split()[0])
+                   torch=torch.__version__, numba=_numba_version(), python=sys.version.split()[0],
+                   avx512=_has_avx512(), numba_512bit_vectors=wide_vectors_applied(), malloc=malloc)
     report = Report(command=command, machine=machine, config=asdict(cfg))
     x1 = torch.randn(1, cfg.frames, 128, generator=torch.Generator().manual_seed(cfg.seed))
     x8 = torch.randn(cfg.train_batch, cfg.frames, 128, generator=torch.Generator().manual_seed(cfg.seed))
@@ -188,6 +199,11 @@ def _cpu_name() -> str:
     return platform.processor()
 
 
+def _has_avx512() -> bool:
+    import llvmlite.binding as llvm
+    return bool(llvm.get_host_cpu_features().get("avx512f", False))
+
+
 def _numba_version() -> str:
     import numba
     return numba.__version__
@@ -212,11 +228,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--train-repeats", type=int, default=BenchConfig.train_repeats)
     p.add_argument("--torch-train-repeats", type=int, default=BenchConfig.torch_train_repeats,
                    help="runs of the (slow) torch-backend training step; 0 skips it")
+    p.add_argument("--malloc", choices=["pinned", "default"], default=BenchConfig.malloc,
+                   help="pinned: glibc's mmap / trim thresholds fixed at 32 / 64 MiB for every model (see run)")
     p.add_argument("--out", default=None, help="JSON path (a .md beside it gets the tables)")
     args = p.parse_args(argv)
     threads = tuple(os.cpu_count() if t == "all" else int(t) for t in args.threads.split(","))
     cfg = BenchConfig(threads=threads, repeats=args.repeats, train_repeats=args.train_repeats,
-                      torch_train_repeats=args.torch_train_repeats)
+                      torch_train_repeats=args.torch_train_repeats, malloc=args.malloc)
     command = "python benchmarks/cpu_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
     report = run(cfg, command)
     if args.out:

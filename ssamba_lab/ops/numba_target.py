@@ -3,8 +3,9 @@
 LLVM tunes recent Intel cores (Skylake-X and later, ``rocketlake``, ``sapphirerapids``, ...) with
 ``prefer-256-bit``: even with AVX-512 it vectorises loops 256 bits wide, to avoid the clock drop that wide
 vectors once caused. The scan's state update is bound by vector arithmetic (an ``exp2`` polynomial per state),
-and on the AVX-512 Xeon of our CI-sized dev box 512-bit vectors made the fused bidirectional scan 1.4x faster
-(1 x 384 x 513, 2 threads: 2.44 -> 1.8-2.1 ms; ``benchmarks/results/cpu_speed_xeon_*.md``).
+and on the 2-core AVX-512 Xeon dev box 512-bit vectors made the fused bidirectional scan ~1.3x faster
+(1 x 384 x 513, 2 threads: 2.4 -> 1.8-1.9 ms) and ssamba-tiny inference 90 -> 71-74 ms
+(``benchmarks/results/cpu_speed_xeon_2threads.md``).
 
 So, before numba compiles anything, and only on a host with AVX-512F, ``prefer_wide_vectors`` hands numba the
 host's own feature string with ``-prefer-256-bit`` appended (numba's ``NUMBA_CPU_FEATURES`` setting, set in

@@ -35,15 +35,25 @@ def _rel(a: torch.Tensor, ref: torch.Tensor) -> float:
     return ((a.double() - ref.double()).norm() / ref.double().norm().clamp_min(1e-30)).item()
 
 
-@pytest.fixture(params=[("chunked", 0), ("seq", 1), ("seq", 3)], ids=["chunked", "seq", "seq-3segments"])
+# (forward kernel, segments, L1 prefetch distance, ftz exp2); the last two are inline PTX, compiled CUDA only
+_FORWARDS = [("chunked", 0, 0, False), ("seq", 1, 0, False), ("seq", 3, 0, False)]
+_FORWARD_IDS = ["chunked", "seq", "seq-3segments"]
+if torch.cuda.is_available():
+    _FORWARDS.append(("seq", 3, 2, True))
+    _FORWARD_IDS.append("seq-3segments-prefetch-ftz")
+
+
+@pytest.fixture(params=_FORWARDS, ids=_FORWARD_IDS)
 def small_chunks(request):
     """Chunks of 8 steps so that short test sequences cross several chunk boundaries (carry in both directions),
     with each forward kernel: the chunked one, the seq one on the whole sequence, and the seq one split into 3
-    sequence segments (two passes; the last segment is short, so the ragged end meets a segment boundary)."""
-    forward, segments = request.param
+    sequence segments (two passes; the last segment is short, so the ragged end meets a segment boundary); on
+    CUDA also the seq one with its B / C prefetch and ftz exp2."""
+    forward, segments, prefetch, fast_exp = request.param
     prev = st.set_launch_config(st.TritonScanConfig(chunk=8, fwd=st.ScanLaunchConfig(block_e=4),
                                                     bwd=st.ScanLaunchConfig(block_e=4), forward=forward,
-                                                    segments=segments, seq_block_e=32))
+                                                    segments=segments, seq_block_e=32, seq_prefetch=prefetch,
+                                                    seq_fast_exp=fast_exp))
     yield
     st.set_launch_config(prev)
 
