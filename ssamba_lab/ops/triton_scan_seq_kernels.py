@@ -26,14 +26,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-
-@triton.jit
-def _softplus(x):
-    """log(1 + exp(x)) without overflow, and without losing small values (Goldberg's log1p)."""
-    ex = tl.exp(-tl.abs(x))
-    w = 1.0 + ex
-    l1p = tl.where(w == 1.0, ex, tl.log(w) * ex / (w - 1.0))
-    return tl.maximum(x, 0.0) + l1p
+from .triton_scan_kernels import _softplus  # the chunked kernels' softplus: both forwards round alike
 
 
 @triton.jit
