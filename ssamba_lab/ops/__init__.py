@@ -10,7 +10,10 @@ from importlib.util import find_spec
 if find_spec("numba") is not None:  # the CPU kernels' vector width is fixed when numba first compiles anything
     from .numba_target import prefer_wide_vectors
 
-    prefer_wide_vectors()
+    try:
+        prefer_wide_vectors()
+    except Exception:  # a numba that does not import here (e.g. built for another NumPy): backend.py skips it too
+        pass
 
 from .backend import ENV_VAR, Ops, available_backends, get_ops, register_backend, resolve_backend
 from .conv import causal_conv1d_torch
