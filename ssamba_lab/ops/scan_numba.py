@@ -30,17 +30,15 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from .numba_target import prefer_wide_vectors
-
-prefer_wide_vectors()  # before the first compilation in this process (see numba_target)
+from .numba_target import prefer_wide_vectors  # already called by ssamba_lab.ops, before any compilation
 
 _FM = {"contract"}  # FMA contraction only: rounding of a*b+c improves, nothing is reordered
 # error_model="numpy": a float division gives inf/nan instead of a Python ZeroDivisionError check, whose
 # branch in softplus32/_sigmoid kept the channel loops from vectorising.
 _JIT = {"fastmath": _FM, "cache": True, "error_model": "numpy"}
 _W_FWD = 64  # channels per forward work item (8 AVX2 vectors; 64 measured ~8% faster than 32, 16 slower)
-# channels per backward work item: wider blocks amortise per-(step, state) overhead (8 ran scalar); 32 is best
-# with AVX2 (AMD EPYC dev box), 64 with AVX-512 vectors (Xeon dev box: b8 fwd+bwd 82-85 vs 98-101 ms)
+# channels per backward work item: wider blocks amortise per-(step, state) overhead (8 ran scalar); 32 was chosen
+# over 16 with AVX2 (AMD EPYC dev box), 64 over 32 with AVX-512 vectors (Xeon dev box: b8 fwd+bwd 82-85 vs 98-101 ms)
 _W_BWD = 64 if prefer_wide_vectors() else 32
 
 
