@@ -5,15 +5,15 @@ tensor's device (``auto``), the ``backend=`` argument, or the ``SSAMBA_SCAN_BACK
 """
 from __future__ import annotations
 
+import contextlib
 from importlib.util import find_spec
 
 if find_spec("numba") is not None:  # the CPU kernels' vector width is fixed when numba first compiles anything
     from .numba_target import prefer_wide_vectors
 
-    try:
+    # a numba that does not import here (e.g. built for another NumPy) is skipped by backend.py as well
+    with contextlib.suppress(Exception):
         prefer_wide_vectors()
-    except Exception:  # a numba that does not import here (e.g. built for another NumPy): backend.py skips it too
-        pass
 
 from .backend import ENV_VAR, Ops, available_backends, get_ops, register_backend, resolve_backend
 from .conv import causal_conv1d_torch
