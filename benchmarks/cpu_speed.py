@@ -135,7 +135,7 @@ def _scan_fns(grad: bool):
 
 
 def run(cfg: BenchConfig, command: str) -> Report:
-    from ssamba_lab.ops.numba_target import wide_vectors_applied
+    from ssamba_lab.ops.numba_target import host_has_avx512, wide_vectors_applied
     from ssamba_lab.profiling.memory import glibc_mmap_large_blocks
 
     # glibc serves blocks above its mmap threshold with fresh pages (a page fault per 4 KiB on first touch) and
@@ -146,7 +146,7 @@ def run(cfg: BenchConfig, command: str) -> Report:
     malloc = "glibc thresholds mmap 32 MiB, trim 64 MiB" if pinned else "default"
     machine = dict(platform=platform.platform(), processor=_cpu_name(), logical_cpus=os.cpu_count(),
                    torch=torch.__version__, numba=_numba_version(), python=sys.version.split()[0],
-                   avx512=_has_avx512(), numba_512bit_vectors=wide_vectors_applied(), malloc=malloc)
+                   avx512=host_has_avx512(), numba_512bit_vectors=wide_vectors_applied(), malloc=malloc)
     report = Report(command=command, machine=machine, config=asdict(cfg))
     x1 = torch.randn(1, cfg.frames, 128, generator=torch.Generator().manual_seed(cfg.seed))
     x8 = torch.randn(cfg.train_batch, cfg.frames, 128, generator=torch.Generator().manual_seed(cfg.seed))
@@ -197,11 +197,6 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor()
-
-
-def _has_avx512() -> bool:
-    import llvmlite.binding as llvm
-    return bool(llvm.get_host_cpu_features().get("avx512f", False))
 
 
 def _numba_version() -> str:

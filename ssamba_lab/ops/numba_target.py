@@ -21,6 +21,13 @@ import os
 _APPLIED: bool | None = None
 
 
+def host_has_avx512() -> bool:
+    """Whether this CPU has AVX-512F (as LLVM, hence numba, sees it)."""
+    import llvmlite.binding as llvm
+
+    return bool(llvm.get_host_cpu_features().get("avx512f", False))
+
+
 def prefer_wide_vectors() -> bool:
     """Let numba vectorise 512 bits wide on AVX-512 hosts (see the module docstring); True if it now does."""
     global _APPLIED
@@ -36,10 +43,9 @@ def prefer_wide_vectors() -> bool:
         return False
     if "_toplevel_target_context" in vars(registry.cpu_target):  # numba's codegen exists: too late to change it
         return False
-    features = llvm.get_host_cpu_features()
-    if not features.get("avx512f", False):
+    if not host_has_avx512():
         return False
-    config.CPU_FEATURES = features.flatten() + ",-prefer-256-bit"
+    config.CPU_FEATURES = llvm.get_host_cpu_features().flatten() + ",-prefer-256-bit"
     _APPLIED = True
     return True
 

@@ -154,8 +154,8 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
             u, *_bln(u), dt, *_bln(dt), B, *_bln(B), C, *_bln(C), At[d], Dd[d], bias32[d], z, *_bln(z),
             out, *_bln(out), states[d] if store_states else states, seg_h[d], seg_dt[d],
             length, e, n, nchunks, seg_chunks, nseg,
-            BE=be, T=chunk, U=min(_CONFIG.seq_unroll, chunk), NS=n, REVERSE=d == 1, PASS=pass_, COMBINE=d == 1, HAS_D=D32 is not None,
-            GATE=has_z and d == ndir - 1, SOFTPLUS=softplus, STORE_STATES=store_states and pass_ == 2,
+            BE=be, T=chunk, U=min(_CONFIG.seq_unroll, chunk), NS=n, REVERSE=d == 1, PASS=pass_, COMBINE=d == 1,
+            HAS_D=D32 is not None, GATE=has_z and d == ndir - 1, SOFTPLUS=softplus, STORE_STATES=store_states and pass_ == 2,
             FAST=out.is_cuda and _CONFIG.seq_fast_exp, PF=_CONFIG.seq_prefetch if out.is_cuda else 0,
             num_warps=be // 32)
 

@@ -14,7 +14,9 @@ import pytest
 pytest.importorskip("numba")
 import llvmlite.binding as llvm
 
-HAS_AVX512 = bool(llvm.get_host_cpu_features().get("avx512f", False))
+from ssamba_lab.ops.numba_target import host_has_avx512
+
+HAS_AVX512 = host_has_avx512()
 
 _PROBE = r"""
 import json, sys, torch
