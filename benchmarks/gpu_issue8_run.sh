@@ -1,19 +1,55 @@
 #!/usr/bin/env bash
-# One device call for issue 8 (fits the 10-minute limit): GPU parity of every Triton scan variant, the seq-forward
-# sweep (with the L1 prefetch / ftz exp2 options), then the issue's targets through notebook 05's harness with
-# the sweep's fastest seq settings. Run from the repo root on the GPU machine, with .gpuwheels carried
-# (../shared/gpu-wheels/README.md); everything lands in $OUT (or ./gpu_out).
+# Device calls for issue 8, each inside the 10-minute limit; run from the repo root on the GPU machine with
+# .gpuwheels carried (../shared/gpu-wheels/README.md). Everything lands in $OUT (or ./gpu_out).
+#   sweep:   GPU parity of every Triton scan variant, then the seq-forward sweep (gpu_speed.py seqsweep)
+#   targets: Nsight Compute on the seq forward, then issue 8's targets through notebook 05's harness with the
+#            sweep's fastest seq settings (give the sweep's json as $SEQ_FROM; run right after `sweep`, while the
+#            machine is warm, so that Triton's cache still holds the compiled kernels)
 set -uo pipefail
+stage="${1:?usage: gpu_issue8_run.sh sweep|targets}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
-python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl \
-  && export PYTHONPATH=/tmp/gpu-site:$PWD
+[ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
+export PYTHONPATH=/tmp/gpu-site:$PWD
 nvidia-smi > "$OUT/nvidia_smi.txt" 2>&1
-timeout 120 python3 -m pytest -q -x -p no:cacheprovider tests/ops/test_scan_triton.py -k seq \
-  > "$OUT/pytest_seq.log" 2>&1; tail -n 2 "$OUT/pytest_seq.log"
-timeout 260 python3 benchmarks/gpu_speed.py seqsweep --seq-only 0 2 3 --budget-s 0.2 --out-dir "$OUT" \
-  > "$OUT/seqsweep.log" 2>&1; tail -n 4 "$OUT/seqsweep.log"
-seq_from=(); [ -f "$OUT/gpu_speed_seqsweep.json" ] && seq_from=(--seq-from "$OUT/gpu_speed_seqsweep.json")
-timeout 180 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _next "${seq_from[@]}" \
-  --variants triton-seq triton-chunked mamba_ssm --repeats 10 --budget-s 1 > "$OUT/targets.log" 2>&1
-tail -n 18 "$OUT/targets.log"
+if [ "$stage" = sweep ]; then
+  timeout 200 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py > "$OUT/pytest_triton.log" 2>&1
+  tail -n 3 "$OUT/pytest_triton.log"
+  timeout 330 python3 benchmarks/gpu_speed.py seqsweep --seq-only 0 3 2 --budget-s 0.15 --out-dir "$OUT" \
+    > "$OUT/seqsweep.log" 2>&1; tail -n 4 "$OUT/seqsweep.log"
+elif [ "$stage" = quick ]; then
+  # the short sweep (fewest unrolled steps), the targets with its best settings, then Nsight Compute
+  timeout 150 python3 benchmarks/gpu_speed.py seqsweep --seq-grid quick --seq-only 0 3 2 --budget-s 0.15 \
+    --out-dir "$OUT" > "$OUT/seqsweep.log" 2>&1; tail -n 4 "$OUT/seqsweep.log"
+  timeout 270 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r2 --seq-from "$OUT/gpu_speed_seqsweep.json" \
+    --variants triton-seq mamba_ssm --repeats 10 --budget-s 1 > "$OUT/targets.log" 2>&1
+  tail -n 14 "$OUT/targets.log"
+  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
+  timeout 90 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 4 --launch-count 4 \
+    --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section SourceCounters \
+    python3 benchmarks/ncu_seq.py --block-e 32 --unroll 1 --fast --bc-f32 --warps-per-sm 32 > "$OUT/ncu_seq.txt" 2>&1
+  grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued|Issued Ipc" "$OUT/ncu_seq.txt" | head -20
+elif [ "$stage" = final ]; then
+  # GPU parity of the fast / vector / float32 variants, the short sweep, the targets, then the models part
+  # (which times CUDA-graph replays at 512 tokens)
+  timeout 150 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py -k "fast or bcf32 or state16" \
+    > "$OUT/pytest_triton.log" 2>&1; tail -n 2 "$OUT/pytest_triton.log"
+  timeout 120 python3 benchmarks/gpu_speed.py seqsweep --seq-grid quick --seq-only 0 3 2 --budget-s 0.15 \
+    --out-dir "$OUT" > "$OUT/seqsweep.log" 2>&1; tail -n 4 "$OUT/seqsweep.log"
+  timeout 150 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r3 --seq-from "$OUT/gpu_speed_seqsweep.json" \
+    --variants triton-seq mamba_ssm --repeats 10 --budget-s 1 > "$OUT/targets.log" 2>&1
+  tail -n 14 "$OUT/targets.log"
+  timeout 90 python3 benchmarks/gpu_speed.py models --sizes tiny --backends triton --budget-s 0.5 --out-dir "$OUT" \
+    > "$OUT/models.log" 2>&1; tail -n 12 "$OUT/models.log"
+elif [ "$stage" = targets ]; then
+  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
+  timeout 150 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 4 --launch-count 4 \
+    --section SpeedOfLight --section Occupancy --section LaunchStats --section SchedulerStats \
+    --section WarpStateStats --section MemoryWorkloadAnalysis --section SourceCounters \
+    python3 benchmarks/ncu_seq.py ${NCU_ARGS:---block-e 32 --fast --bc-f32 --warps-per-sm 16} > "$OUT/ncu_seq.txt" 2>&1
+  grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued|Issued Ipc|No Eligible" "$OUT/ncu_seq.txt" | head -24
+  seq_from=(); [ -n "${SEQ_FROM:-}" ] && seq_from=(--seq-from "$SEQ_FROM")
+  timeout 300 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _next "${seq_from[@]}" \
+    --variants triton-seq triton-chunked mamba_ssm --repeats 10 --budget-s 1 > "$OUT/targets.log" 2>&1
+  tail -n 18 "$OUT/targets.log"
+fi

@@ -125,9 +125,10 @@ def scan_inputs(case: ScanCase) -> dict:
     dev = "cuda"
     u = torch.randn(2, b, l, e, device=dev, dtype=dtype).transpose(2, 3)  # [2, b, e, l]
     dt = (torch.randn(2, b, l, e, device=dev, dtype=dtype) * 0.5).transpose(2, 3)  # [2, b, e, l]
-    x_dbl = torch.randn(2, b, l, r + 2 * n, device=dev, dtype=dtype)  # [2, b, l, r + 2n]
-    B = x_dbl[..., r:r + n].transpose(2, 3)  # [2, b, n, l]
-    C = x_dbl[..., r + n:].transpose(2, 3)  # [2, b, n, l]
+    # the fused mixer's x_proj layout (scan_triton.bidirectional_mixer_triton): B | C | dt_in | pad to 8
+    x_dbl = torch.randn(2, b, l, 2 * n + r + (-(r + 2 * n) % 8), device=dev, dtype=dtype)  # [2, b, l, 2n + r + pad]
+    B = x_dbl[..., :n].transpose(2, 3)  # [2, b, n, l]
+    C = x_dbl[..., n:2 * n].transpose(2, 3)  # [2, b, n, l]
     xz = torch.randn(b, l, 2 * e, device=dev, dtype=dtype)
     z = xz[..., e:].transpose(1, 2)  # [b, e, l]
     A = -torch.arange(1, n + 1, device=dev, dtype=torch.float32).repeat(2, e, 1)  # [2, e, n]
@@ -220,30 +221,40 @@ def sweep_kernel(cases: list[ScanCase], timing: TimingConfig) -> list[dict]:
     return rows
 
 
-def seq_sweep(cases: list[ScanCase], timing: TimingConfig) -> list[dict]:
+def seq_sweep(cases: list[ScanCase], timing: TimingConfig, quick: bool = False) -> list[dict]:
     """The seq forward (state in registers, ``triton_scan_seq_kernels``) against the chunked forward: channels
     per program, unrolled steps, L1 prefetch distance of the B / C rows and the warps per SM that set the
     sequence segments; relative difference to the chunked kernel's output."""
     from ssamba_lab.ops import scan_triton as st
 
     rows = []
-    default = st.set_launch_config(st.TritonScanConfig())
+    default = st.set_launch_config(st.TritonScanConfig(forward="chunked"))  # the reference row (the r3 run's was the seq default)
     for case in cases:
         p = scan_inputs(case)
+        st.set_launch_config(st.TritonScanConfig(forward="chunked"))
         with torch.no_grad():
             ref = triton_bidirectional(p).float()
             base = asdict(case) | dict(forward="chunked")
             base["fwd_ms"] = time_ms(lambda: triton_bidirectional(p), timing)
         rows.append(base)
         print(json.dumps(base), flush=True)
-        grid = [(be, 4, pf, fast, wps) for be in (32, 64, 128) for pf, fast in ((0, False), (8, True))
-                for wps in (8, 16, 32)]
-        for be, unroll, pf, fast, wps in grid + [(64, 2, 8, True, 16), (64, 8, 8, True, 16), (64, 4, 8, False, 16),
-                                                 (64, 4, 0, True, 16)]:
+        # (block_e, unroll, fast softplus, vector B/C, float32 B/C copy, warps per SM). Full: the 2026-12-02 sweep
+        # (benchmarks/results/gpu_seq_h200_r2/sweep_full), whose first row is the 2026-12-01 configuration
+        # (before fast softplus, vector loads, int32 offsets); quick: around its winner, one step a loop trip
+        grid = [(64, 4, False, False, False, 8), (32, 4, False, False, False, 8), (32, 4, True, False, False, 16)]
+        grid += [(be, 4, True, vec, f32, wps) for vec, f32 in ((True, False), (False, True)) for be in (32, 64)
+                 for wps in (8, 16, 32)]
+        grid += [(32, 2, True, False, True, 16), (32, 2, True, False, True, 32), (128, 4, True, False, True, 16)]
+        if quick:
+            grid = [(32, 1, True, True, False, 16), (32, 1, True, True, False, 24), (32, 1, True, True, False, 32),
+                    (32, 1, True, False, True, 24), (32, 1, True, False, True, 32), (32, 2, True, True, False, 32),
+                    (64, 1, True, True, False, 32)]
+        for be, unroll, fast, vec, f32, wps in grid:
             st.set_launch_config(st.TritonScanConfig(forward="seq", seq_block_e=be, seq_unroll=unroll,
-                                                     seq_prefetch=pf, seq_fast_exp=fast, seq_warps_per_sm=wps))
-            row = asdict(case) | dict(forward="seq", seq_block_e=be, seq_unroll=unroll, seq_prefetch=pf,
-                                      seq_fast_exp=fast, seq_warps_per_sm=wps)
+                                                     seq_fast_math=fast, seq_vec_bc=vec, seq_bc_f32=f32,
+                                                     seq_warps_per_sm=wps))
+            row = asdict(case) | dict(forward="seq", seq_block_e=be, seq_unroll=unroll, seq_fast_math=fast,
+                                      seq_vec_bc=vec, seq_bc_f32=f32, seq_warps_per_sm=wps)
             try:
                 with torch.no_grad():
                     out = triton_bidirectional(p).float()
@@ -259,7 +270,8 @@ def seq_sweep(cases: list[ScanCase], timing: TimingConfig) -> list[dict]:
     return rows
 
 
-SEQ_KEYS = ("seq_block_e", "seq_unroll", "seq_prefetch", "seq_fast_exp", "seq_warps_per_sm")
+SEQ_KEYS = ("seq_block_e", "seq_unroll", "seq_fast_math", "seq_vec_bc", "seq_bc_f32",
+            "seq_warps_per_sm")
 
 
 # ---------------------------------------------------------------- models
@@ -399,6 +411,7 @@ def main() -> None:
     ap.add_argument("--budget-s", type=float, default=3.0, help="timing budget per measurement")
     ap.add_argument("--triton-forward", choices=["chunked", "seq"], default=None,
                     help="Triton scan forward kernel for kernel/models (default: the package's default)")
+    ap.add_argument("--seq-grid", choices=["full", "quick"], default="full", help="seqsweep: which settings")
     ap.add_argument("--seq-only", type=int, nargs="*", default=None, metavar="CASE",
                     help="seqsweep: only these of its cases (0: 4x22016 e384, 1: e1536, 2: 4x512, 3: 64x512)")
     args = ap.parse_args()
@@ -423,7 +436,7 @@ def main() -> None:
         elif part == "seqsweep":
             shapes = [(4, 22016, 384), (4, 22016, 1536), (4, 512, 384), (64, 512, 384)]
             shapes = [sh for i, sh in enumerate(shapes) if args.seq_only is None or i in args.seq_only]
-            res = seq_sweep([ScanCase(*sh) for sh in shapes], timing)
+            res = seq_sweep([ScanCase(*sh) for sh in shapes], timing, quick=args.seq_grid == "quick")
             for batch, tokens, e in shapes:
                 sel = [r for r in res if (r["batch"], r["tokens"], r["d_inner"]) == (batch, tokens, e) and "fwd_ms" in r]
                 best = min((r for r in sel if r["forward"] == "seq"), key=lambda r: r["fwd_ms"], default=None)

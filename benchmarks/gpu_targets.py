@@ -60,7 +60,8 @@ def variants(names: list[str]) -> list[tuple[str, str, str | None]]:
     return [(n, *table[n]) for n in names]
 
 
-SEQ_KEYS = ("seq_block_e", "seq_unroll", "seq_prefetch", "seq_fast_exp", "seq_warps_per_sm")
+SEQ_KEYS = ("seq_block_e", "seq_unroll", "seq_fast_math", "seq_vec_bc", "seq_bc_f32",
+            "seq_warps_per_sm")
 
 
 def seq_config_from_sweep(path: Path, batch: int = 4, tokens: int = 22016, d_inner: int = 384) -> dict:

@@ -27,10 +27,12 @@ _BF16_PTRS = {"u0_ptr", "u1_ptr", "dt0_ptr", "dt1_ptr", "B0_ptr", "B1_ptr", "C0_
               "g_ptr", "gu_ptr", "gdt_ptr", "gz_ptr", "u_ptr", "dt_ptr", "B_ptr", "C_ptr"}
 
 
-def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll: int = 4) -> dict:
+def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll: int = 4,
+                   extra: dict | None = None, sass_out: Path | None = None) -> dict:
     fn = {"fwd": scan_fwd_kernel, "bwd": scan_bwd_kernel, "seq": scan_seq_fwd_kernel}[kernel]
     consts = dict(BE=block_e, NP=16, T=chunk, BIDIR=True, HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
-                  STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True, PF=8)
+                  STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True, VEC=4, F32=False, OFF64=False)
+    consts |= extra or {}
     if kernel == "seq":  # unit strides, as Triton specialises them at launch for the mixer's layouts
         consts |= {a: 1 for a in ("sB_n", "sC_n")}  # the channel strides are not specialised (see the kernel)
     names = fn.arg_names
@@ -45,12 +47,37 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
         (Path(tmp) / "k.ptx").write_text(ptx)
         log = subprocess.run([str(ptxas), "-arch=sm_90a", "-v", f"{tmp}/k.ptx", "-o", f"{tmp}/k.cubin"],
                              capture_output=True, text=True, check=True).stderr
+        sass = subprocess.run([str(ptxas.parent / "cuobjdump"), "--dump-sass", f"{tmp}/k.cubin"],
+                              capture_output=True, text=True, check=True).stdout
+    if sass_out is not None:
+        sass_out.write_text(sass)
     regs = re.search(r"Used (\d+) registers", log)
     spills = re.search(r"(\d+) bytes spill stores", log)
     return dict(kernel=kernel, block_e=block_e, chunk=chunk, num_warps=num_warps,
                 registers=int(regs.group(1)) if regs else None, spill_store_bytes=int(spills.group(1)) if spills else None,
                 ptx_lines=ptx.count("\n"), shuffles=ptx.count("shfl.sync"), barriers=ptx.count("bar.sync"),
-                exp2=ptx.count("ex2.approx"), convert_layouts=ttgir.count("convert_layout"))
+                exp2=ptx.count("ex2.approx"), convert_layouts=ttgir.count("convert_layout"),
+                **_loop_histogram(sass))
+
+
+def _loop_histogram(sass: str) -> dict:
+    """SASS instructions in the kernel's largest loop body (the scan's steps), by opcode class: the issue count
+    that one loop trip costs a warp. A loop is a backward branch; its body runs from the target to the branch."""
+    ins = {}  # address -> opcode (predicate stripped)
+    back = []  # (target, address) of backward branches
+    for m in re.finditer(r"/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?([A-Z0-9_.]+)([^;]*);", sass):
+        addr, op = int(m.group(1), 16), m.group(2)
+        ins[addr] = op.split(".")[0]
+        tgt = re.match(r"\s*0x([0-9a-f]+)", m.group(3)) if ins[addr] == "BRA" else None
+        if tgt and int(tgt.group(1), 16) < addr:
+            back.append((int(tgt.group(1), 16), addr))
+    lo, hi = max(back, key=lambda b: b[1] - b[0], default=(0, -1))
+    ops = [op for a, op in ins.items() if lo <= a <= hi]
+    classes = {"loads": ("LDG", "LDS", "LDL", "LD"), "stores": ("STG", "STS", "STL", "ST"), "mufu": ("MUFU",),
+               "fp32": ("FFMA", "FMUL", "FADD", "FSETP", "FSEL", "FMNMX"), "convert": ("PRMT", "F2F", "I2F", "F2I"),
+               "int": ("IMAD", "IADD3", "LEA", "ISETP", "SEL", "MOV", "SHF", "LOP3", "IMNMX", "VIADDMNMX")}
+    hist = {k: sum(op in v for op in ops) for k, v in classes.items()}
+    return dict(loop_sass=len(ops), **{f"loop_{k}": v for k, v in hist.items()})
 
 
 def main() -> None:
@@ -60,10 +87,13 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=32)
     ap.add_argument("--num-warps", type=int, default=4)
     ap.add_argument("--unroll", type=int, default=4, help="seq: steps unrolled")
+    ap.add_argument("--const", nargs="*", default=[], metavar="NAME=INT", help="override constexprs (PF=0 ...)")
+    ap.add_argument("--sass", type=Path, default=None, help="write the SASS here")
     args = ap.parse_args()
     if args.kernel == "seq":
         args.num_warps = args.block_e // 32  # a thread per channel
-    print(compile_report(args.kernel, args.block_e, args.chunk, args.num_warps, args.unroll))
+    extra = {k: int(v) for k, v in (c.split("=") for c in args.const)}
+    print(compile_report(args.kernel, args.block_e, args.chunk, args.num_warps, args.unroll, extra, args.sass))
 
 
 if __name__ == "__main__":

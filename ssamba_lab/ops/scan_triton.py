@@ -44,25 +44,30 @@ class TritonScanConfig:
     """Launch configuration of the scan kernels (set with ``set_launch_config``). ``chunk``: time steps per
     associative scan, shared by forward and backward (the backward restarts from the forward's chunk states).
 
-    ``forward``: ``"chunked"`` (``triton_scan_kernels``: associative scans over ``[chunk, block_e, state]`` tiles)
-    or ``"seq"`` (``triton_scan_seq_kernels``: one thread per channel, the state in registers, d_state <= 16;
-    ``seq_block_e`` channels per program, a warp per 32; ``seq_unroll`` steps unrolled; ``seq_prefetch``: how many
-    steps ahead the B, C rows are prefetched into L1, 0 for none; ``seq_fast_exp``: decays by one
-    ``ex2.approx.ftz`` instruction instead of ``tl.exp2``). ``segments``: sequence-parallel segments of the
-    seq forward (0: enough for about ``seq_warps_per_sm`` warps per SM)."""
+    ``forward``: ``"seq"`` (``triton_scan_seq_kernels``: one thread per channel, the state in registers, d_state
+    <= 16; ``seq_block_e`` channels per program, a warp per 32; ``seq_unroll`` steps a loop trip; ``seq_fast_math``:
+    softplus through MUFU ``lg2.approx`` instead of libdevice's log; ``seq_vec_bc``: B, C rows by 8- or 16-byte
+    vector loads where their alignment allows, instead of 32 scalar loads a step; ``seq_bc_f32``: B, C first
+    copied into one aligned float32 ``[b, l, 2n]`` buffer, so a step needs no conversions) or ``"chunked"``
+    (``triton_scan_kernels``: associative scans over ``[chunk, block_e, state]`` tiles; the only forward for
+    d_state > 16). ``segments``: sequence-parallel segments of the seq forward (0: enough for about
+    ``seq_warps_per_sm`` warps per SM). The seq options change compiled CUDA code only: the interpreter always
+    takes the scalar path.
+    """
 
-    # Defaults from the H200 sweep in benchmarks/results/gpu_speed_kernel.json (batch 4 x 22016 tokens, e = 384).
+    # Defaults from H200 sweeps: the chunked kernels' tiles from benchmarks/results/gpu_speed_kernel.json; the seq
+    # forward's from benchmarks/results/gpu_seq_h200_r3 (4 x 22016 tokens: 1.6 ms against 4.9 for chunked)
     chunk: int = 32
     fwd: ScanLaunchConfig = ScanLaunchConfig(block_e=4, num_warps=4)
     bwd: ScanLaunchConfig = ScanLaunchConfig(block_e=4, num_warps=2)
-    forward: str = "chunked"
-    seq_block_e: int = 64
-    seq_unroll: int = 4
+    forward: str = "seq"
+    seq_block_e: int = 32
+    seq_unroll: int = 1
     segments: int = 0
-    seq_warps_per_sm: int = 8
-    # Not yet timed on a GPU (added after the last H200 run): off by default until a sweep says they help.
-    seq_prefetch: int = 0
-    seq_fast_exp: bool = False
+    seq_warps_per_sm: int = 24
+    seq_fast_math: bool = True
+    seq_vec_bc: bool = True
+    seq_bc_f32: bool = False
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
@@ -72,7 +77,6 @@ class TritonScanConfig:
         assert 0 < self.seq_unroll and self.seq_unroll & (self.seq_unroll - 1) == 0, (
             f"seq_unroll must be a power of two, got {self.seq_unroll}")
         assert self.segments >= 0, f"segments must be >= 0 (0: automatic), got {self.segments}"
-        assert self.seq_prefetch >= 0, f"seq_prefetch must be >= 0 (0: off), got {self.seq_prefetch}"
 
 
 _CONFIG = TritonScanConfig()
@@ -128,6 +132,32 @@ def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch
     return max(1, min(nchunks, triton.cdiv(_CONFIG.seq_warps_per_sm * sms, warps)))
 
 
+def _vec_width(B: torch.Tensor, C: torch.Tensor) -> int:
+    """Words per vector load of the seq forward's B, C rows (``[b, n, l]`` views, n = 16): 4 when every row
+    starts on 16 bytes, 2 on 8 bytes, 0 (scalar loads) otherwise or for a dtype other than bf16 / float32."""
+    if B.dtype not in (torch.bfloat16, torch.float32) or C.dtype != B.dtype:
+        return 0
+    if any(t.stride(1) != 1 for t in (B, C)):
+        return 0
+    size = B.element_size()
+    for width in (4, 2):
+        align = 4 * width
+        if all(t.data_ptr() % align == 0 and (t.stride(0) * size) % align == 0 and (t.stride(2) * size) % align == 0
+               for t in (B, C)):
+            return width
+    return 0
+
+
+def _bc_f32(B: torch.Tensor, C: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """B, C ``[b, n, l]`` copied into one float32 ``[b, l, 2n]`` buffer (rows of 128 bytes for n = 16); returns
+    the two ``[b, n, l]`` views of it."""
+    b, n, l = B.shape
+    bc = torch.empty(b, l, 2 * n, dtype=torch.float32, device=B.device)  # [b, l, 2n]
+    bc[..., :n].copy_(B.transpose(1, 2))
+    bc[..., n:].copy_(C.transpose(1, 2))
+    return bc[..., :n].transpose(1, 2), bc[..., n:].transpose(1, 2)  # [b, n, l] each
+
+
 def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: bool, chunk: int, nchunks: int,
                  store_states: bool) -> None:
     """The seq forward (``triton_scan_seq_kernels``): per direction, pass 1 (segment summaries, when the sequence
@@ -147,6 +177,16 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     seg_dt = torch.empty(ndir, batch, nseg, e, dtype=torch.float32, device=out.device)
     Dd = D32 if D32 is not None else bias32  # placeholder pointer without D
 
+    vec, f32 = [0] * ndir, [False] * ndir
+    if out.is_cuda and n == 16 and _CONFIG.seq_bc_f32:
+        dirs = [(u, dt, *_bc_f32(B, C)) for u, dt, B, C in dirs]
+    for d, (_, _, B, C) in enumerate(dirs):
+        vec[d] = _vec_width(B, C) if out.is_cuda and n == 16 and (_CONFIG.seq_vec_bc or _CONFIG.seq_bc_f32) else 0
+        f32[d] = B.dtype == torch.float32
+    # int32 step offsets unless one batch of a tensor spans 2**31 elements
+    off64 = any(length * max(t.stride()) >= 2 ** 31 for dd in dirs for t in dd) or length * max(out.stride()) >= 2 ** 31
+    off64 = off64 or (z is not None and length * max(z.stride()) >= 2 ** 31)
+
     def launch(d: int, pass_: int) -> None:
         u, dt, B, C = dirs[d]
         grid = (triton.cdiv(e, be), batch, nseg - 1 if pass_ == 1 else nseg)
@@ -156,8 +196,8 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
             length, e, n, nchunks, seg_chunks, nseg,
             BE=be, T=chunk, U=min(_CONFIG.seq_unroll, chunk), NS=n, REVERSE=d == 1, PASS=pass_, COMBINE=d == 1,
             HAS_D=D32 is not None, GATE=has_z and d == ndir - 1, SOFTPLUS=softplus, STORE_STATES=store_states and pass_ == 2,
-            FAST=out.is_cuda and _CONFIG.seq_fast_exp, PF=_CONFIG.seq_prefetch if out.is_cuda else 0,
-            num_warps=be // 32)
+            FAST=out.is_cuda and _CONFIG.seq_fast_math,
+            VEC=vec[d], F32=f32[d], OFF64=off64, num_warps=be // 32)
 
     if nseg > 1:
         for d in range(ndir):
@@ -330,9 +370,13 @@ def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd:
     stack = lambda key: torch.stack([fwd[key], bwd[key]])  # noqa: E731 - [2, ...] per-direction parameters
     u = bidirectional_conv1d_triton(x, stack("conv_weight"), stack("conv_bias"))  # [2, b, e, l]
     u_tok = rearrange(u, "d b e l -> d (b l) e")  # [2, b*l, e], a view
-    x_dbl = torch.bmm(u_tok, stack("x_proj_weight").transpose(1, 2))  # [2, b*l, r + 2n]
-    dt = torch.bmm(x_dbl[..., :r], stack("dt_proj_weight").transpose(1, 2))  # [2, b*l, e]
+    # x_proj's rows reordered to B | C | dt_in and padded to a multiple of 8: every B and C row then starts on
+    # 16 bytes in bf16, so the seq forward reads it with vector loads (_vec_width); the padding is a few zero rows
+    w = stack("x_proj_weight")  # [2, r + 2n, e]
+    w = torch.cat([w[:, r:], w[:, :r], w.new_zeros(2, -(r + 2 * n) % 8, w.shape[-1])], dim=1)  # [2, 2n + r + pad, e]
+    x_dbl = torch.bmm(u_tok, w.transpose(1, 2))  # [2, b*l, 2n + r + pad]
+    dt = torch.bmm(x_dbl[..., 2 * n:2 * n + r], stack("dt_proj_weight").transpose(1, 2))  # [2, b*l, e]
     dt = rearrange(dt, "d (b l) e -> d b e l", b=batch)  # [2, b, e, l], a view
-    B = rearrange(x_dbl[..., r:r + n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
-    C = rearrange(x_dbl[..., r + n:], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
+    B = rearrange(x_dbl[..., :n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
+    C = rearrange(x_dbl[..., n:2 * n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
     return bidirectional_selective_scan_triton(u, dt, stack("A"), B, C, stack("D"), z, stack("dt_bias"), True)

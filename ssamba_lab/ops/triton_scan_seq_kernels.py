@@ -30,25 +30,32 @@ from .triton_scan_kernels import _softplus  # the chunked kernels' softplus: bot
 
 
 @triton.jit
-def _exp2(x, FAST: tl.constexpr):
-    """2**x. FAST (compiled CUDA only): one ``ex2.approx.ftz`` (MUFU) instruction; ``tl.exp2``'s non-ftz
-    ex2 adds a denormal range fix-up of ~3 instructions, and every step pays 16 of them. A decay that flushes to
-    zero below 2**-126 is exact enough: the state it multiplies is then forgotten either way."""
+def _lg2(x, FAST: tl.constexpr):
+    """log2(x). FAST (compiled CUDA only): one ``lg2.approx.ftz`` (MUFU) instruction, relative error ~2**-22;
+    ``tl.log2`` compiles to libdevice's polynomial (~30 instructions)."""
     if FAST:
-        return tl.inline_asm_elementwise("ex2.approx.ftz.f32 $0, $1;", "=f,f", [x], dtype=tl.float32,
+        return tl.inline_asm_elementwise("lg2.approx.ftz.f32 $0, $1;", "=f,f", [x], dtype=tl.float32,
                                          is_pure=True, pack=1)
     else:
-        return tl.exp2(x)
+        return tl.log2(x)
 
 
 @triton.jit
-def _prefetch_l1(ptr):
-    """Ask for the 128-byte line holding ``ptr`` in L1 (no register, nothing waits on it). B and C rows are
-    read by every thread of a program one step at a time; fetched a few steps ahead, their loads hit L1 instead
-    of waiting on L2 at every step (the step's latency, ROOFLINE.md). Compiled CUDA only (the launcher passes
-    PF = 0 to the interpreter)."""
-    tl.inline_asm_elementwise("prefetch.global.L1 [$1]; mov.u32 $0, 0;", "=r,l", [ptr], dtype=tl.int32,
-                              is_pure=False, pack=1)
+def _softplus_fast(x, FAST: tl.constexpr):
+    """log(1 + exp(x)) in base 2 with MUFU ex2 / lg2 / rcp (~10 instructions, against ~40 for the libdevice
+    ``log`` of ``_softplus``), with the same Goldberg correction that keeps small values: for w = 1 + e,
+    log1p(e) = log(w) e / (w - 1), exact when w rounds to 1."""
+    ex = tl.exp2(-tl.abs(x) * 1.4426950408889634)
+    w = 1.0 + ex
+    l1p = tl.where(w == 1.0, ex, _lg2(w, FAST) * 0.6931471805599453 * tl.fdiv(ex, w - 1.0))
+    return tl.maximum(x, 0.0) + l1p
+
+
+@triton.jit
+def _idx(t, OFF64: tl.constexpr):
+    """Step indices for address arithmetic: int32 (one IMAD a use) unless the launcher says an offset within one
+    batch can pass 2**31 elements (OFF64)."""
+    return t.to(tl.int64) if OFF64 else t
 
 
 @triton.jit
@@ -61,12 +68,104 @@ def _a2(At_ptr, k: tl.constexpr, E, offs_e, mask_e, NS: tl.constexpr):
 
 
 @triton.jit
-def _upd(h, a2, dt, dtu, B_t, C_t, k: tl.constexpr, sB_n, sC_n, y, NS: tl.constexpr, FAST: tl.constexpr):
-    """State k of one step: h <- exp2(dt a2) h + dt u B_t[k]; y += h C_t[k]. ``B_t``, ``C_t``: this step's rows."""
+def _upd(h, a2, dt, dtu, b_k, c_k, k: tl.constexpr, y, NS: tl.constexpr):
+    """State k of one step: h <- exp2(dt a2) h + dt u b_k; y += h c_k (b_k, c_k: this step's B, C at k)."""
     if k < NS:
-        h = _exp2(dt * a2, FAST) * h + dtu * tl.load(B_t + k * sB_n)
-        y = y + h * tl.load(C_t + k * sC_n)
+        h = tl.exp2(dt * a2) * h + dtu * b_k
+        y = y + h * c_k
     return h, y
+
+
+@triton.jit
+def _ld_v4(p):
+    """Four 32-bit words at p (16-byte aligned): one vector load through the read-only path (B, C are inputs)."""
+    return tl.inline_asm_elementwise("ld.global.nc.v4.b32 {$0, $1, $2, $3}, [$4];", "=r,=r,=r,=r,l", [p],
+                                     dtype=(tl.int32, tl.int32, tl.int32, tl.int32), is_pure=True, pack=1)
+
+
+@triton.jit
+def _ld_v2(p):
+    """Two 32-bit words at p (8-byte aligned)."""
+    return tl.inline_asm_elementwise("ld.global.nc.v2.b32 {$0, $1}, [$2];", "=r,=r,l", [p],
+                                     dtype=(tl.int32, tl.int32), is_pure=True, pack=1)
+
+
+@triton.jit
+def _words8(p, VEC: tl.constexpr):
+    """Eight 32-bit words from p (an int32 pointer tensor) by VEC-word vector loads."""
+    if VEC == 4:
+        w0, w1, w2, w3 = _ld_v4(p)
+        w4, w5, w6, w7 = _ld_v4(p + 4)
+    else:
+        w0, w1 = _ld_v2(p)
+        w2, w3 = _ld_v2(p + 2)
+        w4, w5 = _ld_v2(p + 4)
+        w6, w7 = _ld_v2(p + 6)
+    return w0, w1, w2, w3, w4, w5, w6, w7
+
+
+@triton.jit
+def _lo(w):
+    """The bf16 in the low half of a word (the lower address), as float32: its bits moved up."""
+    return (w << 16).to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def _hi(w):
+    return (w & -65536).to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def _bc_load(p, s_n, zero_i, NS: tl.constexpr, VEC: tl.constexpr, F32: tl.constexpr):
+    """Issue the loads of row ``p[0 : 16 s_n : s_n]`` of B or C; returns what ``_bc_unpack`` turns into 16 float32
+    values. VEC 0: 16 scalar loads, converted (any dtype, stride, alignment; the interpreter's path). VEC 2 or 4
+    (compiled CUDA, NS == 16, unit stride, the row aligned to 4 VEC bytes): 8-byte or 16-byte vector loads of the
+    raw words, the same words in every thread: 8 words for bf16, 16 for float32 (F32)."""
+    if VEC == 0:
+        r0 = tl.load(p).to(tl.float32)
+        r1 = tl.load(p + s_n).to(tl.float32) if NS > 1 else 0.0
+        r2 = tl.load(p + 2 * s_n).to(tl.float32) if NS > 2 else 0.0
+        r3 = tl.load(p + 3 * s_n).to(tl.float32) if NS > 3 else 0.0
+        r4 = tl.load(p + 4 * s_n).to(tl.float32) if NS > 4 else 0.0
+        r5 = tl.load(p + 5 * s_n).to(tl.float32) if NS > 5 else 0.0
+        r6 = tl.load(p + 6 * s_n).to(tl.float32) if NS > 6 else 0.0
+        r7 = tl.load(p + 7 * s_n).to(tl.float32) if NS > 7 else 0.0
+        r8 = tl.load(p + 8 * s_n).to(tl.float32) if NS > 8 else 0.0
+        r9 = tl.load(p + 9 * s_n).to(tl.float32) if NS > 9 else 0.0
+        r10 = tl.load(p + 10 * s_n).to(tl.float32) if NS > 10 else 0.0
+        r11 = tl.load(p + 11 * s_n).to(tl.float32) if NS > 11 else 0.0
+        r12 = tl.load(p + 12 * s_n).to(tl.float32) if NS > 12 else 0.0
+        r13 = tl.load(p + 13 * s_n).to(tl.float32) if NS > 13 else 0.0
+        r14 = tl.load(p + 14 * s_n).to(tl.float32) if NS > 14 else 0.0
+        r15 = tl.load(p + 15 * s_n).to(tl.float32) if NS > 15 else 0.0
+        return r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15
+    else:
+        pw = p.to(tl.pointer_type(tl.int32)) + zero_i  # [BE] int32 pointers, all equal
+        if F32:
+            w0, w1, w2, w3, w4, w5, w6, w7 = _words8(pw, VEC)
+            w8, w9, w10, w11, w12, w13, w14, w15 = _words8(pw + 8, VEC)
+            return w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15
+        else:
+            return _words8(pw, VEC)
+
+
+@triton.jit
+def _f(w):
+    return w.to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def _bc_unpack(raw, VEC: tl.constexpr, F32: tl.constexpr):
+    """16 float32 values of a row loaded by ``_bc_load``."""
+    if VEC == 0:
+        return raw
+    elif F32:
+        return (_f(raw[0]), _f(raw[1]), _f(raw[2]), _f(raw[3]), _f(raw[4]), _f(raw[5]), _f(raw[6]), _f(raw[7]),
+                _f(raw[8]), _f(raw[9]), _f(raw[10]), _f(raw[11]), _f(raw[12]), _f(raw[13]), _f(raw[14]), _f(raw[15]))
+    else:
+        return (_lo(raw[0]), _hi(raw[0]), _lo(raw[1]), _hi(raw[1]), _lo(raw[2]), _hi(raw[2]), _lo(raw[3]),
+                _hi(raw[3]), _lo(raw[4]), _hi(raw[4]), _lo(raw[5]), _hi(raw[5]), _lo(raw[6]), _hi(raw[6]),
+                _lo(raw[7]), _hi(raw[7]))
 
 
 @triton.jit
@@ -99,10 +198,10 @@ def _row(tile, rows, r: tl.constexpr):
 
 @triton.jit
 def _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L,
-                LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr):
+                LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, OFF64: tl.constexpr):
     """u, dt (raw), z and the previous output of steps ``t0 .. t0 + U - 1``: float32 ``[U, BE]`` tiles, zero
     outside ``[0, L)`` (so a prefetch past either end of the sequence loads nothing). z / prev are u when not asked."""
-    t = (t0 + rows).to(tl.int64)  # [U]
+    t = _idx(t0 + rows, OFF64)  # [U]
     m = ((t >= 0) & (t < L))[:, None] & mask_e[None, :]  # [U, BE]
     u = tl.load(u_b + t[:, None] * su_l + offs_e[None, :] * su_e, mask=m, other=0.0).to(tl.float32)
     pre = tl.load(dt_b + t[:, None] * sdt_l + offs_e[None, :] * sdt_e, mask=m, other=0.0).to(tl.float32)
@@ -124,7 +223,8 @@ def scan_seq_fwd_kernel(
         L, E, N, nchunks, seg_chunks, nseg,
         BE: tl.constexpr, T: tl.constexpr, U: tl.constexpr, NS: tl.constexpr, REVERSE: tl.constexpr, PASS: tl.constexpr,
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
-        STORE_STATES: tl.constexpr, FAST: tl.constexpr = False, PF: tl.constexpr = 0):
+        STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
+        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True):
     """One direction of the scan. Grid ``(cdiv(E, BE), batch, nseg)`` (``nseg - 1`` in pass 1); a thread per channel.
 
     u, dt, z, out: ``[b, l, e]`` by strides (``*_b, *_l, *_e``); B, C: ``[b, l, n]`` by strides; At: ``[N, E]``
@@ -161,6 +261,7 @@ def scan_seq_fwd_kernel(
     bias = tl.load(bias_ptr + offs_e, mask=mask_e, other=0.0)  # [BE]
     Dv = tl.load(D_ptr + offs_e, mask=mask_e, other=0.0) if HAS_D else tl.zeros([BE], dtype=tl.float32)
     zero = tl.zeros([BE], dtype=tl.float32)
+    zero_i = tl.zeros([BE], dtype=tl.int32)
     h0, h1, h2, h3, h4, h5, h6, h7 = zero, zero, zero, zero, zero, zero, zero, zero
     h8, h9, h10, h11, h12, h13, h14, h15 = zero, zero, zero, zero, zero, zero, zero, zero
     seg_h = seg_h_ptr + b * nseg * E * N
@@ -201,13 +302,16 @@ def scan_seq_fwd_kernel(
     t_hi = (c_lo + n_mine) * T  # one past the segment's last step
     t0 = t_hi - U if REVERSE else c_lo * T  # first step of the first group, in scan order
     nxt = _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e,
-                      mask_e, L, PASS == 2 and GATE, PASS == 2 and COMBINE)
+                      mask_e, L, PASS == 2 and GATE, PASS == 2 and COMBINE, OFF64)
+    t_first = _idx(tl.minimum(t_hi - 1, L - 1) if REVERSE else c_lo * T, OFF64)  # first step, in scan order
+    nb = _bc_load(B_b + t_first * sB_l, sB_n, zero_i, NS, VEC, F32)
+    nc = _bc_load(C_b + t_first * sC_l, sC_n, zero_i, NS, VEC, F32) if PASS == 2 else zero_i
     for g in range(n_mine * GPC):
         u_t, pre_t, z_t, prev_t = nxt  # [U, BE] each
         tg = t_hi - (g + 1) * U if REVERSE else c_lo * T + g * U  # lowest step of this group
         # prefetch the next group: its loads are issued before this group's stores (which they could alias)
         nxt = _load_group(tg - U if REVERSE else tg + U, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e,
-                          o_b, so_l, so_e, offs_e, mask_e, L, PASS == 2 and GATE, PASS == 2 and COMBINE)
+                          o_b, so_l, so_e, offs_e, mask_e, L, PASS == 2 and GATE, PASS == 2 and COMBINE, OFF64)
         if STORE_STATES:
             if g % GPC == 0:
                 c = (t_hi - g * U) // T - 1 if REVERSE else tg // T
@@ -230,7 +334,7 @@ def scan_seq_fwd_kernel(
                 _store_state(st, 15, h15, offs_e, mask_e, N, NS)
         t = tg + rows  # [U]
         valid = (t < L)[:, None]  # [U, 1]; a padded step leaves the state as it is: exp2(0) h + 0
-        dt_t = _softplus(pre_t + bias[None, :]) if SOFTPLUS else pre_t + bias[None, :]  # [U, BE]
+        dt_t = _softplus_fast(pre_t + bias[None, :], FAST) if SOFTPLUS else pre_t + bias[None, :]  # [U, BE]
         dt_t = tl.where(valid, dt_t, 0.0)
         u_t = tl.where(valid, u_t, 0.0)
         dtu_t = dt_t * u_t  # [U, BE]
@@ -239,30 +343,30 @@ def scan_seq_fwd_kernel(
             r = U - 1 - jj if REVERSE else jj  # row of this step, in scan order (a compile-time value)
             dt = _row(dt_t, rows, r)  # [BE]
             dtu = _row(dtu_t, rows, r)  # [BE]
-            tc = tl.minimum(tg + r, L - 1).to(tl.int64)  # past the end: B, C of the last step (dt u is 0 there)
-            Bt = B_b + tc * sB_l
-            Ct = C_b + tc * sC_l
-            if PF > 0:  # the B and C rows PF steps ahead in scan order (clamped into the sequence)
-                tp = tl.minimum(tl.maximum(tg + r - PF if REVERSE else tg + r + PF, 0), L - 1).to(tl.int64)
-                _prefetch_l1(B_b + tp * sB_l)
-                _prefetch_l1(C_b + tp * sC_l + (NS - 1) * sC_n)
+            # this step's B, C rows were loaded one step earlier; issue the next step's now (in scan order,
+            # clamped into the sequence), so their latency hides behind this step's arithmetic
+            brow = _bc_unpack(nb, VEC, F32)
+            crow = _bc_unpack(nc, VEC, F32) if PASS == 2 else brow  # pass 1 reads no C (crow is unused)
+            tn = _idx(tl.minimum(tl.maximum(tg + r - 1 if REVERSE else tg + r + 1, 0), L - 1), OFF64)
+            nb = _bc_load(B_b + tn * sB_l, sB_n, zero_i, NS, VEC, F32)
+            nc = _bc_load(C_b + tn * sC_l, sC_n, zero_i, NS, VEC, F32) if PASS == 2 else zero_i
             y = zero
-            h0, y = _upd(h0, a0, dt, dtu, Bt, Ct, 0, sB_n, sC_n, y, NS, FAST)
-            h1, y = _upd(h1, a1, dt, dtu, Bt, Ct, 1, sB_n, sC_n, y, NS, FAST)
-            h2, y = _upd(h2, a2, dt, dtu, Bt, Ct, 2, sB_n, sC_n, y, NS, FAST)
-            h3, y = _upd(h3, a3, dt, dtu, Bt, Ct, 3, sB_n, sC_n, y, NS, FAST)
-            h4, y = _upd(h4, a4, dt, dtu, Bt, Ct, 4, sB_n, sC_n, y, NS, FAST)
-            h5, y = _upd(h5, a5, dt, dtu, Bt, Ct, 5, sB_n, sC_n, y, NS, FAST)
-            h6, y = _upd(h6, a6, dt, dtu, Bt, Ct, 6, sB_n, sC_n, y, NS, FAST)
-            h7, y = _upd(h7, a7, dt, dtu, Bt, Ct, 7, sB_n, sC_n, y, NS, FAST)
-            h8, y = _upd(h8, a8, dt, dtu, Bt, Ct, 8, sB_n, sC_n, y, NS, FAST)
-            h9, y = _upd(h9, a9, dt, dtu, Bt, Ct, 9, sB_n, sC_n, y, NS, FAST)
-            h10, y = _upd(h10, a10, dt, dtu, Bt, Ct, 10, sB_n, sC_n, y, NS, FAST)
-            h11, y = _upd(h11, a11, dt, dtu, Bt, Ct, 11, sB_n, sC_n, y, NS, FAST)
-            h12, y = _upd(h12, a12, dt, dtu, Bt, Ct, 12, sB_n, sC_n, y, NS, FAST)
-            h13, y = _upd(h13, a13, dt, dtu, Bt, Ct, 13, sB_n, sC_n, y, NS, FAST)
-            h14, y = _upd(h14, a14, dt, dtu, Bt, Ct, 14, sB_n, sC_n, y, NS, FAST)
-            h15, y = _upd(h15, a15, dt, dtu, Bt, Ct, 15, sB_n, sC_n, y, NS, FAST)
+            h0, y = _upd(h0, a0, dt, dtu, brow[0], crow[0], 0, y, NS)
+            h1, y = _upd(h1, a1, dt, dtu, brow[1], crow[1], 1, y, NS)
+            h2, y = _upd(h2, a2, dt, dtu, brow[2], crow[2], 2, y, NS)
+            h3, y = _upd(h3, a3, dt, dtu, brow[3], crow[3], 3, y, NS)
+            h4, y = _upd(h4, a4, dt, dtu, brow[4], crow[4], 4, y, NS)
+            h5, y = _upd(h5, a5, dt, dtu, brow[5], crow[5], 5, y, NS)
+            h6, y = _upd(h6, a6, dt, dtu, brow[6], crow[6], 6, y, NS)
+            h7, y = _upd(h7, a7, dt, dtu, brow[7], crow[7], 7, y, NS)
+            h8, y = _upd(h8, a8, dt, dtu, brow[8], crow[8], 8, y, NS)
+            h9, y = _upd(h9, a9, dt, dtu, brow[9], crow[9], 9, y, NS)
+            h10, y = _upd(h10, a10, dt, dtu, brow[10], crow[10], 10, y, NS)
+            h11, y = _upd(h11, a11, dt, dtu, brow[11], crow[11], 11, y, NS)
+            h12, y = _upd(h12, a12, dt, dtu, brow[12], crow[12], 12, y, NS)
+            h13, y = _upd(h13, a13, dt, dtu, brow[13], crow[13], 13, y, NS)
+            h14, y = _upd(h14, a14, dt, dtu, brow[14], crow[14], 14, y, NS)
+            h15, y = _upd(h15, a15, dt, dtu, brow[15], crow[15], 15, y, NS)
             y_t = tl.where(rows[:, None] == r, y[None, :], y_t)  # [U, BE], a select within the thread
         if PASS == 1:
             sumdt += tl.sum(dt_t, axis=0)
@@ -275,7 +379,7 @@ def scan_seq_fwd_kernel(
                 zv = z_t.to(tl.float32)
                 y_t = y_t * zv * tl.sigmoid(zv)
             tmask = (t < L)[:, None] & mask_e[None, :]  # [U, BE]
-            optrs = o_b + t.to(tl.int64)[:, None] * so_l + offs_e[None, :] * so_e  # [U, BE]
+            optrs = o_b + _idx(t, OFF64)[:, None] * so_l + offs_e[None, :] * so_e  # [U, BE]
             tl.store(optrs, y_t.to(o_ptr.dtype.element_ty), mask=tmask)
     if PASS == 1:
         sh = seg_h + s * E * N

@@ -35,12 +35,14 @@ def _rel(a: torch.Tensor, ref: torch.Tensor) -> float:
     return ((a.double() - ref.double()).norm() / ref.double().norm().clamp_min(1e-30)).item()
 
 
-# (forward kernel, segments, L1 prefetch distance, ftz exp2); the last two are inline PTX, compiled CUDA only
-_FORWARDS = [("chunked", 0, 0, False), ("seq", 1, 0, False), ("seq", 3, 0, False)]
-_FORWARD_IDS = ["chunked", "seq", "seq-3segments"]
+# (forward kernel, segments, steps a loop trip, fast softplus, vector B / C loads, float32 B / C copy); the last
+# three change compiled CUDA code only (inline PTX), so their variants run on a GPU only
+_FORWARDS = [("chunked", 0, 1, False, False, False), ("seq", 1, 4, False, False, False),
+             ("seq", 3, 1, False, False, False)]
+_FORWARD_IDS = ["chunked", "seq-unroll4", "seq-3segments"]
 if torch.cuda.is_available():
-    _FORWARDS.append(("seq", 3, 2, True))
-    _FORWARD_IDS.append("seq-3segments-prefetch-ftz")
+    _FORWARDS += [("seq", 3, 1, True, True, False), ("seq", 1, 2, True, False, True)]
+    _FORWARD_IDS += ["seq-3segments-fast-vec", "seq-unroll2-fast-bcf32"]
 
 
 @pytest.fixture(params=_FORWARDS, ids=_FORWARD_IDS)
@@ -48,12 +50,12 @@ def small_chunks(request):
     """Chunks of 8 steps so that short test sequences cross several chunk boundaries (carry in both directions),
     with each forward kernel: the chunked one, the seq one on the whole sequence, and the seq one split into 3
     sequence segments (two passes; the last segment is short, so the ragged end meets a segment boundary); on
-    CUDA also the seq one with its B / C prefetch and ftz exp2."""
-    forward, segments, prefetch, fast_exp = request.param
+    CUDA also the seq one with fast softplus and vector B / C loads, or its float32 B / C copy."""
+    forward, segments, unroll, fast, vec, bc_f32 = request.param
     prev = st.set_launch_config(st.TritonScanConfig(chunk=8, fwd=st.ScanLaunchConfig(block_e=4),
                                                     bwd=st.ScanLaunchConfig(block_e=4), forward=forward,
-                                                    segments=segments, seq_block_e=32, seq_prefetch=prefetch,
-                                                    seq_fast_exp=fast_exp))
+                                                    segments=segments, seq_block_e=32, seq_unroll=unroll,
+                                                    seq_fast_math=fast, seq_vec_bc=vec, seq_bc_f32=bc_f32))
     yield
     st.set_launch_config(prev)
 
@@ -105,6 +107,19 @@ def test_scan_matches_reference(dtype, small_chunks):
     ins = _inputs(1, 2, 6, 4, 21, dtype, gen=gen)
     out = st.selective_scan_triton(**ins, delta_softplus=True)
     _check_grads(out, lambda **k: selective_scan_ref(**k, delta_softplus=True), ins, TOL[dtype], gen=gen)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_bidirectional_scan_state16_token_major(dtype, small_chunks):
+    """d_state 16 with B, C views into one token-major ``[b, l, 2n]`` buffer, the fused mixer's layout: rows
+    aligned to 16 bytes, so on CUDA the seq forward's vector-load variants read them as vectors."""
+    gen = torch.Generator().manual_seed(7)
+    ins = _inputs(2, 2, 6, 16, 37, dtype, gen=gen)
+    bc = torch.randn(2, 2, 37, 32, generator=gen).to(DEVICE, dtype)  # [2, b, l, 2n]
+    ins["B"] = bc[..., :16].transpose(-1, -2).requires_grad_()  # [2, b, n, l], a view (a leaf: bc needs no grad)
+    ins["C"] = bc[..., 16:].transpose(-1, -2).requires_grad_()
+    out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)
+    _check_grads(out, _ref_bidirectional, ins, TOL[dtype], gen=gen)
 
 
 def test_scan_without_optional_inputs(small_chunks):
