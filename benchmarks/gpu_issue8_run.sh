@@ -41,6 +41,14 @@ elif [ "$stage" = final ]; then
   tail -n 14 "$OUT/targets.log"
   timeout 90 python3 benchmarks/gpu_speed.py models --sizes tiny --backends triton --budget-s 0.5 --out-dir "$OUT" \
     > "$OUT/models.log" 2>&1; tail -n 12 "$OUT/models.log"
+elif [ "$stage" = lowmem ]; then
+  # GPU parity of the one-direction-at-a-time inference path and the vector variants, then the targets with the
+  # defaults (the seq forward, its r3 settings, low-memory inference at >= 32768 tokens)
+  timeout 110 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py \
+    -k "one_direction or (state16 and fast)" > "$OUT/pytest_triton.log" 2>&1; tail -n 2 "$OUT/pytest_triton.log"
+  timeout 170 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r4 --variants triton-seq --repeats 10 \
+    --budget-s 1 > "$OUT/targets.log" 2>&1
+  tail -n 9 "$OUT/targets.log"
 elif [ "$stage" = targets ]; then
   ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
   timeout 150 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 4 --launch-count 4 \

@@ -68,6 +68,9 @@ class TritonScanConfig:
     seq_fast_math: bool = True
     seq_vec_bc: bool = True
     seq_bc_f32: bool = False
+    # inference (no gradients) of at least this many tokens (batch x length) runs the mixer's two directions one
+    # after the other, so only one direction's conv output, x_proj output and dt are alive at a time
+    low_memory_tokens: int = 32768
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
@@ -164,9 +167,10 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     is split) and pass 2 (outputs); direction 1 combines with direction 0's raw output in ``out`` and gates it.
     dirs: per direction ``(u, dt, B, C)`` (``[b, e, l]`` / ``[b, n, l]``, any strides); A32 ``[ndir, e, n]``; D32,
     bias32 ``[ndir, e]`` (D32 None without D); z ``[b, e, l]`` (a placeholder when not has_z); out ``[b, e, l]``;
-    states ``[ndir, b, nchunks, e, n]`` (written when store_states)."""
+    states ``[ndir, b, nchunks, e, n]`` (written when store_states). A direction given as None is not run now
+    (the low-memory inference path runs direction 0, then direction 1, each with only its own intermediates)."""
     ndir = len(dirs)
-    batch, e, length = dirs[0][0].shape
+    batch, e, length = next(dd for dd in dirs if dd is not None)[0].shape
     n = A32.shape[-1]
     be = _CONFIG.seq_block_e
     nseg = _CONFIG.segments or _auto_segments(batch, e, nchunks, be, out.device)
@@ -179,12 +183,15 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
 
     vec, f32 = [0] * ndir, [False] * ndir
     if out.is_cuda and n == 16 and _CONFIG.seq_bc_f32:
-        dirs = [(u, dt, *_bc_f32(B, C)) for u, dt, B, C in dirs]
-    for d, (_, _, B, C) in enumerate(dirs):
+        dirs = [None if dd is None else (dd[0], dd[1], *_bc_f32(dd[2], dd[3])) for dd in dirs]
+    for d, dd in enumerate(dirs):
+        if dd is None:
+            continue
+        B, C = dd[2], dd[3]
         vec[d] = _vec_width(B, C) if out.is_cuda and n == 16 and (_CONFIG.seq_vec_bc or _CONFIG.seq_bc_f32) else 0
         f32[d] = B.dtype == torch.float32
     # int32 step offsets unless one batch of a tensor spans 2**31 elements
-    off64 = any(length * max(t.stride()) >= 2 ** 31 for dd in dirs for t in dd) or length * max(out.stride()) >= 2 ** 31
+    off64 = any(length * max(t.stride()) >= 2 ** 31 for dd in dirs if dd is not None for t in dd) or length * max(out.stride()) >= 2 ** 31
     off64 = off64 or (z is not None and length * max(z.stride()) >= 2 ** 31)
 
     def launch(d: int, pass_: int) -> None:
@@ -199,10 +206,11 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
             FAST=out.is_cuda and _CONFIG.seq_fast_math,
             VEC=vec[d], F32=f32[d], OFF64=off64, num_warps=be // 32)
 
+    run = [d for d in range(ndir) if dirs[d] is not None]
     if nseg > 1:
-        for d in range(ndir):
+        for d in run:
             launch(d, 1)
-    for d in range(ndir):
+    for d in run:
         launch(d, 2)
 
 
@@ -367,16 +375,55 @@ def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd:
     batch = x.shape[0]
     n = fwd["A"].shape[1]
     r = fwd["dt_proj_weight"].shape[1]
+    grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x, z, *fwd.values(), *bwd.values())
+                                           if isinstance(t, torch.Tensor))
+    if not grad and _CONFIG.forward == "seq" and n <= 16 and batch * x.shape[-1] >= _CONFIG.low_memory_tokens:
+        return _mixer_one_direction_at_a_time(x, z, fwd, bwd)
     stack = lambda key: torch.stack([fwd[key], bwd[key]])  # noqa: E731 - [2, ...] per-direction parameters
     u = bidirectional_conv1d_triton(x, stack("conv_weight"), stack("conv_bias"))  # [2, b, e, l]
     u_tok = rearrange(u, "d b e l -> d (b l) e")  # [2, b*l, e], a view
     # x_proj's rows reordered to B | C | dt_in and padded to a multiple of 8: every B and C row then starts on
     # 16 bytes in bf16, so the seq forward reads it with vector loads (_vec_width); the padding is a few zero rows
-    w = stack("x_proj_weight")  # [2, r + 2n, e]
-    w = torch.cat([w[:, r:], w[:, :r], w.new_zeros(2, -(r + 2 * n) % 8, w.shape[-1])], dim=1)  # [2, 2n + r + pad, e]
+    w = _bc_first(stack("x_proj_weight"), r)  # [2, 2n + r + pad, e]
     x_dbl = torch.bmm(u_tok, w.transpose(1, 2))  # [2, b*l, 2n + r + pad]
     dt = torch.bmm(x_dbl[..., 2 * n:2 * n + r], stack("dt_proj_weight").transpose(1, 2))  # [2, b*l, e]
     dt = rearrange(dt, "d (b l) e -> d b e l", b=batch)  # [2, b, e, l], a view
     B = rearrange(x_dbl[..., :n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
     C = rearrange(x_dbl[..., n:2 * n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
     return bidirectional_selective_scan_triton(u, dt, stack("A"), B, C, stack("D"), z, stack("dt_bias"), True)
+
+
+def _bc_first(w: torch.Tensor, r: int) -> torch.Tensor:
+    """x_proj weights ``[..., r + 2n, e]`` (rows dt_in | B | C) reordered to B | C | dt_in and padded with zero rows
+    to a multiple of 8: every B and C row of the product then starts on 16 bytes in bf16, so the seq forward reads
+    it with vector loads (``_vec_width``)."""
+    pad = w.new_zeros(*w.shape[:-2], -w.shape[-2] % 8, w.shape[-1])
+    return torch.cat([w[..., r:, :], w[..., :r, :], pad], dim=-2)
+
+
+def _mixer_one_direction_at_a_time(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd: dict) -> torch.Tensor:
+    """``bidirectional_mixer_triton`` for inference with the seq forward: direction 0's conv, x_proj, dt_proj and
+    scan, then direction 1's, each freeing its intermediates before the next (about half the activation memory of
+    computing both at once, for two more launches). Same arguments and result."""
+    batch, e, length = x.shape
+    n = fwd["A"].shape[1]
+    r = fwd["dt_proj_weight"].shape[1]
+    pair = lambda key: torch.stack([fwd[key], bwd[key]]).float().contiguous()  # noqa: E731 - [2, ...] parameters
+    A32, D32, bias32 = pair("A"), pair("D"), pair("dt_bias")
+    w_conv, b_conv = pair("conv_weight"), pair("conv_bias")  # [2, e, k], [2, e]
+    nchunks = triton.cdiv(length, _CONFIG.chunk)
+    out = _token_major((batch, e, length), dtype=x.dtype, device=x.device)  # [b, e, l]
+    no_states = torch.empty(1, dtype=torch.float32, device=x.device)
+    for d, params in enumerate((fwd, bwd)):
+        u = torch.empty(batch, length, e, dtype=x.dtype, device=x.device)  # [b, l, e]
+        grid = (triton.cdiv(length, 64), triton.cdiv(e, 32), batch)
+        conv_bidir_fwd_kernel[grid](x, x.stride(0), x.stride(2), x.stride(1), w_conv, b_conv, u, batch, length, e,
+                                    K=w_conv.shape[-1], BT=64, BE=32, ONLY=d, num_warps=4)
+        x_dbl = rearrange(u, "b l e -> (b l) e") @ _bc_first(params["x_proj_weight"], r).T  # [b*l, 2n + r + pad]
+        dt = x_dbl[:, 2 * n:2 * n + r] @ params["dt_proj_weight"].T  # [b*l, e]
+        x_dbl = rearrange(x_dbl, "(b l) c -> b c l", b=batch)  # [b, 2n + r + pad, l], a view
+        dirs = [None, None]
+        dirs[d] = (u.transpose(1, 2), rearrange(dt, "(b l) e -> b e l", b=batch), x_dbl[:, :n], x_dbl[:, n:2 * n])
+        _seq_forward(dirs, A32, D32, bias32, z, True, out, no_states, True, _CONFIG.chunk, nchunks, False)
+        del u, x_dbl, dt, dirs
+    return out

@@ -14,8 +14,9 @@ import triton.language as tl
 
 @triton.jit
 def conv_bidir_fwd_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, o_ptr, batch, L, E,
-                          K: tl.constexpr, BT: tl.constexpr, BE: tl.constexpr):
-    """Grid ``(cdiv(L, BT), cdiv(E, BE), batch)``; w ``[2, E, K]``, bias ``[2, E]`` contiguous; out ``[2, b, L, E]``."""
+                          K: tl.constexpr, BT: tl.constexpr, BE: tl.constexpr, ONLY: tl.constexpr = -1):
+    """Grid ``(cdiv(L, BT), cdiv(E, BE), batch)``; w ``[2, E, K]``, bias ``[2, E]`` contiguous; out ``[2, b, L, E]``.
+    ``ONLY`` 0 or 1: that direction alone, into an out of ``[1, b, L, E]`` (the low-memory inference path)."""
     pid_t, pid_e = tl.program_id(0), tl.program_id(1)
     b = tl.program_id(2).to(tl.int64)
     t = pid_t * BT + tl.arange(0, BT)  # [BT]
@@ -36,9 +37,11 @@ def conv_bidir_fwd_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, o_ptr, batch
         acc_b += xr * tl.load(w_ptr + E * K + e * K + i, mask=mask_e, other=0.0)[None, :]
     offs = t[:, None] * E + e[None, :]  # [BT, BE]
     o_f = o_ptr + b * L * E
-    o_b = o_ptr + (batch + b) * L * E
-    tl.store(o_f + offs, (acc_f * tl.sigmoid(acc_f)).to(o_ptr.dtype.element_ty), mask=m2)
-    tl.store(o_b + offs, (acc_b * tl.sigmoid(acc_b)).to(o_ptr.dtype.element_ty), mask=m2)
+    o_b = o_ptr + (b if ONLY == 1 else batch + b) * L * E
+    if ONLY != 1:
+        tl.store(o_f + offs, (acc_f * tl.sigmoid(acc_f)).to(o_ptr.dtype.element_ty), mask=m2)
+    if ONLY != 0:
+        tl.store(o_b + offs, (acc_b * tl.sigmoid(acc_b)).to(o_ptr.dtype.element_ty), mask=m2)
 
 
 @triton.jit

@@ -179,3 +179,39 @@ def test_fused_mixer_matches_flip_mixer(small_chunks):
     grads = torch.autograd.grad(out.sum(), list(m32.parameters()))
     for (name, _), a, r in zip(m32.named_parameters(), grads, ref_grads):
         assert _rel(a, r) < 1e-4, f"grad {name}: rel error {_rel(a, r):.2e}"
+
+
+@pytest.mark.parametrize("segments", [1, 3])
+def test_mixer_one_direction_at_a_time_matches_flip_mixer(segments, monkeypatch):
+    """Inference of many tokens runs the two directions one after the other (``low_memory_tokens``); it computes
+    what the mixer's flip-based torch path computes."""
+    from dataclasses import replace
+
+    from einops import rearrange
+
+    from ssamba_lab.models.mamba_mixer import MambaMixer
+
+    calls = []
+    one_at_a_time = st._mixer_one_direction_at_a_time
+    monkeypatch.setattr(st, "_mixer_one_direction_at_a_time", lambda *a: calls.append(1) or one_at_a_time(*a))
+    torch.manual_seed(8)
+    mixer = MambaMixer(dim=8, d_state=4, d_conv=4, expand=2).to(DEVICE).double()
+    mixer.scan_backend = "torch"
+    h = torch.randn(2, 27, 8, device=DEVICE, dtype=torch.float64)
+    with torch.no_grad():
+        ref = mixer(h)  # [b, l, dim]
+        m32 = mixer.float()
+        x, z = rearrange(m32.in_proj(h.float()), "b l (two e) -> two b e l", two=2)
+        prev = st.set_launch_config(st.TritonScanConfig(chunk=8, forward="seq", segments=segments, seq_block_e=32,
+                                                        low_memory_tokens=2 * 27))
+        try:
+            y = st.bidirectional_mixer_triton(x, z, m32.direction_params(""), m32.direction_params("_b"))
+            st.set_launch_config(replace(st._CONFIG, low_memory_tokens=2 * 27 + 1))  # one token short: both at once
+            assert calls == [1], "54 tokens at low_memory_tokens=54: the one-direction-at-a-time path"
+            y_both = st.bidirectional_mixer_triton(x, z, m32.direction_params(""), m32.direction_params("_b"))
+            assert calls == [1], "one token short of low_memory_tokens: both directions at once"
+        finally:
+            st.set_launch_config(prev)
+        out = m32.out_proj(rearrange(y, "b e l -> b l e"))
+    assert _rel(out, ref) < 1e-5, f"mixer forward rel error {_rel(out, ref):.2e}"
+    torch.testing.assert_close(y, y_both, rtol=1e-6, atol=1e-6)
