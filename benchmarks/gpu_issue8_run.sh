@@ -49,6 +49,16 @@ elif [ "$stage" = lowmem ]; then
   timeout 170 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r4 --variants triton-seq --repeats 10 \
     --budget-s 1 > "$OUT/targets.log" 2>&1
   tail -n 9 "$OUT/targets.log"
+elif [ "$stage" = fused ]; then
+  # GPU parity of the fused dt_proj (bf16, vector loads) and the vector B / C variants, then tiny inference with
+  # and without it
+  timeout 100 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py \
+    -k "one_direction or (state16 and fast)" > "$OUT/pytest_triton.log" 2>&1; tail -n 2 "$OUT/pytest_triton.log"
+  for fuse in True False; do
+    timeout 60 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r5_fuse$fuse" --variants triton-seq \
+      --sizes tiny --kinds inference --set seq_fuse_dt=$fuse --repeats 10 --budget-s 1 > "$OUT/targets_fuse$fuse.log" 2>&1
+    tail -n 4 "$OUT/targets_fuse$fuse.log"
+  done
 elif [ "$stage" = targets ]; then
   ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
   timeout 150 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 4 --launch-count 4 \

@@ -74,9 +74,10 @@ def seq_config_from_sweep(path: Path, batch: int = 4, tokens: int = 22016, d_inn
 
 
 def measure(target: Target, model: str, backend: str | None, forward: str | None, mcfg: MeasureConfig,
-            seq: dict) -> dict:
+            seq: dict, overrides: dict | None = None) -> dict:
     if forward is not None:
-        st.set_launch_config(replace(st.TritonScanConfig(), forward=forward, **(seq if forward == "seq" else {})))
+        st.set_launch_config(replace(st.TritonScanConfig(), forward=forward, **(seq if forward == "seq" else {}),
+                                     **(overrides or {})))
     point = ProfilePoint(model=model, tokens=target.tokens, kind=target.kind, dtype="bf16",
                          batch_size=target.batch, attn_impl="sdpa" if model.startswith("ssast") else None,
                          scan_backend=backend)
@@ -88,7 +89,7 @@ def measure(target: Target, model: str, backend: str | None, forward: str | None
 def ratio_table(rows: list[dict], labels: list[str]) -> list[str]:
     lines = ["| target | SSAMBA variant | ssamba ms | ssast ms | time ratio | limit | met | mem ratio | mem limit |",
              "|---|---|---:|---:|---:|---:|---|---:|---:|"]
-    for t in TARGETS:
+    for t in (t for t in TARGETS if any(r["target"] == t.name for r in rows)):
         base = next((r for r in rows if r["target"] == t.name and r["variant"] == "ssast-sdpa"), None)
         for label in labels:
             r = next((r for r in rows if r["target"] == t.name and r["variant"] == label), None)
@@ -115,23 +116,28 @@ def main() -> None:
     ap.add_argument("--budget-s", type=float, default=2.0)
     ap.add_argument("--seq-from", type=Path, default=None,
                     help="a gpu_speed.py seqsweep JSON: use its fastest seq settings at 4 x 22016 (else the defaults)")
+    ap.add_argument("--kinds", nargs="+", default=["inference", "train_step"], help="which targets")
+    ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                    help="TritonScanConfig fields for the Triton variants (ints, or True / False), e.g. seq_fuse_dt=True")
     args = ap.parse_args()
     seq = seq_config_from_sweep(args.seq_from) if args.seq_from else {}
+    overrides = {k: (v == "True") if v in ("True", "False") else int(v) for k, v in (a.split("=", 1) for a in args.set)}
     assert torch.cuda.is_available(), "gpu_targets.py measures GPU targets: it needs a CUDA device"
     args.out_dir.mkdir(parents=True, exist_ok=True)
     mcfg = MeasureConfig(device="cuda", warmup=3, repeats=args.repeats, min_repeats=5, budget_s=args.budget_s)
     env = environment(torch.device("cuda")).to_dict()
     import triton
 
-    env |= {"triton": triton.__version__, "python": sys.version.split()[0], "seq_settings": seq or "defaults"}
+    env |= {"triton": triton.__version__, "python": sys.version.split()[0], "seq_settings": seq or "defaults",
+            "config_overrides": overrides}
     print(json.dumps(env), flush=True)
     vs = variants(args.variants)
     default_cfg = st.set_launch_config(st.TritonScanConfig())
     rows, t0 = [], time.perf_counter()
-    for t in (t for t in TARGETS if t.size in args.sizes):
+    for t in (t for t in TARGETS if t.size in args.sizes and t.kind in args.kinds):
         for label, model, backend, forward in [("ssast-sdpa", f"ssast-{t.size}", None, None)] + [
                 (lab, f"ssamba-{t.size}", be, fw) for lab, be, fw in vs]:
-            row = measure(t, model, backend, forward, mcfg, seq) | {"target": t.name, "variant": label}
+            row = measure(t, model, backend, forward, mcfg, seq, overrides) | {"target": t.name, "variant": label}
             st.set_launch_config(default_cfg)
             rows.append(row)
             print(json.dumps({k: row[k] for k in ("target", "variant", "status", "latency_ms_median", "peak_mib",

@@ -71,6 +71,8 @@ class TritonScanConfig:
     # inference (no gradients) of at least this many tokens (batch x length) runs the mixer's two directions one
     # after the other, so only one direction's conv output, x_proj output and dt are alive at a time
     low_memory_tokens: int = 32768
+    # in that path, dt_proj inside the seq forward (one step a loop trip, dt rank <= 16): no dt tensor at all
+    seq_fuse_dt: bool = False
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
@@ -135,6 +137,20 @@ def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch
     return max(1, min(nchunks, triton.cdiv(_CONFIG.seq_warps_per_sm * sms, warps)))
 
 
+@dataclass(frozen=True)
+class LowRankDt:
+    """dt as its factors, for the seq forward's fused dt_proj: ``x [b, r, l]`` (x_proj's dt_in columns, any
+    strides) and ``weight_t [r, e]`` (dt_proj's weight transposed, float32, contiguous); dt = ``weight_t^T x``."""
+
+    x: torch.Tensor
+    weight_t: torch.Tensor
+    readable16: bool = False  # each row of x has 16 readable columns (zero past r): vector loads may read them
+
+
+def _tensors(entry) -> list[torch.Tensor]:
+    return [t.x if isinstance(t, LowRankDt) else t for t in entry]
+
+
 def _vec_width(B: torch.Tensor, C: torch.Tensor) -> int:
     """Words per vector load of the seq forward's B, C rows (``[b, n, l]`` views, n = 16): 4 when every row
     starts on 16 bytes, 2 on 8 bytes, 0 (scalar loads) otherwise or for a dtype other than bf16 / float32."""
@@ -191,20 +207,25 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
         vec[d] = _vec_width(B, C) if out.is_cuda and n == 16 and (_CONFIG.seq_vec_bc or _CONFIG.seq_bc_f32) else 0
         f32[d] = B.dtype == torch.float32
     # int32 step offsets unless one batch of a tensor spans 2**31 elements
-    off64 = any(length * max(t.stride()) >= 2 ** 31 for dd in dirs if dd is not None for t in dd) or length * max(out.stride()) >= 2 ** 31
+    off64 = any(length * max(t.stride()) >= 2 ** 31 for dd in dirs if dd is not None for t in _tensors(dd)) or length * max(out.stride()) >= 2 ** 31
     off64 = off64 or (z is not None and length * max(z.stride()) >= 2 ** 31)
 
     def launch(d: int, pass_: int) -> None:
         u, dt, B, C = dirs[d]
+        xr, w_t, rank = (dt.x, dt.weight_t, dt.x.shape[1]) if isinstance(dt, LowRankDt) else (B, bias32[d], 0)
+        vec_x = 0
+        if rank and dt.readable16 and out.is_cuda and _CONFIG.seq_vec_bc and xr.dtype == torch.bfloat16:
+            vec_x = _vec_width(xr, xr)
+        dt = u if rank else dt  # a placeholder pointer when dt_proj is fused
         grid = (triton.cdiv(e, be), batch, nseg - 1 if pass_ == 1 else nseg)
         scan_seq_fwd_kernel[grid](
             u, *_bln(u), dt, *_bln(dt), B, *_bln(B), C, *_bln(C), At[d], Dd[d], bias32[d], z, *_bln(z),
-            out, *_bln(out), states[d] if store_states else states, seg_h[d], seg_dt[d],
+            out, *_bln(out), states[d] if store_states else states, seg_h[d], seg_dt[d], xr, *_bln(xr), w_t,
             length, e, n, nchunks, seg_chunks, nseg,
             BE=be, T=chunk, U=min(_CONFIG.seq_unroll, chunk), NS=n, REVERSE=d == 1, PASS=pass_, COMBINE=d == 1,
             HAS_D=D32 is not None, GATE=has_z and d == ndir - 1, SOFTPLUS=softplus, STORE_STATES=store_states and pass_ == 2,
             FAST=out.is_cuda and _CONFIG.seq_fast_math,
-            VEC=vec[d], F32=f32[d], OFF64=off64, num_warps=be // 32)
+            VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x, num_warps=be // 32)
 
     run = [d for d in range(ndir) if dirs[d] is not None]
     if nseg > 1:
@@ -393,11 +414,12 @@ def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd:
     return bidirectional_selective_scan_triton(u, dt, stack("A"), B, C, stack("D"), z, stack("dt_bias"), True)
 
 
-def _bc_first(w: torch.Tensor, r: int) -> torch.Tensor:
+def _bc_first(w: torch.Tensor, r: int, dt_cols: int = 0) -> torch.Tensor:
     """x_proj weights ``[..., r + 2n, e]`` (rows dt_in | B | C) reordered to B | C | dt_in and padded with zero rows
-    to a multiple of 8: every B and C row of the product then starts on 16 bytes in bf16, so the seq forward reads
-    it with vector loads (``_vec_width``)."""
-    pad = w.new_zeros(*w.shape[:-2], -w.shape[-2] % 8, w.shape[-1])
+    to a multiple of 8 (and to at least ``dt_cols`` dt_in rows): every B and C row of the product then starts on
+    16 bytes in bf16, so the seq forward reads it with vector loads (``_vec_width``)."""
+    rows = w.shape[-2] + max(0, dt_cols - r)
+    pad = w.new_zeros(*w.shape[:-2], rows - w.shape[-2] + (-rows % 8), w.shape[-1])
     return torch.cat([w[..., r:, :], w[..., :r, :], pad], dim=-2)
 
 
@@ -419,11 +441,17 @@ def _mixer_one_direction_at_a_time(x: torch.Tensor, z: torch.Tensor, fwd: dict, 
         grid = (triton.cdiv(length, 64), triton.cdiv(e, 32), batch)
         conv_bidir_fwd_kernel[grid](x, x.stride(0), x.stride(2), x.stride(1), w_conv, b_conv, u, batch, length, e,
                                     K=w_conv.shape[-1], BT=64, BE=32, ONLY=d, num_warps=4)
-        x_dbl = rearrange(u, "b l e -> (b l) e") @ _bc_first(params["x_proj_weight"], r).T  # [b*l, 2n + r + pad]
-        dt = x_dbl[:, 2 * n:2 * n + r] @ params["dt_proj_weight"].T  # [b*l, e]
-        x_dbl = rearrange(x_dbl, "(b l) c -> b c l", b=batch)  # [b, 2n + r + pad, l], a view
+        fuse = _CONFIG.seq_fuse_dt and _CONFIG.seq_unroll == 1 and r <= 16
+        w = _bc_first(params["x_proj_weight"], r, 16 if fuse else 0)  # [2n + r + pad, e]
+        x_dbl = rearrange(u, "b l e -> (b l) e") @ w.T  # [b*l, 2n + r + pad]
+        x_bcl = rearrange(x_dbl, "(b l) c -> b c l", b=batch)  # [b, 2n + r + pad, l], a view
+        if fuse:
+            dt = LowRankDt(x_bcl[:, 2 * n:2 * n + r], params["dt_proj_weight"].T.float().contiguous(), True)
+        else:
+            dt = x_dbl[:, 2 * n:2 * n + r] @ params["dt_proj_weight"].T  # [b*l, e]
+            dt = rearrange(dt, "(b l) e -> b e l", b=batch)  # [b, e, l], a view
         dirs = [None, None]
-        dirs[d] = (u.transpose(1, 2), rearrange(dt, "(b l) e -> b e l", b=batch), x_dbl[:, :n], x_dbl[:, n:2 * n])
+        dirs[d] = (u.transpose(1, 2), dt, x_bcl[:, :n], x_bcl[:, n:2 * n])
         _seq_forward(dirs, A32, D32, bias32, z, True, out, no_states, True, _CONFIG.chunk, nchunks, False)
-        del u, x_dbl, dt, dirs
+        del u, x_dbl, x_bcl, dt, dirs
     return out

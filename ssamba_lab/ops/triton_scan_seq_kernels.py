@@ -169,6 +169,37 @@ def _bc_unpack(raw, VEC: tl.constexpr, F32: tl.constexpr):
 
 
 @triton.jit
+def _w16(Wt_ptr, E, offs_e, mask_e, R: tl.constexpr):
+    """Rows 0..15 of ``Wt [R, E]`` at this program's channels, 16 ``[BE]`` vectors (zero past R)."""
+    return (_wk(Wt_ptr, 0, E, offs_e, mask_e, R), _wk(Wt_ptr, 1, E, offs_e, mask_e, R),
+            _wk(Wt_ptr, 2, E, offs_e, mask_e, R), _wk(Wt_ptr, 3, E, offs_e, mask_e, R),
+            _wk(Wt_ptr, 4, E, offs_e, mask_e, R), _wk(Wt_ptr, 5, E, offs_e, mask_e, R),
+            _wk(Wt_ptr, 6, E, offs_e, mask_e, R), _wk(Wt_ptr, 7, E, offs_e, mask_e, R),
+            _wk(Wt_ptr, 8, E, offs_e, mask_e, R), _wk(Wt_ptr, 9, E, offs_e, mask_e, R),
+            _wk(Wt_ptr, 10, E, offs_e, mask_e, R), _wk(Wt_ptr, 11, E, offs_e, mask_e, R),
+            _wk(Wt_ptr, 12, E, offs_e, mask_e, R), _wk(Wt_ptr, 13, E, offs_e, mask_e, R),
+            _wk(Wt_ptr, 14, E, offs_e, mask_e, R), _wk(Wt_ptr, 15, E, offs_e, mask_e, R))
+
+
+@triton.jit
+def _wk(Wt_ptr, k: tl.constexpr, E, offs_e, mask_e, R: tl.constexpr):
+    if k < R:
+        return tl.load(Wt_ptr + k * E + offs_e, mask=mask_e, other=0.0)
+    else:
+        return tl.zeros_like(offs_e).to(tl.float32)
+
+
+@triton.jit
+def _dot16(x, w, R: tl.constexpr):
+    """sum_k x[k] w[k] over k < R: x 16 scalars (one row), w 16 ``[BE]`` vectors."""
+    acc = x[0] * w[0]
+    for k in tl.static_range(1, 16):
+        if k < R:
+            acc += x[k] * w[k]
+    return acc
+
+
+@triton.jit
 def _store_state(st, k: tl.constexpr, h, offs_e, mask_e, N, NS: tl.constexpr):
     if k < NS:
         tl.store(st + offs_e * N + k, h, mask=mask_e)
@@ -198,13 +229,16 @@ def _row(tile, rows, r: tl.constexpr):
 
 @triton.jit
 def _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L,
-                LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, OFF64: tl.constexpr):
+                LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, OFF64: tl.constexpr, LOAD_DT: tl.constexpr = True):
     """u, dt (raw), z and the previous output of steps ``t0 .. t0 + U - 1``: float32 ``[U, BE]`` tiles, zero
-    outside ``[0, L)`` (so a prefetch past either end of the sequence loads nothing). z / prev are u when not asked."""
+    outside ``[0, L)`` (so a prefetch past either end of the sequence loads nothing). z / prev / dt are u when not
+    asked."""
     t = _idx(t0 + rows, OFF64)  # [U]
     m = ((t >= 0) & (t < L))[:, None] & mask_e[None, :]  # [U, BE]
     u = tl.load(u_b + t[:, None] * su_l + offs_e[None, :] * su_e, mask=m, other=0.0).to(tl.float32)
-    pre = tl.load(dt_b + t[:, None] * sdt_l + offs_e[None, :] * sdt_e, mask=m, other=0.0).to(tl.float32)
+    pre = u
+    if LOAD_DT:
+        pre = tl.load(dt_b + t[:, None] * sdt_l + offs_e[None, :] * sdt_e, mask=m, other=0.0).to(tl.float32)
     z = u
     prev = u
     if LOAD_Z:
@@ -220,11 +254,12 @@ def _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, 
 def scan_seq_fwd_kernel(
         u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l, sC_n,
         At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr, seg_dt_ptr,
-        L, E, N, nchunks, seg_chunks, nseg,
+        xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg,
         BE: tl.constexpr, T: tl.constexpr, U: tl.constexpr, NS: tl.constexpr, REVERSE: tl.constexpr, PASS: tl.constexpr,
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
-        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True):
+        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
+        VEC_X: tl.constexpr = 0):
     """One direction of the scan. Grid ``(cdiv(E, BE), batch, nseg)`` (``nseg - 1`` in pass 1); a thread per channel.
 
     u, dt, z, out: ``[b, l, e]`` by strides (``*_b, *_l, *_e``); B, C: ``[b, l, n]`` by strides; At: ``[N, E]``
@@ -232,8 +267,13 @@ def scan_seq_fwd_kernel(
     projection: bias and softplus are applied here. ``COMBINE``: out already holds direction 0's raw ``y``; write
     ``(y_0 + y) / 2``; otherwise ``y``; times ``silu(z)`` with ``GATE`` (set on the last direction only).
     st: chunk states ``[batch, nchunks, E, N]`` of this direction; seg_h ``[batch, nseg, E, N]`` and seg_dt
-    ``[batch, nseg, E]``: pass 1's segment summaries of this direction.
+    ``[batch, nseg, E]``: pass 1's segment summaries of this direction. ``DT_R`` > 0 (one step a loop trip only):
+    no dt tensor; the raw dt is dt_proj computed here, ``xr[b, l, :DT_R] @ Wt[:DT_R, e]`` (xr: x_proj's dt_in
+    columns by strides ``sxr_*``; Wt: dt_proj's weight transposed, ``[DT_R, E]`` float32, DT_R <= 16). ``VEC_X``:
+    xr rows by vector loads of 16 bf16 columns (the launcher checks that 16 are there; past DT_R they meet zero
+    weights).
     """
+    tl.static_assert(DT_R == 0 or (U == 1 and DT_R <= 16), "the fused dt_proj needs U == 1 and rank <= 16")
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     # segment, in natural time order; pass 1 runs on all but the last segment in scan order (nobody needs its summary)
@@ -302,16 +342,28 @@ def scan_seq_fwd_kernel(
     t_hi = (c_lo + n_mine) * T  # one past the segment's last step
     t0 = t_hi - U if REVERSE else c_lo * T  # first step of the first group, in scan order
     nxt = _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e,
-                      mask_e, L, PASS == 2 and GATE, PASS == 2 and COMBINE, OFF64)
+                      mask_e, L, PASS == 2 and GATE, PASS == 2 and COMBINE, OFF64, DT_R == 0)
     t_first = _idx(tl.minimum(t_hi - 1, L - 1) if REVERSE else c_lo * T, OFF64)  # first step, in scan order
     nb = _bc_load(B_b + t_first * sB_l, sB_n, zero_i, NS, VEC, F32)
+    xr_b = xr_ptr + b * sxr_b
+    if DT_R > 0:
+        w_dt = _w16(Wt_ptr, E, offs_e, mask_e, DT_R)
+        nx = _bc_load(xr_b + t_first * sxr_l, sxr_k, zero_i, DT_R, VEC_X, False)
+    else:
+        nx = zero_i
     nc = _bc_load(C_b + t_first * sC_l, sC_n, zero_i, NS, VEC, F32) if PASS == 2 else zero_i
     for g in range(n_mine * GPC):
         u_t, pre_t, z_t, prev_t = nxt  # [U, BE] each
         tg = t_hi - (g + 1) * U if REVERSE else c_lo * T + g * U  # lowest step of this group
         # prefetch the next group: its loads are issued before this group's stores (which they could alias)
         nxt = _load_group(tg - U if REVERSE else tg + U, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e,
-                          o_b, so_l, so_e, offs_e, mask_e, L, PASS == 2 and GATE, PASS == 2 and COMBINE, OFF64)
+                          o_b, so_l, so_e, offs_e, mask_e, L, PASS == 2 and GATE, PASS == 2 and COMBINE, OFF64,
+                          DT_R == 0)
+        if DT_R > 0:  # dt_proj here: this step's dt_in row was loaded one step earlier; issue the next step's
+            xr = nx
+            tx = _idx(tl.minimum(tl.maximum(tg - 1 if REVERSE else tg + 1, 0), L - 1), OFF64)
+            nx = _bc_load(xr_b + tx * sxr_l, sxr_k, zero_i, DT_R, VEC_X, False)
+            pre_t = _dot16(_bc_unpack(xr, VEC_X, False), w_dt, DT_R)[None, :]  # [1, BE]
         if STORE_STATES:
             if g % GPC == 0:
                 c = (t_hi - g * U) // T - 1 if REVERSE else tg // T

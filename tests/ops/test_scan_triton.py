@@ -181,37 +181,55 @@ def test_fused_mixer_matches_flip_mixer(small_chunks):
         assert _rel(a, r) < 1e-4, f"grad {name}: rel error {_rel(a, r):.2e}"
 
 
-@pytest.mark.parametrize("segments", [1, 3])
-def test_mixer_one_direction_at_a_time_matches_flip_mixer(segments, monkeypatch):
-    """Inference of many tokens runs the two directions one after the other (``low_memory_tokens``); it computes
-    what the mixer's flip-based torch path computes."""
-    from dataclasses import replace
+_ONE_AT_A_TIME = [(1, False, torch.float32), (3, False, torch.float32), (3, True, torch.float32)]
+_ONE_AT_A_TIME_IDS = ["seq", "seq-3segments", "seq-3segments-fused-dt"]
+if torch.cuda.is_available():  # bf16 activations: the vector loads of B, C and of dt_proj's input (CUDA only)
+    _ONE_AT_A_TIME += [(3, True, torch.bfloat16)]
+    _ONE_AT_A_TIME_IDS += ["seq-3segments-fused-dt-bf16"]
+
+
+@pytest.mark.parametrize("segments, fuse_dt, dtype", _ONE_AT_A_TIME, ids=_ONE_AT_A_TIME_IDS)
+def test_mixer_one_direction_at_a_time_matches_flip_mixer(segments, fuse_dt, dtype, monkeypatch):
+    """Inference of many tokens runs the two directions one after the other (``low_memory_tokens``), optionally
+    with dt_proj inside the scan (``seq_fuse_dt``); it computes what the mixer's flip-based torch path computes."""
+    from dataclasses import dataclass, replace
 
     from einops import rearrange
 
     from ssamba_lab.models.mamba_mixer import MambaMixer
 
-    calls = []
+    calls, fused = [], []
     one_at_a_time = st._mixer_one_direction_at_a_time
     monkeypatch.setattr(st, "_mixer_one_direction_at_a_time", lambda *a: calls.append(1) or one_at_a_time(*a))
+
+    @dataclass(frozen=True)
+    class CountedLowRankDt(st.LowRankDt):
+        def __post_init__(self):
+            fused.append(self.x.shape[1])
+
+    monkeypatch.setattr(st, "LowRankDt", CountedLowRankDt)
     torch.manual_seed(8)
-    mixer = MambaMixer(dim=8, d_state=4, d_conv=4, expand=2).to(DEVICE).double()
+    n = 16 if dtype == torch.bfloat16 else 4  # the vector loads of B, C need d_state 16
+    mixer = MambaMixer(dim=8, d_state=n, d_conv=4, expand=2, dt_rank=5).to(DEVICE).double()
     mixer.scan_backend = "torch"
     h = torch.randn(2, 27, 8, device=DEVICE, dtype=torch.float64)
     with torch.no_grad():
         ref = mixer(h)  # [b, l, dim]
         m32 = mixer.float()
-        x, z = rearrange(m32.in_proj(h.float()), "b l (two e) -> two b e l", two=2)
+        x, z = rearrange(m32.in_proj(h.float()).to(dtype), "b l (two e) -> two b e l", two=2)
         prev = st.set_launch_config(st.TritonScanConfig(chunk=8, forward="seq", segments=segments, seq_block_e=32,
-                                                        low_memory_tokens=2 * 27))
+                                                        seq_unroll=1, low_memory_tokens=2 * 27, seq_fuse_dt=fuse_dt))
         try:
-            y = st.bidirectional_mixer_triton(x, z, m32.direction_params(""), m32.direction_params("_b"))
-            st.set_launch_config(replace(st._CONFIG, low_memory_tokens=2 * 27 + 1))  # one token short: both at once
-            assert calls == [1], "54 tokens at low_memory_tokens=54: the one-direction-at-a-time path"
-            y_both = st.bidirectional_mixer_triton(x, z, m32.direction_params(""), m32.direction_params("_b"))
-            assert calls == [1], "one token short of low_memory_tokens: both directions at once"
+            with torch.autocast(DEVICE, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
+                y = st.bidirectional_mixer_triton(x, z, m32.direction_params(""), m32.direction_params("_b"))
+                assert calls == [1], "54 tokens at low_memory_tokens=54: the one-direction-at-a-time path"
+                assert fused == ([5, 5] if fuse_dt else []), "dt_proj (rank 5) fused into each direction's scan"
+                st.set_launch_config(replace(st._CONFIG, low_memory_tokens=2 * 27 + 1))  # one token short
+                y_both = st.bidirectional_mixer_triton(x, z, m32.direction_params(""), m32.direction_params("_b"))
+                assert calls == [1], "one token short of low_memory_tokens: both directions at once"
         finally:
             st.set_launch_config(prev)
-        out = m32.out_proj(rearrange(y, "b e l -> b l e"))
-    assert _rel(out, ref) < 1e-5, f"mixer forward rel error {_rel(out, ref):.2e}"
-    torch.testing.assert_close(y, y_both, rtol=1e-6, atol=1e-6)
+        out = m32.out_proj(rearrange(y.float(), "b e l -> b l e"))
+    tol = TOL[dtype]
+    assert _rel(out, ref) < tol, f"mixer forward rel error {_rel(out, ref):.2e}"
+    assert _rel(y, y_both) < tol, f"one direction at a time vs both at once: rel difference {_rel(y, y_both):.2e}"
