@@ -205,7 +205,7 @@ def sweep_kernel(cases: list[ScanCase], timing: TimingConfig) -> list[dict]:
             for be in (4, 8, 16, 32):
                 for warps in (2, 4, 8):
                     cfg = st.ScanLaunchConfig(block_e=be, num_warps=warps)
-                    st.set_launch_config(st.TritonScanConfig(chunk=chunk, fwd=cfg, bwd=cfg))
+                    st.set_launch_config(st.TritonScanConfig(chunk=chunk, fwd=cfg, bwd=cfg, forward="chunked"))
                     row = asdict(case) | dict(chunk=chunk, block_e=be, num_warps=warps)
                     try:
                         with torch.no_grad():
@@ -228,9 +228,10 @@ def seq_sweep(cases: list[ScanCase], timing: TimingConfig, quick: bool = False) 
     from ssamba_lab.ops import scan_triton as st
 
     rows = []
-    default = st.set_launch_config(st.TritonScanConfig(forward="chunked"))  # the reference row (the r3 run's was the seq default)
+    default = st.set_launch_config(st.TritonScanConfig())
     for case in cases:
         p = scan_inputs(case)
+        # the reference row is the chunked forward (in the r3 run it was the default, already the seq forward)
         st.set_launch_config(st.TritonScanConfig(forward="chunked"))
         with torch.no_grad():
             ref = triton_bidirectional(p).float()

@@ -71,8 +71,10 @@ class TritonScanConfig:
     # inference (no gradients) of at least this many tokens (batch x length) runs the mixer's two directions one
     # after the other, so only one direction's conv output, x_proj output and dt are alive at a time
     low_memory_tokens: int = 32768
-    # in that path, dt_proj inside the seq forward (one step a loop trip, dt rank <= 16): no dt tensor at all
-    seq_fuse_dt: bool = False
+    # in that path, dt_proj inside the seq forward (one step a loop trip, dt rank <= 16): no dt tensor at all.
+    # H200, ssamba-tiny, 4 x 22016 tokens (benchmarks/results/gpu_seq_h200_r5): memory 1.03x -> 0.94x of
+    # ssast-tiny, time 0.99x -> 1.07x; memory is what this path is for
+    seq_fuse_dt: bool = True
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
