@@ -4,9 +4,11 @@ Why a second forward: the chunked kernel (``triton_scan_kernels.py``) runs an ``
 ``[T, BE, NP]`` tile whose layout spreads the state over lanes and time over warps, so every step costs shuffles,
 barriers and layout conversions (~125 instructions per state element, ROOFLINE.md). Here every tensor is a 1-D
 ``[BE]`` vector, one channel per thread, and the 16 state elements are 16 scalar registers of that thread
-(``h0 .. h15``, written out because Triton has no register arrays): a step is 16 x (``exp2``, 2 FMA) plus
-broadcast loads of ``B_t``, ``C_t``. No shuffles, no shared memory, no barriers. d_state up to 16 (``NS`` states
-are live, the rest are compiled out).
+(``h0 .. h15``, written out because Triton has no register arrays): a step is 16 x (``exp2``, 2 FMUL, 2 FFMA)
+plus the ``B_t``, ``C_t`` rows, the same in every thread, loaded one step ahead (on CUDA by 16-byte vector loads
+where the rows are aligned). No shuffles, no shared memory, no barriers. d_state up to 16 (``NS`` states are
+live, the rest are compiled out). One step a loop trip (``U = 1``) is fastest on an H200: a small loop body and
+few registers (ROOFLINE.md); dt_proj can run here too (``DT_R``), so that inference needs no dt tensor.
 
 Parallelism comes from (batch, channel) pairs and, for long inputs with a small batch, from splitting the sequence
 into ``nseg`` segments (sequence-parallel, two passes):
@@ -26,8 +28,6 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .triton_scan_kernels import _softplus  # the chunked kernels' softplus: both forwards round alike
-
 
 @triton.jit
 def _lg2(x, FAST: tl.constexpr):
@@ -41,10 +41,10 @@ def _lg2(x, FAST: tl.constexpr):
 
 
 @triton.jit
-def _softplus_fast(x, FAST: tl.constexpr):
-    """log(1 + exp(x)) in base 2 with MUFU ex2 / lg2 / rcp (~10 instructions, against ~40 for the libdevice
-    ``log`` of ``_softplus``), with the same Goldberg correction that keeps small values: for w = 1 + e,
-    log1p(e) = log(w) e / (w - 1), exact when w rounds to 1."""
+def _softplus_base2(x, FAST: tl.constexpr):
+    """log(1 + exp(x)) in base 2, with FAST by MUFU ex2 / lg2 / rcp (~12 instructions, against ~40 with
+    libdevice's ``log`` in the chunked kernels' ``_softplus``), with the same Goldberg correction that keeps small
+    values: for w = 1 + e, log1p(e) = log(w) e / (w - 1), exact when w rounds to 1."""
     ex = tl.exp2(-tl.abs(x) * 1.4426950408889634)
     w = 1.0 + ex
     l1p = tl.where(w == 1.0, ex, _lg2(w, FAST) * 0.6931471805599453 * tl.fdiv(ex, w - 1.0))
@@ -386,7 +386,7 @@ def scan_seq_fwd_kernel(
                 _store_state(st, 15, h15, offs_e, mask_e, N, NS)
         t = tg + rows  # [U]
         valid = (t < L)[:, None]  # [U, 1]; a padded step leaves the state as it is: exp2(0) h + 0
-        dt_t = _softplus_fast(pre_t + bias[None, :], FAST) if SOFTPLUS else pre_t + bias[None, :]  # [U, BE]
+        dt_t = _softplus_base2(pre_t + bias[None, :], FAST) if SOFTPLUS else pre_t + bias[None, :]  # [U, BE]
         dt_t = tl.where(valid, dt_t, 0.0)
         u_t = tl.where(valid, u_t, 0.0)
         dtu_t = dt_t * u_t  # [U, BE]
