@@ -209,8 +209,8 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
         vec[d] = _vec_width(B, C) if out.is_cuda and n == 16 and (_CONFIG.seq_vec_bc or _CONFIG.seq_bc_f32) else 0
         f32[d] = B.dtype == torch.float32
     # int32 step offsets unless one batch of a tensor spans 2**31 elements
-    off64 = any(length * max(t.stride()) >= 2 ** 31 for dd in dirs if dd is not None for t in _tensors(dd)) or length * max(out.stride()) >= 2 ** 31
-    off64 = off64 or (z is not None and length * max(z.stride()) >= 2 ** 31)
+    every = [t for dd in dirs if dd is not None for t in _tensors(dd)] + [out, z]
+    off64 = any(length * max(t.stride()) >= 2 ** 31 for t in every)
 
     def launch(d: int, pass_: int) -> None:
         u, dt, B, C = dirs[d]
