@@ -31,7 +31,8 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
                    extra: dict | None = None, sass_out: Path | None = None) -> dict:
     fn = {"fwd": scan_fwd_kernel, "bwd": scan_bwd_kernel, "seq": scan_seq_fwd_kernel}[kernel]
     consts = dict(BE=block_e, NP=16, T=chunk, BIDIR=True, HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
-                  STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True, VEC=4, F32=False, OFF64=False)
+                  STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True,
+                  VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0)
     consts |= extra or {}
     if kernel == "seq":  # unit strides, as Triton specialises them at launch for the mixer's layouts
         consts |= {a: 1 for a in ("sB_n", "sC_n")}  # the channel strides are not specialised (see the kernel)

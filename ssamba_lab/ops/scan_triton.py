@@ -46,7 +46,7 @@ class TritonScanConfig:
 
     ``forward``: ``"seq"`` (``triton_scan_seq_kernels``: one thread per channel, the state in registers, d_state
     <= 16; ``seq_block_e`` channels per program, a warp per 32; ``seq_unroll`` steps a loop trip; ``seq_fast_math``:
-    softplus through MUFU ``lg2.approx`` instead of libdevice's log; ``seq_vec_bc``: B, C rows by 8- or 16-byte
+    softplus through MUFU ``lg2.approx`` instead of libdevice's log; ``seq_vec_bc``: B, C rows by 16-byte
     vector loads where their alignment allows, instead of 32 scalar loads a step; ``seq_bc_f32``: B, C first
     copied into one aligned float32 ``[b, l, 2n]`` buffer, so a step needs no conversions) or ``"chunked"``
     (``triton_scan_kernels``: associative scans over ``[chunk, block_e, state]`` tiles; the only forward for
@@ -155,18 +155,15 @@ def _tensors(entry) -> list[torch.Tensor]:
 
 def _vec_width(B: torch.Tensor, C: torch.Tensor) -> int:
     """Words per vector load of the seq forward's B, C rows (``[b, n, l]`` views, n = 16): 4 when every row
-    starts on 16 bytes, 2 on 8 bytes, 0 (scalar loads) otherwise or for a dtype other than bf16 / float32."""
+    starts on 16 bytes, else 0 (scalar loads), also for a dtype other than bf16 / float32."""
     if B.dtype not in (torch.bfloat16, torch.float32) or C.dtype != B.dtype:
         return 0
     if any(t.stride(1) != 1 for t in (B, C)):
         return 0
     size = B.element_size()
-    for width in (4, 2):
-        align = 4 * width
-        if all(t.data_ptr() % align == 0 and (t.stride(0) * size) % align == 0 and (t.stride(2) * size) % align == 0
-               for t in (B, C)):
-            return width
-    return 0
+    aligned = all(t.data_ptr() % 16 == 0 and (t.stride(0) * size) % 16 == 0 and (t.stride(2) * size) % 16 == 0
+                  for t in (B, C))
+    return 4 if aligned else 0
 
 
 def _bc_f32(B: torch.Tensor, C: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -84,23 +84,10 @@ def _ld_v4(p):
 
 
 @triton.jit
-def _ld_v2(p):
-    """Two 32-bit words at p (8-byte aligned)."""
-    return tl.inline_asm_elementwise("ld.global.nc.v2.b32 {$0, $1}, [$2];", "=r,=r,l", [p],
-                                     dtype=(tl.int32, tl.int32), is_pure=True, pack=1)
-
-
-@triton.jit
-def _words8(p, VEC: tl.constexpr):
-    """Eight 32-bit words from p (an int32 pointer tensor) by VEC-word vector loads."""
-    if VEC == 4:
-        w0, w1, w2, w3 = _ld_v4(p)
-        w4, w5, w6, w7 = _ld_v4(p + 4)
-    else:
-        w0, w1 = _ld_v2(p)
-        w2, w3 = _ld_v2(p + 2)
-        w4, w5 = _ld_v2(p + 4)
-        w6, w7 = _ld_v2(p + 6)
+def _words8(p):
+    """Eight 32-bit words from p (an int32 pointer tensor, 16-byte aligned) by two vector loads."""
+    w0, w1, w2, w3 = _ld_v4(p)
+    w4, w5, w6, w7 = _ld_v4(p + 4)
     return w0, w1, w2, w3, w4, w5, w6, w7
 
 
@@ -118,8 +105,8 @@ def _hi(w):
 @triton.jit
 def _bc_load(p, s_n, zero_i, NS: tl.constexpr, VEC: tl.constexpr, F32: tl.constexpr):
     """Issue the loads of row ``p[0 : 16 s_n : s_n]`` of B or C; returns what ``_bc_unpack`` turns into 16 float32
-    values. VEC 0: 16 scalar loads, converted (any dtype, stride, alignment; the interpreter's path). VEC 2 or 4
-    (compiled CUDA, NS == 16, unit stride, the row aligned to 4 VEC bytes): 8-byte or 16-byte vector loads of the
+    values. VEC 0: 16 scalar loads, converted (any dtype, stride, alignment; the interpreter's path). VEC 4
+    (compiled CUDA, NS == 16, unit stride, the row aligned to 16 bytes): 16-byte vector loads of the
     raw words, the same words in every thread: 8 words for bf16, 16 for float32 (F32)."""
     if VEC == 0:
         r0 = tl.load(p).to(tl.float32)
@@ -142,11 +129,11 @@ def _bc_load(p, s_n, zero_i, NS: tl.constexpr, VEC: tl.constexpr, F32: tl.conste
     else:
         pw = p.to(tl.pointer_type(tl.int32)) + zero_i  # [BE] int32 pointers, all equal
         if F32:
-            w0, w1, w2, w3, w4, w5, w6, w7 = _words8(pw, VEC)
-            w8, w9, w10, w11, w12, w13, w14, w15 = _words8(pw + 8, VEC)
+            w0, w1, w2, w3, w4, w5, w6, w7 = _words8(pw)
+            w8, w9, w10, w11, w12, w13, w14, w15 = _words8(pw + 8)
             return w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15
         else:
-            return _words8(pw, VEC)
+            return _words8(pw)
 
 
 @triton.jit
