@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Device calls for issue 8, each inside the 10-minute limit; run from the repo root on the GPU machine with
 # .gpuwheels carried (../shared/gpu-wheels/README.md). Everything lands in $OUT (or ./gpu_out).
-#   sweep:   GPU parity of every Triton scan variant, then the seq-forward sweep (gpu_speed.py seqsweep)
-#   targets: Nsight Compute on the seq forward, then issue 8's targets through notebook 05's harness with the
-#            sweep's fastest seq settings (give the sweep's json as $SEQ_FROM; run right after `sweep`, while the
-#            machine is warm, so that Triton's cache still holds the compiled kernels)
+# The stages, as run on 2026-12-02 (benchmarks/results/GPU_SEQ_2026-12-02.md):
+#   sweep:  GPU parity of every Triton scan variant, then the full seq-forward sweep (gpu_speed.py seqsweep)
+#   quick:  the short sweep, issue 8's targets with its best settings, Nsight Compute on the seq forward
+#   final:  GPU parity of the fast / vector variants, the short sweep, the targets, the models part (CUDA graphs)
+#   lowmem: GPU parity of the one-direction-at-a-time path, the targets with the defaults
+#   fused:  GPU parity of the fused dt_proj, tiny inference with and without it
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|targets}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -59,15 +61,4 @@ elif [ "$stage" = fused ]; then
       --sizes tiny --kinds inference --set seq_fuse_dt=$fuse --repeats 10 --budget-s 1 > "$OUT/targets_fuse$fuse.log" 2>&1
     tail -n 4 "$OUT/targets_fuse$fuse.log"
   done
-elif [ "$stage" = targets ]; then
-  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
-  timeout 150 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 4 --launch-count 4 \
-    --section SpeedOfLight --section Occupancy --section LaunchStats --section SchedulerStats \
-    --section WarpStateStats --section MemoryWorkloadAnalysis --section SourceCounters \
-    python3 benchmarks/ncu_seq.py ${NCU_ARGS:---block-e 32 --fast --bc-f32 --warps-per-sm 16} > "$OUT/ncu_seq.txt" 2>&1
-  grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued|Issued Ipc|No Eligible" "$OUT/ncu_seq.txt" | head -24
-  seq_from=(); [ -n "${SEQ_FROM:-}" ] && seq_from=(--seq-from "$SEQ_FROM")
-  timeout 300 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _next "${seq_from[@]}" \
-    --variants triton-seq triton-chunked mamba_ssm --repeats 10 --budget-s 1 > "$OUT/targets.log" 2>&1
-  tail -n 18 "$OUT/targets.log"
 fi
