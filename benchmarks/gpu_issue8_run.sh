@@ -29,7 +29,7 @@ elif [ "$stage" = quick ]; then
   ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
   timeout 90 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 4 --launch-count 4 \
     --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section SourceCounters \
-    python3 benchmarks/ncu_seq.py --block-e 32 --unroll 1 --fast --bc-f32 --warps-per-sm 32 > "$OUT/ncu_seq.txt" 2>&1
+    python3 benchmarks/ncu_seq.py --set seq_vec_bc=False seq_bc_f32=True seq_warps_per_sm=32 > "$OUT/ncu_seq.txt" 2>&1
   grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued|Issued Ipc" "$OUT/ncu_seq.txt" | head -20
 elif [ "$stage" = final ]; then
   # GPU parity of the fast / vector / float32 variants, the short sweep, the targets, then the models part
