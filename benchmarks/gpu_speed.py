@@ -242,14 +242,15 @@ def seq_sweep(cases: list[ScanCase], timing: TimingConfig, quick: bool = False) 
         # (block_e, unroll, fast softplus, vector B/C, float32 B/C copy, warps per SM). Full: the 2026-12-02 sweep
         # (benchmarks/results/gpu_seq_h200_r2/sweep_full), whose first row is the 2026-12-01 configuration
         # (before fast softplus, vector loads, int32 offsets); quick: around its winner, one step a loop trip
-        grid = [(64, 4, False, False, False, 8), (32, 4, False, False, False, 8), (32, 4, True, False, False, 16)]
-        grid += [(be, 4, True, vec, f32, wps) for vec, f32 in ((True, False), (False, True)) for be in (32, 64)
-                 for wps in (8, 16, 32)]
-        grid += [(32, 2, True, False, True, 16), (32, 2, True, False, True, 32), (128, 4, True, False, True, 16)]
         if quick:
             grid = [(32, 1, True, True, False, 16), (32, 1, True, True, False, 24), (32, 1, True, True, False, 32),
                     (32, 1, True, False, True, 24), (32, 1, True, False, True, 32), (32, 2, True, True, False, 32),
                     (64, 1, True, True, False, 32)]
+        else:
+            grid = [(64, 4, False, False, False, 8), (32, 4, False, False, False, 8), (32, 4, True, False, False, 16)]
+            grid += [(be, 4, True, vec, f32, wps) for vec, f32 in ((True, False), (False, True)) for be in (32, 64)
+                     for wps in (8, 16, 32)]
+            grid += [(32, 2, True, False, True, 16), (32, 2, True, False, True, 32), (128, 4, True, False, True, 16)]
         for be, unroll, fast, vec, f32, wps in grid:
             st.set_launch_config(st.TritonScanConfig(forward="seq", seq_block_e=be, seq_unroll=unroll,
                                                      seq_fast_math=fast, seq_vec_bc=vec, seq_bc_f32=f32,

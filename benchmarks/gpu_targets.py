@@ -121,7 +121,7 @@ def main() -> None:
                     help="TritonScanConfig fields for the Triton variants (ints, or True / False), e.g. seq_fuse_dt=True")
     args = ap.parse_args()
     seq = seq_config_from_sweep(args.seq_from) if args.seq_from else {}
-    overrides = {k: (v == "True") if v in ("True", "False") else int(v) for k, v in (a.split("=", 1) for a in args.set)}
+    overrides = st.parse_config_fields(args.set)
     assert torch.cuda.is_available(), "gpu_targets.py measures GPU targets: it needs a CUDA device"
     args.out_dir.mkdir(parents=True, exist_ok=True)
     mcfg = MeasureConfig(device="cuda", warmup=3, repeats=args.repeats, min_repeats=5, budget_s=args.budget_s)

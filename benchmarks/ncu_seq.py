@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                     help="TritonScanConfig fields over its defaults (ints, or True / False), e.g. seq_unroll=2")
     args = ap.parse_args()
-    fields = {k: (v == "True") if v in ("True", "False") else int(v) for k, v in (a.split("=", 1) for a in args.set)}
+    fields = st.parse_config_fields(args.set)
     st.set_launch_config(replace(st.TritonScanConfig(), forward="seq", **fields))
     p = scan_inputs(ScanCase(batch=args.batch, tokens=args.tokens, d_inner=args.d_inner))
     with torch.no_grad():

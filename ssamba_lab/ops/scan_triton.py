@@ -89,6 +89,22 @@ class TritonScanConfig:
 _CONFIG = TritonScanConfig()
 
 
+def parse_config_fields(items: list[str]) -> dict:
+    """``["seq_unroll=2", "seq_fuse_dt=False"]`` -> ``TritonScanConfig`` field overrides (ints, or True / False),
+    for the benchmarks' ``--set`` options."""
+    names = set(TritonScanConfig.__dataclass_fields__)
+    fields = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        assert sep and key in names, f"--set {item!r}: expected FIELD=VALUE with FIELD one of {sorted(names)}"
+        assert value in ("True", "False") or value.lstrip("-").isdigit(), (
+            f"--set {item!r}: VALUE must be an int, True or False")
+        fields[key] = value == "True" if value in ("True", "False") else int(value)
+    return fields
+
+
+
+
 def set_launch_config(config: TritonScanConfig) -> TritonScanConfig:
     """Replace the launch configuration (benchmarks sweep it); returns the previous one."""
     global _CONFIG

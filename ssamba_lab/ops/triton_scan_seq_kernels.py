@@ -59,12 +59,18 @@ def _idx(t, OFF64: tl.constexpr):
 
 
 @triton.jit
-def _a2(At_ptr, k: tl.constexpr, E, offs_e, mask_e, NS: tl.constexpr):
-    """Row k of A^T [N, E] times log2(e) ([BE]); zero for a state past NS (its decay is then exp2(0) = 1)."""
-    if k < NS:
-        return tl.load(At_ptr + k * E + offs_e, mask=mask_e, other=0.0) * 1.4426950408889634
+def _wk(Wt_ptr, k: tl.constexpr, E, offs_e, mask_e, R: tl.constexpr):
+    """Row k of a ``[R, E]`` float32 matrix at this program's channels (``[BE]``); zero for k >= R."""
+    if k < R:
+        return tl.load(Wt_ptr + k * E + offs_e, mask=mask_e, other=0.0)
     else:
         return tl.zeros_like(offs_e).to(tl.float32)
+
+
+@triton.jit
+def _a2(At_ptr, k: tl.constexpr, E, offs_e, mask_e, NS: tl.constexpr):
+    """Row k of A^T [N, E] times log2(e) ([BE]); zero for a state past NS (its decay is then exp2(0) = 1)."""
+    return _wk(At_ptr, k, E, offs_e, mask_e, NS) * 1.4426950408889634
 
 
 @triton.jit
@@ -166,14 +172,6 @@ def _w16(Wt_ptr, E, offs_e, mask_e, R: tl.constexpr):
             _wk(Wt_ptr, 10, E, offs_e, mask_e, R), _wk(Wt_ptr, 11, E, offs_e, mask_e, R),
             _wk(Wt_ptr, 12, E, offs_e, mask_e, R), _wk(Wt_ptr, 13, E, offs_e, mask_e, R),
             _wk(Wt_ptr, 14, E, offs_e, mask_e, R), _wk(Wt_ptr, 15, E, offs_e, mask_e, R))
-
-
-@triton.jit
-def _wk(Wt_ptr, k: tl.constexpr, E, offs_e, mask_e, R: tl.constexpr):
-    if k < R:
-        return tl.load(Wt_ptr + k * E + offs_e, mask=mask_e, other=0.0)
-    else:
-        return tl.zeros_like(offs_e).to(tl.float32)
 
 
 @triton.jit
