@@ -38,5 +38,6 @@ echo "  demo corpus:        $ABS_DATA"
 for step in "${STEPS[@]}"; do
   read -r name _ <<<"$step"
   echo "  executed notebook:  $ABS_RUNS/$name.ipynb"
-  [ -d "$ABS_RUNS/$name" ] && echo "  $name outputs: $ABS_RUNS/$name/"
+  if [ -d "$ABS_RUNS/$name" ]; then echo "  $name outputs: $ABS_RUNS/$name/"; fi  # not `&&`: a step without
+  # an output folder must not become the script's exit status
 done
