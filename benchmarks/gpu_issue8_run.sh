@@ -7,8 +7,11 @@
 #   final:  GPU parity of the fast / vector variants, the short sweep, the targets, the models part (CUDA graphs)
 #   lowmem: GPU parity of the one-direction-at-a-time path, the targets with the defaults
 #   fused:  GPU parity of the fused dt_proj, tiny inference with and without it
+# and the later ones (benchmarks/results/GPU_SEQ_BWD_2026-12-02.md):
+#   bwd:    the seq backward: its sweep (with gradient parity against the chunked backward at full size), the
+#           training targets, then GPU parity of the compiled-only variants
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -61,4 +64,12 @@ elif [ "$stage" = fused ]; then
       --sizes tiny --kinds inference --set seq_fuse_dt=$fuse --repeats 10 --budget-s 1 > "$OUT/targets_fuse$fuse.log" 2>&1
     tail -n 4 "$OUT/targets_fuse$fuse.log"
   done
+elif [ "$stage" = bwd ]; then
+  timeout 200 python3 benchmarks/gpu_speed.py bwdsweep --seq-only 0 2 --budget-s 0.3 --out-dir "$OUT" --tag _r6 \
+    > "$OUT/bwdsweep.log" 2>&1; tail -n 16 "$OUT/bwdsweep.log"
+  timeout 200 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r6 --variants triton-seq mamba_ssm \
+    --kinds train_step --repeats 10 --budget-s 1 > "$OUT/targets.log" 2>&1
+  tail -n 7 "$OUT/targets.log"
+  timeout 150 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py \
+    -k "bfly or chunked-bwd or seq_backward" > "$OUT/pytest_triton.log" 2>&1; tail -n 3 "$OUT/pytest_triton.log"
 fi

@@ -7,6 +7,8 @@ Parts (each writes one JSON under ``--out-dir`` and prints a table last):
 - ``kernel``: the scan alone at the mixer's sizes: Triton fused bidirectional scan (forward; forward + backward)
   against mamba-ssm's ``selective_scan_fn`` run as the unfused mixer does (two calls, flipped copies, average).
   ``--sweep`` also times launch configurations of the Triton kernels.
+- ``bwdsweep``: the seq backward's group sizes and butterfly sums against the chunked backward and mamba-ssm
+  (``--seq-only`` picks cases: 0: 64 x 512 e384, 1: 4 x 22016 e384, 2: 64 x 512 e1536).
 - ``models``: encoder blocks only, bf16, batch 4 at 512 and 22016 tokens, ssamba-tiny/base (scan backends
   ``triton`` and ``mamba_ssm``) against ssast-tiny/base (SDPA): median time, peak working memory, ratios; eager and
   CUDA-graph replay. Training step (batch 64 x 512 tokens, bf16 autocast, Adam) for tiny and base.
@@ -272,6 +274,54 @@ def seq_sweep(cases: list[ScanCase], timing: TimingConfig, quick: bool = False) 
     return rows
 
 
+def bwd_sweep(cases: list[ScanCase], timing: TimingConfig, *, with_mamba: bool) -> list[dict]:
+    """The seq backward (``triton_scan_seq_bwd_kernels``) against the chunked one, both after the default (seq)
+    forward: forward + backward time, backward alone (the difference), group size, butterfly sums; the gradients'
+    relative difference to the chunked backward's. mamba-ssm's forward + backward for comparison."""
+    from ssamba_lab.ops import scan_triton as st
+
+    names = ("u", "delta", "B", "C", "z")
+    rows = []
+    default = st.set_launch_config(st.TritonScanConfig())
+    for case in cases:
+        p = scan_inputs(case)
+        leaves = {k: (v.detach().requires_grad_() if k in names else v) for k, v in p.items()}
+        g = torch.randn_like(p["z"])
+
+        def grads():
+            return torch.autograd.grad(triton_bidirectional(leaves), [leaves[k] for k in names], g)
+
+        st.set_launch_config(st.TritonScanConfig())
+        with torch.no_grad():
+            fwd_ms = time_ms(lambda: triton_bidirectional(p), timing)
+        ref = None
+        grid = [("chunked", 8, False)] + [("seq", gs, bf) for gs in (4, 8, 16) for bf in (True, False)]
+        for backward, group, bfly in grid:
+            st.set_launch_config(st.TritonScanConfig(backward=backward, seq_bwd_group=group, seq_bwd_butterfly=bfly))
+            row = asdict(case) | dict(backward=backward, seq_bwd_group=group, seq_bwd_butterfly=bfly, fwd_ms=fwd_ms)
+            try:
+                got = [t.float() for t in grads()]
+                if ref is None:
+                    ref = got
+                row["grad_rel_diff_vs_chunked"] = {k: ((a - r).norm() / r.norm()).item()
+                                                   for k, a, r in zip(names, got, ref)}
+                row["fwdbwd_ms"] = time_ms(grads, timing)
+                row["bwd_ms"] = row["fwdbwd_ms"] - fwd_ms
+            except Exception as exc:
+                row["error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        if with_mamba:
+            row = asdict(case) | dict(backward="mamba_ssm")
+            row["fwdbwd_ms"] = time_ms(_fwd_bwd(mamba_ssm_bidirectional, p), timing)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        del p, leaves, ref
+        torch.cuda.empty_cache()
+    st.set_launch_config(default)
+    return rows
+
+
 SEQ_KEYS = ("seq_block_e", "seq_unroll", "seq_fast_math", "seq_vec_bc", "seq_bc_f32",
             "seq_warps_per_sm")
 
@@ -402,7 +452,7 @@ def ratio_lines(res: dict, backend: str) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("parts", nargs="+", choices=["ceilings", "kernel", "sweep", "seqsweep", "models"])
+    ap.add_argument("parts", nargs="+", choices=["ceilings", "kernel", "sweep", "seqsweep", "bwdsweep", "models"])
     ap.add_argument("--out-dir", type=Path, default=Path("benchmarks/results"))
     ap.add_argument("--tag", default="", help="suffix of the result files")
     ap.add_argument("--backends", nargs="+", default=["triton", "mamba_ssm"], help="SSAMBA scan backends (models)")
@@ -446,6 +496,17 @@ def main() -> None:
                 summary.append(f"seqsweep b{batch} l{tokens} e{e}: chunked fwd {chunked['fwd_ms']:.3f} ms; best seq "
                                f"{best and best['fwd_ms']:.3f} ms "
                                f"{best and {k: best[k] for k in SEQ_KEYS + ('rel_diff_vs_chunked',)}}")
+        elif part == "bwdsweep":
+            shapes = [(64, 512, 384), (4, 22016, 384), (64, 512, 1536)]
+            shapes = [sh for i, sh in enumerate(shapes) if args.seq_only is None or i in args.seq_only]
+            res = bwd_sweep([ScanCase(*sh) for sh in shapes], timing, with_mamba=not args.no_mamba)
+            for batch, tokens, e in shapes:
+                sel = [r for r in res if (r["batch"], r["tokens"], r["d_inner"]) == (batch, tokens, e)
+                       and "fwdbwd_ms" in r]
+                for r in sel:
+                    summary.append(f"bwdsweep b{batch} l{tokens} e{e} {r['backward']} G{r.get('seq_bwd_group')} "
+                                   f"bfly {r.get('seq_bwd_butterfly')}: fwd+bwd {r['fwdbwd_ms']:.3f} ms, bwd "
+                                   f"{r.get('bwd_ms', float('nan')):.3f} ms")
         elif part in ("kernel", "sweep"):
             cases = [ScanCase(4, l, e, dtype=dt) for l in (512, 22016) for e in args.kernel_d_inner
                      for dt in args.kernel_dtypes]

@@ -64,10 +64,11 @@ _REGISTRY: dict[str, Backend] = {}
 # CUDA inference: the fused Triton kernels (fewer launches: 16 vs 33 ms for ssamba-tiny at 512 tokens, equal at 22k;
 # benchmarks/results/gpu_speed.md). Pure PyTorch is 3-30x slower (gpu_backend_latency.json).
 AUTO_ORDER: dict[str, list[str]] = {"cuda": ["triton", "mamba_ssm", "torch"], "cpu": ["torch"]}
-# When gradients are needed: mamba-ssm's backward is 2.8-3.2x faster than the Triton one (training step 130 vs
-# 359 ms, ssamba-tiny 64 x 512; gpu_speed.md). Both match the reference's gradients on an H100
-# (gpu_backend_parity_h100.json). Devices not listed use AUTO_ORDER.
-AUTO_ORDER_TRAIN: dict[str, list[str]] = {"cuda": ["mamba_ssm", "triton", "torch"]}
+# When gradients are needed. Until 2026-12-02 mamba-ssm came first (its backward was 2.8-3.2x faster than the
+# chunked Triton one). The seq backward (triton_scan_seq_bwd_kernels) turned that round: training step on an H200,
+# 64 x 512 tokens, ssamba-tiny 142 ms with triton vs 192 ms with mamba_ssm, ssamba-base 340 vs 714 ms
+# (benchmarks/results/gpu_seq_bwd_h200_r6). Devices not listed use AUTO_ORDER.
+AUTO_ORDER_TRAIN: dict[str, list[str]] = {"cuda": ["triton", "mamba_ssm", "torch"]}
 
 
 def register_backend(backend: Backend, *, prefer_on: tuple[str, ...] = ()) -> None:

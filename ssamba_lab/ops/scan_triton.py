@@ -24,6 +24,7 @@ from einops import rearrange
 
 from .triton_conv_kernels import conv_bidir_bwd_kernel, conv_bidir_fwd_kernel
 from .triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
+from .triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
 from .triton_scan_seq_kernels import scan_seq_fwd_kernel
 
 
@@ -75,6 +76,13 @@ class TritonScanConfig:
     # H200, ssamba-tiny, 4 x 22016 tokens (benchmarks/results/gpu_seq_h200_r5): memory 1.03x -> 0.94x of
     # ssast-tiny, time 0.99x -> 1.07x; memory is what this path is for
     seq_fuse_dt: bool = True
+    # ``backward``: "seq" (``triton_scan_seq_bwd_kernels``: a thread per channel, d_state <= 16, each chunk
+    # recomputed in groups of ``seq_bwd_group`` steps) or "chunked" (``triton_scan_kernels``; any d_state)
+    backward: str = "seq"
+    seq_bwd_group: int = 8
+    # compiled CUDA: dB, dC summed over a warp by a transposing butterfly (16 shuffles for 16 states) and one
+    # vector atomic, instead of a tl.sum (5 shuffles) and a scalar atomic per state
+    seq_bwd_butterfly: bool = True
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
@@ -84,25 +92,29 @@ class TritonScanConfig:
         assert 0 < self.seq_unroll and self.seq_unroll & (self.seq_unroll - 1) == 0, (
             f"seq_unroll must be a power of two, got {self.seq_unroll}")
         assert self.segments >= 0, f"segments must be >= 0 (0: automatic), got {self.segments}"
+        assert self.backward in ("chunked", "seq"), f"backward must be 'chunked' or 'seq', got {self.backward!r}"
+        assert 0 < self.seq_bwd_group and self.seq_bwd_group & (self.seq_bwd_group - 1) == 0, (
+            f"seq_bwd_group must be a power of two, got {self.seq_bwd_group}")
 
 
 _CONFIG = TritonScanConfig()
 
 
 def parse_config_fields(items: list[str]) -> dict:
-    """``["seq_unroll=2", "seq_fuse_dt=False"]`` -> ``TritonScanConfig`` field overrides (ints, or True / False),
-    for the benchmarks' ``--set`` options."""
-    names = set(TritonScanConfig.__dataclass_fields__)
+    """``["seq_unroll=2", "seq_fuse_dt=False", "backward=chunked"]`` -> ``TritonScanConfig`` field overrides
+    (ints, True / False, or the string fields' values), for the benchmarks' ``--set`` options."""
+    fields_ = TritonScanConfig.__dataclass_fields__
     fields = {}
     for item in items:
         key, sep, value = item.partition("=")
-        assert sep and key in names, f"--set {item!r}: expected FIELD=VALUE with FIELD one of {sorted(names)}"
+        assert sep and key in fields_, f"--set {item!r}: expected FIELD=VALUE with FIELD one of {sorted(fields_)}"
+        if fields_[key].type in (str, "str"):
+            fields[key] = value  # checked by TritonScanConfig.__post_init__
+            continue
         assert value in ("True", "False") or value.lstrip("-").isdigit(), (
             f"--set {item!r}: VALUE must be an int, True or False")
         fields[key] = value == "True" if value in ("True", "False") else int(value)
     return fields
-
-
 
 
 def set_launch_config(config: TritonScanConfig) -> TritonScanConfig:
@@ -250,6 +262,40 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
         launch(d, 2)
 
 
+def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, states, gu, gdt, gBC, gA, gD, gbias,
+                  softplus: bool, chunk: int, nchunks: int) -> torch.Tensor | None:
+    """The seq backward (``triton_scan_seq_bwd_kernels``), both directions in one launch. Fills gu, gdt ``[ndir, b,
+    e, l]``, gBC ``[2, ndir, b, l, n]`` (zeroed), gA, gD, gbias (zeroed); returns dz ``[b, e, l]`` (or None)."""
+    (u0, dt0, B0, C0), (u1, dt1, B1, C1) = dirs
+    batch, e, length = u0.shape
+    n = A32.shape[-1]
+    be = _CONFIG.seq_block_e
+    group = min(_CONFIG.seq_bwd_group, chunk)
+    n_e = triton.cdiv(e, be)
+    dev = u0.device
+    At = A32.transpose(1, 2).contiguous()  # [ndir, n, e]
+    scratch = torch.empty(ndir * batch * n_e * (chunk // group + group) * 16 * be, dtype=torch.float32, device=dev)
+    gz_parts = None if z is None else _token_major((batch, e, length), dtype=torch.float32, device=dev, lead=ndir)
+    zz = gout if z is None else z  # placeholder pointers without a gate
+    gzp = gu if gz_parts is None else gz_parts
+    cuda16 = u0.is_cuda and n == 16 and _CONFIG.seq_vec_bc
+    vec = min(_vec_width(B0, C0), _vec_width(B1, C1)) if cuda16 else 0
+    every = [u0, u1, dt0, dt1, B0, B1, C0, C1, zz, gout, gu[0], gdt[0], gzp[0]]
+    off64 = any(length * max(t.stride()) >= 2 ** 31 for t in every)
+    scan_seq_bwd_kernel[(n_e, batch, ndir)](
+        u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
+        At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), states, scratch,
+        gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzp, *_d_bln(gzp), gA, gD, gbias,
+        batch, length, e, n, nchunks, chunk, group,
+        BE=be, T=chunk, G=group, NS=n, NDIR=ndir, HAS_D=has_D, HAS_Z=z is not None, SOFTPLUS=softplus,
+        FAST=u0.is_cuda and _CONFIG.seq_fast_math, VEC=vec, F32=B0.dtype == torch.float32, OFF64=off64,
+        BFLY=u0.is_cuda and _CONFIG.seq_bwd_butterfly, num_warps=be // 32)
+    if gz_parts is None:
+        return None
+    gz = gz_parts[0] + gz_parts[1] if ndir == 2 else gz_parts[0]  # [b, e, l], token-major
+    return gz.to(z.dtype)
+
+
 class _ScanFn(torch.autograd.Function):
     """Per direction d: u_d, delta_d ``[b, e, l]``; B_d, C_d ``[b, n, l]``; or, stacked, u0, dt0, B0, C0 with a
     leading direction axis and u1.. None (gradients then come back stacked, without select/copy). Shared: A
@@ -312,19 +358,24 @@ class _ScanFn(torch.autograd.Function):
         gA = torch.zeros(ndir, e, n, dtype=torch.float32, device=dev)
         gD = torch.zeros(ndir, e, dtype=torch.float32, device=dev)
         gbias = torch.zeros(ndir, e, dtype=torch.float32, device=dev)
-        gz = None if z is None else _token_major((batch, e, length), dtype=z.dtype, device=dev)  # [b, e, l]
-        zz = gout if z is None else z
-        gzz = gout if gz is None else gz
         if u1 is None:
             u1, dt1, B1, C1 = u0, dt0, B0, C0
-        grid = (triton.cdiv(e, cfg.block_e), batch)
-        scan_bwd_kernel[grid](
-            u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
-            A32, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), states,
-            gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzz, *_bln(gzz), gA, gD, gbias,
-            batch, length, e, n, nchunks,
-            BE=cfg.block_e, NP=triton.next_power_of_2(n), T=chunk, BIDIR=ndir == 2, HAS_D=has_D,
-            HAS_Z=z is not None, HAS_BIAS=has_bias, SOFTPLUS=bool(delta_softplus), num_warps=cfg.num_warps)
+        dirs = (u0, dt0, B0, C0), (u1, dt1, B1, C1)
+        if _CONFIG.backward == "seq" and n <= 16:
+            gz = _seq_backward(dirs, ndir, A32, D32, has_D, bias32, z, gout, states, gu, gdt, gBC, gA, gD, gbias,
+                               bool(delta_softplus), chunk, nchunks)
+        else:
+            gz = None if z is None else _token_major((batch, e, length), dtype=z.dtype, device=dev)  # [b, e, l]
+            zz = gout if z is None else z
+            gzz = gout if gz is None else gz
+            grid = (triton.cdiv(e, cfg.block_e), batch)
+            scan_bwd_kernel[grid](
+                u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
+                A32, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), states,
+                gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzz, *_bln(gzz), gA, gD, gbias,
+                batch, length, e, n, nchunks,
+                BE=cfg.block_e, NP=triton.next_power_of_2(n), T=chunk, BIDIR=ndir == 2, HAS_D=has_D,
+                HAS_Z=z is not None, HAS_BIAS=has_bias, SOFTPLUS=bool(delta_softplus), num_warps=cfg.num_warps)
         gB = rearrange(gBC[0], "d b l n -> d b n l").to(B0.dtype)  # [ndir, b, n, l]
         gC = rearrange(gBC[1], "d b l n -> d b n l").to(C0.dtype)  # [ndir, b, n, l]
         if stacked:

@@ -35,27 +35,32 @@ def _rel(a: torch.Tensor, ref: torch.Tensor) -> float:
     return ((a.double() - ref.double()).norm() / ref.double().norm().clamp_min(1e-30)).item()
 
 
-# (forward kernel, segments, steps a loop trip, fast softplus, vector B / C loads, float32 B / C copy); the last
-# three change compiled CUDA code only (inline PTX), so their variants run on a GPU only
-_FORWARDS = [("chunked", 0, 1, False, False, False), ("seq", 1, 4, False, False, False),
-             ("seq", 3, 1, False, False, False)]
+# (forward kernel, segments, steps a loop trip, fast softplus, vector B / C loads, float32 B / C copy, backward
+# kernel, butterfly sums in the seq backward); fast softplus, vector loads, the float32 copy and the butterfly change
+# compiled CUDA code only (inline PTX), so their variants run on a GPU only
+_FORWARDS = [("chunked", 0, 1, False, False, False, "chunked", False), ("seq", 1, 4, False, False, False, "seq", False),
+             ("seq", 3, 1, False, False, False, "seq", False)]
 _FORWARD_IDS = ["chunked", "seq-unroll4", "seq-3segments"]
 if torch.cuda.is_available():
-    _FORWARDS += [("seq", 3, 1, True, True, False), ("seq", 1, 2, True, False, True)]
-    _FORWARD_IDS += ["seq-3segments-fast-vec", "seq-unroll2-fast-bcf32"]
+    _FORWARDS += [("seq", 3, 1, True, True, False, "seq", True), ("seq", 1, 2, True, False, True, "seq", False),
+                  ("seq", 1, 1, True, True, False, "chunked", False)]
+    _FORWARD_IDS += ["seq-3segments-fast-vec-bfly", "seq-unroll2-fast-bcf32", "seq-fast-vec-chunked-bwd"]
 
 
 @pytest.fixture(params=_FORWARDS, ids=_FORWARD_IDS)
 def small_chunks(request):
     """Chunks of 8 steps so that short test sequences cross several chunk boundaries (carry in both directions),
     with each forward kernel: the chunked one, the seq one on the whole sequence, and the seq one split into 3
-    sequence segments (two passes; the last segment is short, so the ragged end meets a segment boundary); on
-    CUDA also the seq one with fast softplus and vector B / C loads, or its float32 B / C copy."""
-    forward, segments, unroll, fast, vec, bc_f32 = request.param
+    sequence segments (two passes; the last segment is short, so the ragged end meets a segment boundary); the
+    chunked forward with the chunked backward, the seq ones with the seq backward in groups of 4 steps (two
+    groups a chunk); on CUDA also the seq forward with fast softplus and vector B / C loads (with the butterfly
+    sums in the backward), with its float32 B / C copy, and feeding the chunked backward."""
+    forward, segments, unroll, fast, vec, bc_f32, backward, bfly = request.param
     prev = st.set_launch_config(st.TritonScanConfig(chunk=8, fwd=st.ScanLaunchConfig(block_e=4),
                                                     bwd=st.ScanLaunchConfig(block_e=4), forward=forward,
                                                     segments=segments, seq_block_e=32, seq_unroll=unroll,
-                                                    seq_fast_math=fast, seq_vec_bc=vec, seq_bc_f32=bc_f32))
+                                                    seq_fast_math=fast, seq_vec_bc=vec, seq_bc_f32=bc_f32,
+                                                    backward=backward, seq_bwd_group=4, seq_bwd_butterfly=bfly))
     yield
     st.set_launch_config(prev)
 
@@ -140,6 +145,24 @@ def test_split_hook_equals_stacked(small_chunks):
         p["u"][0], p["u"][1], p["z"], p["delta"][0], p["B"][0], p["C"][0], p["A"][0], p["D"][0], p["delta_bias"][0],
         p["delta"][1], p["B"][1], p["C"][1], p["A"][1], p["D"][1], p["delta_bias"][1])
     torch.testing.assert_close(split, stacked, rtol=0, atol=0)
+
+
+def test_seq_backward_is_the_one_tested(monkeypatch):
+    """Under the seq configuration the gradients come from the seq backward (so the parity tests above test it),
+    and under backward="chunked" from the chunked kernel."""
+    calls = []
+    real = st._seq_backward
+    monkeypatch.setattr(st, "_seq_backward", lambda *a, **k: calls.append(1) or real(*a, **k))
+    gen = torch.Generator().manual_seed(9)
+    ins = _inputs(2, 1, 4, 3, 11, torch.float32, gen=gen)
+    for backward, expected in (("seq", 1), ("chunked", 0)):
+        calls.clear()
+        prev = st.set_launch_config(st.TritonScanConfig(chunk=8, backward=backward, seq_bwd_group=4))
+        try:
+            st.bidirectional_selective_scan_triton(**ins, delta_softplus=True).sum().backward()
+        finally:
+            st.set_launch_config(prev)
+        assert len(calls) == expected, f"backward={backward!r}: the seq backward ran {len(calls)} times"
 
 
 def test_bidirectional_conv_matches_flipped_causal_conv():

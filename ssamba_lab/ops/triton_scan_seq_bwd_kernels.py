@@ -1,0 +1,445 @@
+"""Triton backward of the selective scan in the seq forward's shape: one thread per channel, the state in registers.
+
+Why a second backward: the chunked one (``triton_scan_kernels.py``) runs two ``associative_scan``s over ``[T, BE,
+NP]`` tiles whose layout needs shuffles, barriers and layout conversions every step, at 255 registers with spills
+(ROOFLINE.md): it was 12 ms per layer at 64 x 512 tokens (ssamba-tiny), twice mamba-ssm's. Here, as in
+``triton_scan_seq_kernels.py``, every tensor is a 1-D ``[BE]`` vector, one channel per thread, and the 16 state
+elements are scalar registers (``*0 .. *15``, written out because Triton has no register arrays).
+
+Per direction, with ``a_t = exp(dt_t A)``, ``h_t = a_t h_{t-1} + dt_t u_t B_t``, ``y_t = C_t h_t + D u_t``, the
+adjoint ``g_t = dL/dh_t = gy_t C_t + a_{t+1} g_{t+1}`` runs in the opposite order to the scan, and every step then
+gives (per state k, summed over k where it says so)::
+
+    du_t  = dt_t sum_k g_k B_k + D gy_t            d(dt_t) = u_t sum_k g_k B_k + sum_k A_k g_k a_k h_{t-1,k}
+    dA_k += dt_t g_k a_k h_{t-1,k}                 dB_t,k  = sum over channels of g_k dt_t u_t
+    dD   += gy_t u_t                               dC_t,k  = sum over channels of gy_t h_t,k
+
+The adjoint needs ``h_{t-1}`` in reverse order. The forward stored the state entering every chunk of ``T`` steps;
+from it each chunk is recomputed twice, at two granularities, so nothing larger than a few KB per program is held:
+
+1. scan the chunk in scan order and keep the state entering each group of ``G`` steps (``T / G`` states) in a
+   per-program scratch;
+2. per group, in adjoint order: recompute its ``G`` steps from the group's state, keeping each step's ``h_{t-1}``
+   in the scratch, then walk the ``G`` steps back, reading ``h_{t-1}``.
+
+The scratch is written and read by the same thread, so it needs no barrier; at ``T = 32, G = 8`` it is 24 KB per
+program of one warp, small enough to stay in L1 / L2. ``dB`` and ``dC`` are sums over channels: each program
+reduces over its ``BE`` channels and adds the result atomically (``E / BE`` programs per address). Both directions
+run in one launch (grid axis 2), so the two halves of ``dz = go silu'(z) (y_0 + y_1) / 2`` go to separate float32
+buffers that the launcher adds.
+"""
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+from .triton_scan_seq_kernels import _a2, _bc_load, _bc_unpack, _idx, _softplus_base2, _upd
+
+LN2 = tl.constexpr(0.6931471805599453)
+
+
+@triton.jit
+def _pick(d, p0, p1):
+    """p0 for direction 0, else p1 (a runtime choice: both directions run in one launch)."""
+    p = p1
+    if d == 0:
+        p = p0
+    return p
+
+
+@triton.jit
+def _put(p, k: tl.constexpr, h, BE: tl.constexpr, NS: tl.constexpr):
+    """State k of this program's channels into a scratch slot ``[16, BE]`` (coalesced)."""
+    if k < NS:
+        tl.store(p + k * BE, h)
+
+
+@triton.jit
+def _get(p, k: tl.constexpr, BE: tl.constexpr, NS: tl.constexpr):
+    if k < NS:
+        return tl.load(p + k * BE)
+    else:
+        return tl.zeros([BE], dtype=tl.float32)
+
+
+@triton.jit
+def _chunk_state(st, k: tl.constexpr, offs_e, mask_e, N, NS: tl.constexpr):
+    """State k entering a chunk, from the forward's ``[E, N]`` chunk-state row."""
+    if k < NS:
+        return tl.load(st + offs_e * N + k, mask=mask_e, other=0.0)
+    else:
+        return tl.zeros_like(offs_e).to(tl.float32)
+
+
+@triton.jit
+def _adj(k: tl.constexpr, hp, a2, q, ga, dt, dtu, gy, b_k, c_k, y, sb, sa, NS: tl.constexpr):
+    """State k of one adjoint step. hp: h_{t-1,k}; q: a_{t+1} g_{t+1} (the adjoint carried in); returns the new
+    carry a_t g_t, the dA accumulator, y, the sums over k of g B (sb) and of A g a h_{t-1} / ln 2 (sa), and this
+    thread's terms of dB_t,k and dC_t,k (to be summed over channels)."""
+    if k < NS:
+        a = tl.exp2(dt * a2)  # [BE] the step's decay, recomputed
+        h = a * hp + dtu * b_k  # [BE] h_t
+        y = y + c_k * h
+        g = c_k * gy + q  # [BE] g_t
+        sb = sb + g * b_k
+        w = g * a * hp  # [BE] dL/d(dt A) at this state
+        sa = sa + a2 * w
+        ga = ga + dt * w
+        q = a * g
+        return q, ga, y, sb, sa, g * dtu, gy * h
+    else:
+        return q, ga, y, sb, sa, q, q
+
+
+@triton.jit
+def _sum_out(row, k: tl.constexpr, v, tvalid, NS: tl.constexpr):
+    """This program's sum over channels of state k's term, added to ``row[k]`` (the portable path)."""
+    if k < NS:
+        tl.atomic_add(row + k, tl.sum(v, axis=0), mask=tvalid, sem="relaxed")
+
+
+@triton.jit
+def _shfl_xor(x, m):
+    """x of the lane whose index differs by the bits m (``shfl.sync.bfly``; compiled CUDA only)."""
+    return tl.inline_asm_elementwise("shfl.sync.bfly.b32 $0, $1, $2, 31, 0xffffffff;", "=f,f,r", [x, m],
+                                     dtype=tl.float32, is_pure=True, pack=1)
+
+
+@triton.jit
+def _half(lo, hi, bit, m):
+    """One butterfly level: a lane keeps lo (bit clear) or hi (bit set), sends the other to its partner across bit
+    m and adds what it receives, so each pair of lanes now holds half as many values, summed over both."""
+    keep = tl.where(bit, hi, lo)
+    send = tl.where(bit, lo, hi)
+    return keep + _shfl_xor(send, m)
+
+
+@triton.jit
+def _sum16_lanes(v, lane, zero_i):
+    """Sums over a warp's 32 lanes of 16 values at once (a transposing butterfly, 16 shuffles instead of 16 x 5):
+    lane l returns the sum for value ``(l >> 1) & 15``."""
+    b4 = (lane & 16) != 0
+    b3 = (lane & 8) != 0
+    b2 = (lane & 4) != 0
+    b1 = (lane & 2) != 0
+    m16 = zero_i + 16
+    w0 = _half(v[0], v[8], b4, m16)
+    w1 = _half(v[1], v[9], b4, m16)
+    w2 = _half(v[2], v[10], b4, m16)
+    w3 = _half(v[3], v[11], b4, m16)
+    w4 = _half(v[4], v[12], b4, m16)
+    w5 = _half(v[5], v[13], b4, m16)
+    w6 = _half(v[6], v[14], b4, m16)
+    w7 = _half(v[7], v[15], b4, m16)
+    m8 = zero_i + 8
+    x0 = _half(w0, w4, b3, m8)
+    x1 = _half(w1, w5, b3, m8)
+    x2 = _half(w2, w6, b3, m8)
+    x3 = _half(w3, w7, b3, m8)
+    m4 = zero_i + 4
+    y0 = _half(x0, x2, b2, m4)
+    y1 = _half(x1, x3, b2, m4)
+    z0 = _half(y0, y1, b1, zero_i + 2)
+    return z0 + _shfl_xor(z0, zero_i + 1)
+
+
+@triton.jit
+def _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L, SOFTPLUS: tl.constexpr,
+             FAST: tl.constexpr, OFF64: tl.constexpr):
+    """u_t, dt_t (bias and softplus applied), dt_t u_t and the pre-activation; all zero past the sequence's end
+    (a padded step leaves the state as it is)."""
+    tv = t < L
+    ti = _idx(t, OFF64)
+    m = mask_e & tv
+    u = tl.load(u_b + ti * su_l + offs_e * su_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+    pre = tl.load(dt_b + ti * sdt_l + offs_e * sdt_e, mask=m, other=0.0).to(tl.float32) + bias  # [BE]
+    dt = _softplus_base2(pre, FAST) if SOFTPLUS else pre
+    dt = tl.where(m, dt, 0.0)
+    return u, dt, dt * u, pre
+
+
+@triton.jit
+def _fwd_step(h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
+              a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dtu, brow, NS: tl.constexpr):
+    """h <- exp2(dt a2) h + dt u B_t for the 16 states (no output)."""
+    y = dt  # unused: _upd's output sum, dead code here
+    h0, y = _upd(h0, a0, dt, dtu, brow[0], brow[0], 0, y, NS)
+    h1, y = _upd(h1, a1, dt, dtu, brow[1], brow[1], 1, y, NS)
+    h2, y = _upd(h2, a2, dt, dtu, brow[2], brow[2], 2, y, NS)
+    h3, y = _upd(h3, a3, dt, dtu, brow[3], brow[3], 3, y, NS)
+    h4, y = _upd(h4, a4, dt, dtu, brow[4], brow[4], 4, y, NS)
+    h5, y = _upd(h5, a5, dt, dtu, brow[5], brow[5], 5, y, NS)
+    h6, y = _upd(h6, a6, dt, dtu, brow[6], brow[6], 6, y, NS)
+    h7, y = _upd(h7, a7, dt, dtu, brow[7], brow[7], 7, y, NS)
+    h8, y = _upd(h8, a8, dt, dtu, brow[8], brow[8], 8, y, NS)
+    h9, y = _upd(h9, a9, dt, dtu, brow[9], brow[9], 9, y, NS)
+    h10, y = _upd(h10, a10, dt, dtu, brow[10], brow[10], 10, y, NS)
+    h11, y = _upd(h11, a11, dt, dtu, brow[11], brow[11], 11, y, NS)
+    h12, y = _upd(h12, a12, dt, dtu, brow[12], brow[12], 12, y, NS)
+    h13, y = _upd(h13, a13, dt, dtu, brow[13], brow[13], 13, y, NS)
+    h14, y = _upd(h14, a14, dt, dtu, brow[14], brow[14], 14, y, NS)
+    h15, y = _upd(h15, a15, dt, dtu, brow[15], brow[15], 15, y, NS)
+    return h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15
+
+
+@triton.jit
+def _put16(p, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15, BE: tl.constexpr,
+           NS: tl.constexpr):
+    _put(p, 0, h0, BE, NS)
+    _put(p, 1, h1, BE, NS)
+    _put(p, 2, h2, BE, NS)
+    _put(p, 3, h3, BE, NS)
+    _put(p, 4, h4, BE, NS)
+    _put(p, 5, h5, BE, NS)
+    _put(p, 6, h6, BE, NS)
+    _put(p, 7, h7, BE, NS)
+    _put(p, 8, h8, BE, NS)
+    _put(p, 9, h9, BE, NS)
+    _put(p, 10, h10, BE, NS)
+    _put(p, 11, h11, BE, NS)
+    _put(p, 12, h12, BE, NS)
+    _put(p, 13, h13, BE, NS)
+    _put(p, 14, h14, BE, NS)
+    _put(p, 15, h15, BE, NS)
+
+
+@triton.jit
+def _get16(p, BE: tl.constexpr, NS: tl.constexpr):
+    return (_get(p, 0, BE, NS), _get(p, 1, BE, NS), _get(p, 2, BE, NS), _get(p, 3, BE, NS),
+            _get(p, 4, BE, NS), _get(p, 5, BE, NS), _get(p, 6, BE, NS), _get(p, 7, BE, NS),
+            _get(p, 8, BE, NS), _get(p, 9, BE, NS), _get(p, 10, BE, NS), _get(p, 11, BE, NS),
+            _get(p, 12, BE, NS), _get(p, 13, BE, NS), _get(p, 14, BE, NS), _get(p, 15, BE, NS))
+
+
+@triton.jit
+def _ga_out(p, k: tl.constexpr, ga, offs_e, mask_e, N, NS: tl.constexpr):
+    if k < NS:
+        tl.atomic_add(p + offs_e * N + k, ga, mask=mask_e, sem="relaxed")
+
+
+# Channel strides are not specialised to 1, as in the seq forward: the [BE] vectors stay one element a thread.
+@triton.jit(do_not_specialize=["su_e", "sdt_e", "sz_e", "sg_e", "sgu_e", "sgdt_e", "sgz_e", "T_rt", "G_rt"])
+def scan_seq_bwd_kernel(
+        u0_ptr, u1_ptr, su_b, su_l, su_e, dt0_ptr, dt1_ptr, sdt_b, sdt_l, sdt_e,
+        B0_ptr, B1_ptr, sB_b, sB_l, sB_n, C0_ptr, C1_ptr, sC_b, sC_l, sC_n,
+        At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, g_ptr, sg_b, sg_l, sg_e, st_ptr, scr_ptr,
+        gu_ptr, sgu_d, sgu_b, sgu_l, sgu_e, gdt_ptr, sgdt_d, sgdt_b, sgdt_l, sgdt_e, gB_ptr, gC_ptr,
+        gz_ptr, sgz_d, sgz_b, sgz_l, sgz_e, gA_ptr, gD_ptr, gbias_ptr,
+        batch, L, E, N, nchunks, T_rt, G_rt,
+        BE: tl.constexpr, T: tl.constexpr, G: tl.constexpr, NS: tl.constexpr, NDIR: tl.constexpr,
+        HAS_D: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False,
+        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, BFLY: tl.constexpr = False):
+    """Grid ``(cdiv(E, BE), batch, NDIR)``; a thread per channel; direction 1 (if any) scans right-to-left.
+
+    u*, dt*, z, g (the output's gradient): ``[b, l, e]`` by strides; B*, C*: ``[b, l, n]`` by strides (the two
+    directions' tensors share strides); At ``[NDIR, N, E]``, D, bias ``[NDIR, E]`` float32; st: the forward's
+    chunk states ``[NDIR, batch, nchunks, E, N]`` (the state entering each chunk of T steps, in scan order);
+    scr: float32 scratch, ``(T / G + G) * 16 * BE`` per program. Outputs: gu, gdt ``[NDIR, b, l, e]`` by strides
+    (gdt is the gradient of the raw dt, before bias and softplus); gB, gC float32 ``[NDIR, batch, L, N]``, gA
+    ``[NDIR, E, N]``, gD, gbias ``[NDIR, E]``, all zeroed (atomic sums); gz float32 ``[NDIR, b, l, e]`` by
+    strides: each direction's term of dz (the launcher adds them). T_rt, G_rt: T and G again, as runtime values,
+    so that the step loops stay loops. BFLY (compiled CUDA, d_state 16 or less): dB, dC summed over each warp by
+    ``_sum16_lanes``, then one vector atomic each; else ``tl.sum`` and one scalar atomic per state.
+    """
+    tl.static_assert(T % G == 0, "the group size must divide the chunk")
+    pid_e = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    d = tl.program_id(2)
+    rev = d  # direction 1 scans right-to-left: its adjoint runs left-to-right
+    offs_e = pid_e * BE + tl.arange(0, BE)  # [BE]
+    mask_e = offs_e < E
+    u_b = _pick(d, u0_ptr, u1_ptr) + b * su_b
+    dt_b = _pick(d, dt0_ptr, dt1_ptr) + b * sdt_b
+    B_b = _pick(d, B0_ptr, B1_ptr) + b * sB_b
+    C_b = _pick(d, C0_ptr, C1_ptr) + b * sC_b
+    z_b = z_ptr + b * sz_b
+    g_b = g_ptr + b * sg_b
+    gu_b = gu_ptr + d * sgu_d + b * sgu_b
+    gdt_b = gdt_ptr + d * sgdt_d + b * sgdt_b
+    gz_b = gz_ptr + d * sgz_d + b * sgz_b
+    gB_b = gB_ptr + (d * batch + b) * L * N
+    gC_b = gC_ptr + (d * batch + b) * L * N
+    At = At_ptr + d * N * E
+    a0 = _a2(At, 0, E, offs_e, mask_e, NS)
+    a1 = _a2(At, 1, E, offs_e, mask_e, NS)
+    a2 = _a2(At, 2, E, offs_e, mask_e, NS)
+    a3 = _a2(At, 3, E, offs_e, mask_e, NS)
+    a4 = _a2(At, 4, E, offs_e, mask_e, NS)
+    a5 = _a2(At, 5, E, offs_e, mask_e, NS)
+    a6 = _a2(At, 6, E, offs_e, mask_e, NS)
+    a7 = _a2(At, 7, E, offs_e, mask_e, NS)
+    a8 = _a2(At, 8, E, offs_e, mask_e, NS)
+    a9 = _a2(At, 9, E, offs_e, mask_e, NS)
+    a10 = _a2(At, 10, E, offs_e, mask_e, NS)
+    a11 = _a2(At, 11, E, offs_e, mask_e, NS)
+    a12 = _a2(At, 12, E, offs_e, mask_e, NS)
+    a13 = _a2(At, 13, E, offs_e, mask_e, NS)
+    a14 = _a2(At, 14, E, offs_e, mask_e, NS)
+    a15 = _a2(At, 15, E, offs_e, mask_e, NS)
+    bias = tl.load(bias_ptr + d * E + offs_e, mask=mask_e, other=0.0)  # [BE]
+    Dv = tl.load(D_ptr + d * E + offs_e, mask=mask_e, other=0.0) if HAS_D else tl.zeros([BE], dtype=tl.float32)
+    zero = tl.zeros([BE], dtype=tl.float32)
+    zero_i = tl.zeros([BE], dtype=tl.int32)
+    lane = tl.arange(0, BE) % 32  # [BE] a thread per channel: element i sits in lane i % 32
+    s_lane = (lane >> 1) & 15  # [BE] the state a lane's butterfly sum belongs to
+    gscale = 0.5 if NDIR == 2 else 1.0
+    # adjoint carry q_k = a_{t+1} g_{t+1}, and the dA accumulators
+    q0, q1, q2, q3, q4, q5, q6, q7 = zero, zero, zero, zero, zero, zero, zero, zero
+    q8, q9, q10, q11, q12, q13, q14, q15 = zero, zero, zero, zero, zero, zero, zero, zero
+    g0, g1, g2, g3, g4, g5, g6, g7 = zero, zero, zero, zero, zero, zero, zero, zero
+    g8, g9, g10, g11, g12, g13, g14, g15 = zero, zero, zero, zero, zero, zero, zero, zero
+    gD = zero
+    gbias = zero
+    NG: tl.constexpr = T // G
+    scr = scr_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * ((NG + G) * 16 * BE) + tl.arange(0, BE)
+    scr_steps = scr + NG * 16 * BE  # [G, 16, BE]: h_{t-1} of each step of the current group
+    st_b = st_ptr + (d * batch + b) * nchunks * E * N
+    for i in range(nchunks):
+        c = i + (1 - rev) * (nchunks - 1 - 2 * i)  # chunks in adjoint order
+        t_c = c * T
+        # 1. the chunk in scan order; keep the state entering each group
+        st = st_b + c * E * N
+        h0 = _chunk_state(st, 0, offs_e, mask_e, N, NS)
+        h1 = _chunk_state(st, 1, offs_e, mask_e, N, NS)
+        h2 = _chunk_state(st, 2, offs_e, mask_e, N, NS)
+        h3 = _chunk_state(st, 3, offs_e, mask_e, N, NS)
+        h4 = _chunk_state(st, 4, offs_e, mask_e, N, NS)
+        h5 = _chunk_state(st, 5, offs_e, mask_e, N, NS)
+        h6 = _chunk_state(st, 6, offs_e, mask_e, N, NS)
+        h7 = _chunk_state(st, 7, offs_e, mask_e, N, NS)
+        h8 = _chunk_state(st, 8, offs_e, mask_e, N, NS)
+        h9 = _chunk_state(st, 9, offs_e, mask_e, N, NS)
+        h10 = _chunk_state(st, 10, offs_e, mask_e, N, NS)
+        h11 = _chunk_state(st, 11, offs_e, mask_e, N, NS)
+        h12 = _chunk_state(st, 12, offs_e, mask_e, N, NS)
+        h13 = _chunk_state(st, 13, offs_e, mask_e, N, NS)
+        h14 = _chunk_state(st, 14, offs_e, mask_e, N, NS)
+        h15 = _chunk_state(st, 15, offs_e, mask_e, N, NS)
+        for j in range(T_rt):
+            if j % G == 0:
+                _put16(scr + (j // G) * 16 * BE, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14,
+                       h15, BE, NS)
+            t = t_c + j + rev * (T - 1 - 2 * j)  # scan order
+            u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L, SOFTPLUS,
+                                       FAST, OFF64)
+            brow = _bc_unpack(_bc_load(B_b + _idx(tl.minimum(t, L - 1), OFF64) * sB_l, sB_n, zero_i, NS, VEC, F32),
+                              VEC, F32)
+            h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _fwd_step(
+                h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
+                a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dtu, brow, NS)
+        # 2. the groups in adjoint order
+        for gi2 in range(NG):
+            gi = NG - 1 - gi2
+            h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _get16(
+                scr + gi * 16 * BE, BE, NS)
+            for jj in range(G_rt):  # recompute the group, keeping each step's h_{t-1}
+                _put16(scr_steps + jj * 16 * BE, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14,
+                       h15, BE, NS)
+                j = gi * G + jj
+                t = t_c + j + rev * (T - 1 - 2 * j)
+                u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L,
+                                           SOFTPLUS, FAST, OFF64)
+                brow = _bc_unpack(_bc_load(B_b + _idx(tl.minimum(t, L - 1), OFF64) * sB_l, sB_n, zero_i, NS, VEC,
+                                           F32), VEC, F32)
+                h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _fwd_step(
+                    h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
+                    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dtu, brow, NS)
+            for jj2 in range(G_rt):  # the adjoint steps
+                jj = G - 1 - jj2
+                j = gi * G + jj
+                t = t_c + j + rev * (T - 1 - 2 * j)
+                tv = t < L
+                m = mask_e & tv
+                ti = _idx(t, OFF64)
+                u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L,
+                                           SOFTPLUS, FAST, OFF64)
+                tb = _idx(tl.minimum(t, L - 1), OFF64)
+                brow = _bc_unpack(_bc_load(B_b + tb * sB_l, sB_n, zero_i, NS, VEC, F32), VEC, F32)
+                crow = _bc_unpack(_bc_load(C_b + tb * sC_l, sC_n, zero_i, NS, VEC, F32), VEC, F32)
+                go = tl.load(g_b + ti * sg_l + offs_e * sg_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+                if HAS_Z:
+                    zv = tl.load(z_b + ti * sz_l + offs_e * sz_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+                    sz = tl.sigmoid(zv)
+                    gy = go * zv * sz * gscale  # [BE] dL/dy of this direction
+                else:
+                    gy = go * gscale
+                p = scr_steps + jj * 16 * BE
+                tb_n = tb * N
+                y, sb, sa = zero, zero, zero
+                q0, g0, y, sb, sa, b0, c0 = _adj(0, _get(p, 0, BE, NS), a0, q0, g0, dt, dtu, gy, brow[0], crow[0],
+                                                 y, sb, sa, NS)
+                q1, g1, y, sb, sa, b1, c1 = _adj(1, _get(p, 1, BE, NS), a1, q1, g1, dt, dtu, gy, brow[1], crow[1],
+                                                 y, sb, sa, NS)
+                q2, g2, y, sb, sa, b2, c2 = _adj(2, _get(p, 2, BE, NS), a2, q2, g2, dt, dtu, gy, brow[2], crow[2],
+                                                 y, sb, sa, NS)
+                q3, g3, y, sb, sa, b3, c3 = _adj(3, _get(p, 3, BE, NS), a3, q3, g3, dt, dtu, gy, brow[3], crow[3],
+                                                 y, sb, sa, NS)
+                q4, g4, y, sb, sa, b4, c4 = _adj(4, _get(p, 4, BE, NS), a4, q4, g4, dt, dtu, gy, brow[4], crow[4],
+                                                 y, sb, sa, NS)
+                q5, g5, y, sb, sa, b5, c5 = _adj(5, _get(p, 5, BE, NS), a5, q5, g5, dt, dtu, gy, brow[5], crow[5],
+                                                 y, sb, sa, NS)
+                q6, g6, y, sb, sa, b6, c6 = _adj(6, _get(p, 6, BE, NS), a6, q6, g6, dt, dtu, gy, brow[6], crow[6],
+                                                 y, sb, sa, NS)
+                q7, g7, y, sb, sa, b7, c7 = _adj(7, _get(p, 7, BE, NS), a7, q7, g7, dt, dtu, gy, brow[7], crow[7],
+                                                 y, sb, sa, NS)
+                q8, g8, y, sb, sa, b8, c8 = _adj(8, _get(p, 8, BE, NS), a8, q8, g8, dt, dtu, gy, brow[8], crow[8],
+                                                 y, sb, sa, NS)
+                q9, g9, y, sb, sa, b9, c9 = _adj(9, _get(p, 9, BE, NS), a9, q9, g9, dt, dtu, gy, brow[9], crow[9],
+                                                 y, sb, sa, NS)
+                q10, g10, y, sb, sa, b10, c10 = _adj(10, _get(p, 10, BE, NS), a10, q10, g10, dt, dtu, gy, brow[10],
+                                                     crow[10], y, sb, sa, NS)
+                q11, g11, y, sb, sa, b11, c11 = _adj(11, _get(p, 11, BE, NS), a11, q11, g11, dt, dtu, gy, brow[11],
+                                                     crow[11], y, sb, sa, NS)
+                q12, g12, y, sb, sa, b12, c12 = _adj(12, _get(p, 12, BE, NS), a12, q12, g12, dt, dtu, gy, brow[12],
+                                                     crow[12], y, sb, sa, NS)
+                q13, g13, y, sb, sa, b13, c13 = _adj(13, _get(p, 13, BE, NS), a13, q13, g13, dt, dtu, gy, brow[13],
+                                                     crow[13], y, sb, sa, NS)
+                q14, g14, y, sb, sa, b14, c14 = _adj(14, _get(p, 14, BE, NS), a14, q14, g14, dt, dtu, gy, brow[14],
+                                                     crow[14], y, sb, sa, NS)
+                q15, g15, y, sb, sa, b15, c15 = _adj(15, _get(p, 15, BE, NS), a15, q15, g15, dt, dtu, gy, brow[15],
+                                                     crow[15], y, sb, sa, NS)
+                dB = (b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15)
+                dC = (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15)
+                if BFLY:  # lane l ends with state (l >> 1) & 15 summed over its warp; even lanes add it
+                    m_red = ((lane & 1) == 0) & (s_lane < NS) & tv
+                    tl.atomic_add(gB_b + tb_n + s_lane, _sum16_lanes(dB, lane, zero_i), mask=m_red, sem="relaxed")
+                    tl.atomic_add(gC_b + tb_n + s_lane, _sum16_lanes(dC, lane, zero_i), mask=m_red, sem="relaxed")
+                else:
+                    for k in tl.static_range(16):
+                        _sum_out(gB_b + tb_n, k, dB[k], tv, NS)
+                        _sum_out(gC_b + tb_n, k, dC[k], tv, NS)
+                gu = dt * sb  # [BE]
+                if HAS_D:
+                    y = y + Dv * u
+                    gu = gu + Dv * gy
+                    gD += gy * u
+                gpre = sb * u + sa * LN2  # [BE] dL/d(dt)
+                if SOFTPLUS:
+                    gpre = gpre * tl.sigmoid(pre)
+                gpre = tl.where(m, gpre, 0.0)
+                gbias += gpre
+                tl.store(gu_b + ti * sgu_l + offs_e * sgu_e, gu.to(gu_ptr.dtype.element_ty), mask=m)
+                tl.store(gdt_b + ti * sgdt_l + offs_e * sgdt_e, gpre.to(gdt_ptr.dtype.element_ty), mask=m)
+                if HAS_Z:
+                    gz = go * y * gscale * sz * (1.0 + zv * (1.0 - sz))  # [BE] this direction's term of dz
+                    tl.store(gz_b + ti * sgz_l + offs_e * sgz_e, gz, mask=m)
+    gA = gA_ptr + d * E * N
+    _ga_out(gA, 0, g0, offs_e, mask_e, N, NS)
+    _ga_out(gA, 1, g1, offs_e, mask_e, N, NS)
+    _ga_out(gA, 2, g2, offs_e, mask_e, N, NS)
+    _ga_out(gA, 3, g3, offs_e, mask_e, N, NS)
+    _ga_out(gA, 4, g4, offs_e, mask_e, N, NS)
+    _ga_out(gA, 5, g5, offs_e, mask_e, N, NS)
+    _ga_out(gA, 6, g6, offs_e, mask_e, N, NS)
+    _ga_out(gA, 7, g7, offs_e, mask_e, N, NS)
+    _ga_out(gA, 8, g8, offs_e, mask_e, N, NS)
+    _ga_out(gA, 9, g9, offs_e, mask_e, N, NS)
+    _ga_out(gA, 10, g10, offs_e, mask_e, N, NS)
+    _ga_out(gA, 11, g11, offs_e, mask_e, N, NS)
+    _ga_out(gA, 12, g12, offs_e, mask_e, N, NS)
+    _ga_out(gA, 13, g13, offs_e, mask_e, N, NS)
+    _ga_out(gA, 14, g14, offs_e, mask_e, N, NS)
+    _ga_out(gA, 15, g15, offs_e, mask_e, N, NS)
+    if HAS_D:
+        tl.atomic_add(gD_ptr + d * E + offs_e, gD, mask=mask_e, sem="relaxed")
+    tl.atomic_add(gbias_ptr + d * E + offs_e, gbias, mask=mask_e, sem="relaxed")
