@@ -10,8 +10,10 @@
 # and the later ones (benchmarks/results/GPU_SEQ_BWD_2026-12-02.md):
 #   bwd:    the seq backward: its sweep (with gradient parity against the chunked backward at full size), the
 #           training targets, then GPU parity of the compiled-only variants
+#   train:  after the two-part conv backward and the split-K projections: where the step time goes
+#           (gpu_profile_steps.py), every target, GPU parity of the conv, mixer and seq-backward variants
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -72,4 +74,13 @@ elif [ "$stage" = bwd ]; then
   tail -n 7 "$OUT/targets.log"
   timeout 150 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py \
     -k "bfly or chunked-bwd or seq_backward" > "$OUT/pytest_triton.log" 2>&1; tail -n 3 "$OUT/pytest_triton.log"
+elif [ "$stage" = train ]; then
+  timeout 150 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT" --tag _r8 --cases 0 1 2 3 > "$OUT/profile.log" 2>&1
+  head -n 4 "$OUT/profile.log"
+  timeout 240 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r8 --variants triton-seq --repeats 10 \
+    --budget-s 1 > "$OUT/targets.log" 2>&1
+  tail -n 9 "$OUT/targets.log"
+  timeout 120 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py \
+    -k "conv or dir_linear or (fused_mixer and (bfly or chunked-bwd)) or (bidirectional_scan_matches and bfly)" \
+    > "$OUT/pytest_triton.log" 2>&1; tail -n 3 "$OUT/pytest_triton.log"
 fi

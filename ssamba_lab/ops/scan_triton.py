@@ -22,7 +22,7 @@ import torch
 import triton
 from einops import rearrange
 
-from .triton_conv_kernels import conv_bidir_bwd_kernel, conv_bidir_fwd_kernel
+from .triton_conv_kernels import conv_bidir_bwd_pre_kernel, conv_bidir_bwd_x_kernel, conv_bidir_fwd_kernel
 from .triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
 from .triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
 from .triton_scan_seq_kernels import scan_seq_fwd_kernel
@@ -435,13 +435,17 @@ class _ConvFn(torch.autograd.Function):
         batch, e, length = x.shape
         k = w32.shape[-1]
         gu = rearrange(gu, "d b e l -> d b l e").contiguous()  # [2, b, l, e] (a no-op for the fused path's grads)
+        assert k <= 4, f"the conv backward kernel handles kernel widths up to 4, got {k}"
         gx = _token_major((batch, e, length), dtype=x.dtype, device=x.device)  # [b, e, l]
+        gp = torch.empty(2, batch, length, e, dtype=torch.float32, device=x.device)  # [2, b, l, e] d loss / d pre
         gw = torch.zeros_like(w32)
         gb = torch.zeros_like(b32)
-        grid = (triton.cdiv(length, 64), triton.cdiv(e, 32), batch)
-        conv_bidir_bwd_kernel[grid](x, x.stride(0), x.stride(2), x.stride(1), w32, b32, gu, gx, gx.stride(0),
-                                    gx.stride(2), gx.stride(1), gw, gb, batch, length, e, K=k, BT=64, BE=32,
-                                    num_warps=4)
+        steps = 256  # positions a program of part 1 walks: its weight sums go out once
+        conv_bidir_bwd_pre_kernel[(triton.cdiv(e, 32), batch, triton.cdiv(length, steps))](
+            x, x.stride(0), x.stride(2), x.stride(1), w32, b32, gu, gp, gw, gb, batch, length, e, steps,
+            K=k, BT=32, BE=32, num_warps=4)
+        conv_bidir_bwd_x_kernel[(triton.cdiv(length, 64), triton.cdiv(e, 32), batch)](
+            gp, w32, gx, gx.stride(0), gx.stride(2), gx.stride(1), batch, length, e, K=k, BT=64, BE=32, num_warps=4)
         return gx, gw.to(ctx.dtypes[0]), gb.to(ctx.dtypes[1])
 
 
@@ -450,6 +454,20 @@ def bidirectional_conv1d_triton(x: torch.Tensor, weight: torch.Tensor, bias: tor
     ``[2, b, l, e]``): ``silu`` of the causal conv with weight[0] and of the anti-causal conv with weight[1], i.e.
     of ``causal_conv1d(x.flip(-1), weight[1]).flip(-1)``."""
     return _ConvFn.apply(x, weight, bias)
+
+
+def _dir_linear(x: torch.Tensor, w: torch.Tensor, *, split: bool) -> torch.Tensor:
+    """``x [2, T, in] @ w[d]^T`` per direction -> ``[2, T, out]``. With ``split`` (training) the tokens are cut
+    into up to 16 groups that share the weight by broadcasting, so autograd computes the weight gradient as 2 x 16
+    partial products over T / 16 tokens and sums them: split-K. cuBLAS's batched kernel for the unsplit
+    gradient (output 48 x 384 or 384 x 12, K = T) ran ~12 thread blocks: 0.8 ms per layer at 64 x 512 tokens on
+    an H200, 16% of the training step (benchmarks/results/gpu_profile_steps_r7.md)."""
+    groups = next(g for g in (16, 8, 4, 2, 1) if x.shape[1] % g == 0) if split else 1
+    if groups == 1:
+        return torch.bmm(x, w.transpose(1, 2))  # [2, T, out]
+    xg = x.view(x.shape[0], groups, x.shape[1] // groups, x.shape[2])  # [2, g, T/g, in], a view
+    y = torch.matmul(xg, w.transpose(1, 2).unsqueeze(1))  # [2, g, T/g, out]
+    return y.view(x.shape[0], x.shape[1], w.shape[1])  # [2, T, out]
 
 
 def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd: dict) -> torch.Tensor:
@@ -472,8 +490,8 @@ def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd:
     # x_proj's rows reordered to B | C | dt_in and padded to a multiple of 8: every B and C row then starts on
     # 16 bytes in bf16, so the seq forward reads it with vector loads (_vec_width); the padding is a few zero rows
     w = _bc_first(stack("x_proj_weight"), r)  # [2, 2n + r + pad, e]
-    x_dbl = torch.bmm(u_tok, w.transpose(1, 2))  # [2, b*l, 2n + r + pad]
-    dt = torch.bmm(x_dbl[..., 2 * n:2 * n + r], stack("dt_proj_weight").transpose(1, 2))  # [2, b*l, e]
+    x_dbl = _dir_linear(u_tok, w, split=grad)  # [2, b*l, 2n + r + pad]
+    dt = _dir_linear(x_dbl[..., 2 * n:2 * n + r], stack("dt_proj_weight"), split=grad)  # [2, b*l, e]
     dt = rearrange(dt, "d (b l) e -> d b e l", b=batch)  # [2, b, e, l], a view
     B = rearrange(x_dbl[..., :n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
     C = rearrange(x_dbl[..., n:2 * n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view

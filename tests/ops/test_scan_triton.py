@@ -147,6 +147,22 @@ def test_split_hook_equals_stacked(small_chunks):
     torch.testing.assert_close(split, stacked, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("tokens", [48, 30, 7])
+def test_dir_linear_split_k_equals_bmm(tokens):
+    """The training path's projections (token groups sharing the weight: a split-K weight gradient) compute what
+    one bmm computes, values and gradients, also on a strided view (x_proj's dt_in columns)."""
+    gen = torch.Generator().manual_seed(11)
+    x = torch.randn(2, tokens, 20, generator=gen, dtype=torch.float64)[..., 3:13].requires_grad_()  # [2, T, 10]
+    w = torch.randn(2, 7, 10, generator=gen, dtype=torch.float64).requires_grad_()
+    g = torch.randn(2, tokens, 7, generator=gen, dtype=torch.float64)
+    ref = torch.bmm(x, w.transpose(1, 2))
+    out = st._dir_linear(x, w, split=True)
+    assert out.shape == ref.shape
+    torch.testing.assert_close(out, ref)
+    for a, b in zip(torch.autograd.grad(out, [x, w], g), torch.autograd.grad(ref, [x, w], g)):
+        torch.testing.assert_close(a, b)
+
+
 def test_seq_backward_is_the_one_tested(monkeypatch):
     """Under the seq configuration the gradients come from the seq backward (so the parity tests above test it),
     and under backward="chunked" from the chunked kernel."""
@@ -165,9 +181,12 @@ def test_seq_backward_is_the_one_tested(monkeypatch):
         assert len(calls) == expected, f"backward={backward!r}: the seq backward ran {len(calls)} times"
 
 
-def test_bidirectional_conv_matches_flipped_causal_conv():
+@pytest.mark.parametrize("length", [40, 300])
+def test_bidirectional_conv_matches_flipped_causal_conv(length):
+    """300 steps: the backward's first part splits the sequence over programs (256 steps each, in tiles of 32),
+    its second part over tiles of 64."""
     gen = torch.Generator().manual_seed(5)
-    x = torch.randn(2, 40, 5, generator=gen).to(DEVICE).transpose(1, 2).requires_grad_()  # [b, e, l], strided
+    x = torch.randn(2, length, 5, generator=gen).to(DEVICE).transpose(1, 2).requires_grad_()  # [b, e, l], strided
     w = torch.randn(2, 5, 4, generator=gen).to(DEVICE).requires_grad_()
     bias = torch.randn(2, 5, generator=gen).to(DEVICE).requires_grad_()
 
@@ -177,7 +196,7 @@ def test_bidirectional_conv_matches_flipped_causal_conv():
         return torch.stack([fwd, bwd])  # [2, b, e, l]
 
     out = st.bidirectional_conv1d_triton(x, w, bias)
-    assert out.shape == (2, 2, 5, 40)
+    assert out.shape == (2, 2, 5, length)
     _check_grads(out, ref, dict(x=x, w=w, bias=bias), TOL[torch.float32], gen=gen)
 
 
