@@ -12,8 +12,10 @@
 #           training targets, then GPU parity of the compiled-only variants
 #   train:  after the two-part conv backward and the split-K projections: where the step time goes
 #           (gpu_profile_steps.py), every target, GPU parity of the conv, mixer and seq-backward variants
+#   close:  the final code: every target (eager), the inference targets as CUDA-graph replays (both models), the
+#           training profile, whole-model backend parity, GPU pytest of the scan, graph and parity tests
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -83,4 +85,18 @@ elif [ "$stage" = train ]; then
   timeout 120 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py \
     -k "conv or dir_linear or (fused_mixer and (bfly or chunked-bwd)) or (bidirectional_scan_matches and bfly)" \
     > "$OUT/pytest_triton.log" 2>&1; tail -n 3 "$OUT/pytest_triton.log"
+elif [ "$stage" = close ]; then
+  timeout 150 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r9 --variants triton-seq --repeats 10 \
+    --budget-s 1 > "$OUT/targets.log" 2>&1; tail -n 7 "$OUT/targets.log"
+  timeout 90 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r9_graph --variants triton-seq --sizes tiny \
+    --kinds inference --cuda-graph --repeats 10 --budget-s 1 > "$OUT/targets_graph.log" 2>&1
+  tail -n 4 "$OUT/targets_graph.log"
+  timeout 90 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT" --tag _r9 --cases 0 1 > "$OUT/profile.log" 2>&1
+  grep -E "wall|conv_bidir|scan_seq" "$OUT/gpu_profile_steps_r9.md" | head -8
+  timeout 90 python3 benchmarks/gpu_backend_parity.py --out "$OUT/gpu_backend_parity_h200.json" > "$OUT/parity.log" 2>&1
+  tail -n 4 "$OUT/parity.log"
+  timeout 60 python3 -m pytest -q -p no:cacheprovider tests/ops/test_gpu_parity.py tests/models/test_graphed.py \
+    > "$OUT/pytest_gpu_parity.log" 2>&1; tail -n 2 "$OUT/pytest_gpu_parity.log"
+  timeout 200 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py > "$OUT/pytest_triton.log" 2>&1
+  tail -n 3 "$OUT/pytest_triton.log"
 fi

@@ -119,12 +119,15 @@ def main() -> None:
     ap.add_argument("--kinds", nargs="+", default=["inference", "train_step"], help="which targets")
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                     help="TritonScanConfig fields for the Triton variants (ints, or True / False), e.g. seq_fuse_dt=True")
+    ap.add_argument("--cuda-graph", action="store_true",
+                    help="inference targets: time CUDA-graph replays, for SSAST and SSAMBA alike")
     args = ap.parse_args()
     seq = seq_config_from_sweep(args.seq_from) if args.seq_from else {}
     overrides = st.parse_config_fields(args.set)
     assert torch.cuda.is_available(), "gpu_targets.py measures GPU targets: it needs a CUDA device"
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    mcfg = MeasureConfig(device="cuda", warmup=3, repeats=args.repeats, min_repeats=5, budget_s=args.budget_s)
+    mcfg = MeasureConfig(device="cuda", warmup=3, repeats=args.repeats, min_repeats=5, budget_s=args.budget_s,
+                         cuda_graph=args.cuda_graph)
     env = environment(torch.device("cuda")).to_dict()
     import triton
 
@@ -151,6 +154,7 @@ def main() -> None:
           (f"torch {env['torch_version']}, CUDA {env['cuda_version']}, Triton {env['triton']}, mamba-ssm "
           f"{env['mamba_ssm_version'] or 'unavailable'}, Python {env['python']}; seq forward settings "
           f"{env['seq_settings']}. bf16 autocast over fp32 weights; "
+          f"{'CUDA-graph replays (both models); ' if args.cuda_graph else ''}"
           "median of CUDA-event timings; memory = allocator peak (weights + input + working)."), ""] + table
     stem.with_suffix(".md").write_text("\n".join(md) + "\n")
     print("\n".join(table))

@@ -65,11 +65,12 @@ def conv_bidir_bwd_pre_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, 
     for d in tl.static_range(2):
         bias = tl.load(bias_ptr + d * E + e, mask=mask_e, other=0.0)  # [BE]
         w0 = tl.load(w_ptr + d * E * K + e * K, mask=mask_e, other=0.0)  # [BE]
-        gb = tl.zeros([BE], dtype=tl.float32)
-        gw0 = tl.zeros([BE], dtype=tl.float32)
-        gw1 = tl.zeros([BE], dtype=tl.float32)
-        gw2 = tl.zeros([BE], dtype=tl.float32)
-        gw3 = tl.zeros([BE], dtype=tl.float32)
+        # [BT, BE] partial sums, reduced over positions once at the end (a reduction per tile crosses warps)
+        gb = tl.zeros([BT, BE], dtype=tl.float32)
+        gw0 = tl.zeros([BT, BE], dtype=tl.float32)
+        gw1 = tl.zeros([BT, BE], dtype=tl.float32)
+        gw2 = tl.zeros([BT, BE], dtype=tl.float32)
+        gw3 = tl.zeros([BT, BE], dtype=tl.float32)
         for tb in range(0, steps, BT):
             t = t0 + tb + tl.arange(0, BT)  # [BT]
             m2 = (t < L)[:, None] & mask_e[None, :]  # [BT, BE]
@@ -101,19 +102,19 @@ def conv_bidir_bwd_pre_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, 
             s = tl.sigmoid(pre)
             gp = tl.where(m2, g * s * (1.0 + pre * (1.0 - s)), 0.0)  # [BT, BE]
             tl.store(gp_ptr + offs, gp, mask=m2)
-            gb += tl.sum(gp, axis=0)
-            gw0 += tl.sum(gp * x0, axis=0)
-            gw1 += tl.sum(gp * x1, axis=0)
-            gw2 += tl.sum(gp * x2, axis=0)
-            gw3 += tl.sum(gp * x3, axis=0)
-        tl.atomic_add(gbias_ptr + d * E + e, gb, mask=mask_e, sem="relaxed")
-        tl.atomic_add(gw_ptr + d * E * K + e * K, gw0, mask=mask_e, sem="relaxed")
+            gb += gp
+            gw0 += gp * x0
+            gw1 += gp * x1
+            gw2 += gp * x2
+            gw3 += gp * x3
+        tl.atomic_add(gbias_ptr + d * E + e, tl.sum(gb, axis=0), mask=mask_e, sem="relaxed")
+        tl.atomic_add(gw_ptr + d * E * K + e * K, tl.sum(gw0, axis=0), mask=mask_e, sem="relaxed")
         if K > 1:
-            tl.atomic_add(gw_ptr + d * E * K + e * K + 1, gw1, mask=mask_e, sem="relaxed")
+            tl.atomic_add(gw_ptr + d * E * K + e * K + 1, tl.sum(gw1, axis=0), mask=mask_e, sem="relaxed")
         if K > 2:
-            tl.atomic_add(gw_ptr + d * E * K + e * K + 2, gw2, mask=mask_e, sem="relaxed")
+            tl.atomic_add(gw_ptr + d * E * K + e * K + 2, tl.sum(gw2, axis=0), mask=mask_e, sem="relaxed")
         if K > 3:
-            tl.atomic_add(gw_ptr + d * E * K + e * K + 3, gw3, mask=mask_e, sem="relaxed")
+            tl.atomic_add(gw_ptr + d * E * K + e * K + 3, tl.sum(gw3, axis=0), mask=mask_e, sem="relaxed")
 
 
 @triton.jit

@@ -9,7 +9,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..models import build_encoder
+from ..models import GraphedInference, build_encoder
 from ..ops import resolve_backend
 from .config import MeasureConfig, ProfilePoint
 from .environment import Environment, environment, resolve_device
@@ -52,15 +52,20 @@ def _autocast(device: torch.device, dtype: str):
     return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
-def make_step(model: nn.Module, x: torch.Tensor, point: ProfilePoint, device: torch.device) -> Callable[[], None]:
+def make_step(model: nn.Module, x: torch.Tensor, point: ProfilePoint, device: torch.device, *,
+              cuda_graph: bool = False) -> Callable[[], None]:
     """The callable that is timed. x: ``[batch, frames, bins]``.
 
-    inference: eval mode, inference_mode, the whole encoder forward. train_step: train mode, forward, a
+    inference: eval mode, inference_mode, the whole encoder forward (with ``cuda_graph`` on CUDA, a replay of it
+    captured as one CUDA graph). train_step: train mode, forward, a
     stand-in loss (mean square of the output tokens: a cheap head so the backward covers every block), backward,
     Adam step.
     """
     if point.kind == "inference":
         model.eval()
+        if cuda_graph and device.type == "cuda":
+            graphed = GraphedInference(model, x, autocast_bf16=point.dtype == "bf16")
+            return lambda: graphed(x)
 
         def step() -> None:
             with torch.inference_mode(), _autocast(device, point.dtype):
@@ -106,7 +111,7 @@ def profile_point(point: ProfilePoint, *, measure: MeasureConfig = MeasureConfig
         model = model.to(device)
         weights = tensor_bytes(model)
         x = torch.randn(point.batch_size, shape.frames, shape.bins, device=device)  # [b, frames, bins]
-        step = make_step(model, x, point, device)
+        step = make_step(model, x, point, device, cuda_graph=measure.cuda_graph)
         warm_up(step, device, measure)
         if device.type == "cuda":  # the allocator's peak costs nothing: read it over the timed runs
             with PeakMemory(device) as mem:
@@ -122,6 +127,8 @@ def profile_point(point: ProfilePoint, *, measure: MeasureConfig = MeasureConfig
     finally:
         del model, x, step
         free_memory(device)
+    if status == "ok" and measure.cuda_graph and device.type == "cuda" and point.kind == "inference":
+        note = "cuda graph replay"
     row = row_for(point, shape, env, status=status, note=note, scan_backend=scan)
     if status != "ok":
         return row
