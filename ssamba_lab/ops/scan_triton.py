@@ -12,7 +12,7 @@ Public functions (all differentiable; CUDA tensors, or CPU tensors under ``TRITO
   ``MambaMixer`` (everything between ``in_proj`` and ``out_proj``) with no flips and no transposes.
 
 Kernels: ``triton_scan_kernels.py`` (chunked forward, backward), ``triton_scan_seq_kernels.py`` (seq forward),
-``triton_conv_kernels.py``.
+``triton_scan_seq_bwd_kernels.py`` (seq backward, the default backward), ``triton_conv_kernels.py``.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Why a second backward: the chunked one (``triton_scan_kernels.py``) runs two ``associative_scan``s over ``[T, BE,
 NP]`` tiles whose layout needs shuffles, barriers and layout conversions every step, at 255 registers with spills
-(ROOFLINE.md): it was 12 ms per layer at 64 x 512 tokens (ssamba-tiny), twice mamba-ssm's. Here, as in
+(ROOFLINE.md): forward + backward took 12.1 ms per layer at 64 x 512 tokens (ssamba-tiny, H200), against
+3.35 ms for mamba-ssm and 2.84 ms with this kernel (benchmarks/results/GPU_SEQ_BWD_2026-12-02.md). Here, as in
 ``triton_scan_seq_kernels.py``, every tensor is a 1-D ``[BE]`` vector, one channel per thread, and the 16 state
 elements are scalar registers (``*0 .. *15``, written out because Triton has no register arrays).
 
@@ -33,7 +34,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .triton_scan_seq_kernels import _a2, _bc_load, _bc_unpack, _idx, _softplus_base2, _upd
+from .triton_scan_seq_kernels import _a2, _bc_load, _bc_unpack, _idx, _load_state, _softplus_base2, _upd
 
 LN2 = tl.constexpr(0.6931471805599453)
 
@@ -60,15 +61,6 @@ def _get(p, k: tl.constexpr, BE: tl.constexpr, NS: tl.constexpr):
         return tl.load(p + k * BE)
     else:
         return tl.zeros([BE], dtype=tl.float32)
-
-
-@triton.jit
-def _chunk_state(st, k: tl.constexpr, offs_e, mask_e, N, NS: tl.constexpr):
-    """State k entering a chunk, from the forward's ``[E, N]`` chunk-state row."""
-    if k < NS:
-        return tl.load(st + offs_e * N + k, mask=mask_e, other=0.0)
-    else:
-        return tl.zeros_like(offs_e).to(tl.float32)
 
 
 @triton.jit
@@ -299,22 +291,22 @@ def scan_seq_bwd_kernel(
         t_c = c * T
         # 1. the chunk in scan order; keep the state entering each group
         st = st_b + c * E * N
-        h0 = _chunk_state(st, 0, offs_e, mask_e, N, NS)
-        h1 = _chunk_state(st, 1, offs_e, mask_e, N, NS)
-        h2 = _chunk_state(st, 2, offs_e, mask_e, N, NS)
-        h3 = _chunk_state(st, 3, offs_e, mask_e, N, NS)
-        h4 = _chunk_state(st, 4, offs_e, mask_e, N, NS)
-        h5 = _chunk_state(st, 5, offs_e, mask_e, N, NS)
-        h6 = _chunk_state(st, 6, offs_e, mask_e, N, NS)
-        h7 = _chunk_state(st, 7, offs_e, mask_e, N, NS)
-        h8 = _chunk_state(st, 8, offs_e, mask_e, N, NS)
-        h9 = _chunk_state(st, 9, offs_e, mask_e, N, NS)
-        h10 = _chunk_state(st, 10, offs_e, mask_e, N, NS)
-        h11 = _chunk_state(st, 11, offs_e, mask_e, N, NS)
-        h12 = _chunk_state(st, 12, offs_e, mask_e, N, NS)
-        h13 = _chunk_state(st, 13, offs_e, mask_e, N, NS)
-        h14 = _chunk_state(st, 14, offs_e, mask_e, N, NS)
-        h15 = _chunk_state(st, 15, offs_e, mask_e, N, NS)
+        h0 = _load_state(st, 0, offs_e, mask_e, N, NS)
+        h1 = _load_state(st, 1, offs_e, mask_e, N, NS)
+        h2 = _load_state(st, 2, offs_e, mask_e, N, NS)
+        h3 = _load_state(st, 3, offs_e, mask_e, N, NS)
+        h4 = _load_state(st, 4, offs_e, mask_e, N, NS)
+        h5 = _load_state(st, 5, offs_e, mask_e, N, NS)
+        h6 = _load_state(st, 6, offs_e, mask_e, N, NS)
+        h7 = _load_state(st, 7, offs_e, mask_e, N, NS)
+        h8 = _load_state(st, 8, offs_e, mask_e, N, NS)
+        h9 = _load_state(st, 9, offs_e, mask_e, N, NS)
+        h10 = _load_state(st, 10, offs_e, mask_e, N, NS)
+        h11 = _load_state(st, 11, offs_e, mask_e, N, NS)
+        h12 = _load_state(st, 12, offs_e, mask_e, N, NS)
+        h13 = _load_state(st, 13, offs_e, mask_e, N, NS)
+        h14 = _load_state(st, 14, offs_e, mask_e, N, NS)
+        h15 = _load_state(st, 15, offs_e, mask_e, N, NS)
         for j in range(T_rt):
             if j % G == 0:
                 _put16(scr + (j // G) * 16 * BE, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14,

@@ -192,6 +192,7 @@ def _store_state(st, k: tl.constexpr, h, offs_e, mask_e, N, NS: tl.constexpr):
 
 @triton.jit
 def _load_state(st, k: tl.constexpr, offs_e, mask_e, N, NS: tl.constexpr):
+    """State k from an ``[E, N]`` state row (the seq backward reads the chunk states with it)."""
     if k < NS:
         return tl.load(st + offs_e * N + k, mask=mask_e, other=0.0)
     else:
