@@ -2,7 +2,8 @@
 
 For each case (model, kind, batch x tokens) the step of ``ssamba_lab.profiling.measure.make_step`` (bf16 autocast
 over fp32 weights) runs under ``torch.profiler`` with CUDA activity. Per step it reports the wall time (CUDA
-events), the summed GPU kernel time, the kernel launches, and the kernels that take the most GPU time, so a
+events around ``--steps`` unprofiled steps: noisier than the harness's median), the summed GPU kernel time, the
+kernel launches, and the kernels that take the most GPU time, so a
 launch-bound step (GPU busy well under its wall time) shows as such. Writes ``gpu_profile_steps<tag>.json`` and
 ``.md``. Usage::
 
@@ -53,7 +54,10 @@ def profile_case(model: str, kind: str, batch: int, tokens: int, steps: int, top
         torch.cuda.synchronize()
     kernels = defaultdict(lambda: [0, 0.0])  # name -> [count, total us]
     for ev in prof.events():
-        if ev.device_type == torch.autograd.DeviceType.CUDA:
+        # GPU-side ranges of record_function annotations (the optimizer's "Optimizer.step#Adam.step") span
+        # kernels that are listed on their own: counting them too would count those kernels twice
+        annotation = getattr(ev, "is_user_annotation", False) or "#" in ev.name
+        if ev.device_type == torch.autograd.DeviceType.CUDA and not annotation:
             k = kernels[ev.name[:90]]
             k[0] += 1
             k[1] += ev.device_time
