@@ -14,8 +14,10 @@
 #           (gpu_profile_steps.py), every target, GPU parity of the conv, mixer and seq-backward variants
 #   close:  the final code: every target (eager), the inference targets as CUDA-graph replays (both models), the
 #           training profile, whole-model backend parity, GPU pytest of the scan, graph and parity tests
+# not run yet (for the next session):
+#   ncubwd: Nsight Compute on the seq backward at 64 x 512 tokens (stalls, occupancy, L1 / L2 traffic of the scratch)
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -99,4 +101,12 @@ elif [ "$stage" = close ]; then
     > "$OUT/pytest_gpu_parity.log" 2>&1; tail -n 2 "$OUT/pytest_gpu_parity.log"
   timeout 200 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py > "$OUT/pytest_triton.log" 2>&1
   tail -n 3 "$OUT/pytest_triton.log"
+elif [ "$stage" = ncubwd ]; then
+  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
+  timeout 240 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_bwd --launch-skip 1 --launch-count 1 \
+    --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+    --section SourceCounters --section MemoryWorkloadAnalysis \
+    python3 benchmarks/ncu_seq.py --batch 64 --tokens 512 --backward > "$OUT/ncu_seq_bwd.txt" 2>&1
+  grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued|Issued Ipc|L1/TEX Hit|L2 Hit" \
+    "$OUT/ncu_seq_bwd.txt" | head -20
 fi
