@@ -163,6 +163,18 @@ def test_dir_linear_split_k_equals_bmm(tokens):
         torch.testing.assert_close(a, b)
 
 
+def test_parse_config_fields_for_the_benchmarks_set_option():
+    fields = st.parse_config_fields(["backward=chunked", "seq_unroll=2", "seq_fuse_dt=False"])
+    assert fields == {"backward": "chunked", "seq_unroll": 2, "seq_fuse_dt": False}
+    assert st.TritonScanConfig(**fields).backward == "chunked"
+    with pytest.raises(AssertionError, match="seq_unrol"):
+        st.parse_config_fields(["seq_unrol=2"])
+    with pytest.raises(AssertionError, match="VALUE must be an int"):
+        st.parse_config_fields(["seq_unroll=two"])
+    with pytest.raises(AssertionError, match="backward must be"):
+        st.TritonScanConfig(**st.parse_config_fields(["backward=fast"]))
+
+
 def test_seq_backward_is_the_one_tested(monkeypatch):
     """Under the seq configuration the gradients come from the seq backward (so the parity tests above test it),
     and under backward="chunked" from the chunked kernel."""
