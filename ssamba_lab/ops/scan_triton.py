@@ -349,7 +349,6 @@ class _ScanFn(torch.autograd.Function):
         stacked, ndir, delta_softplus, has_D, has_bias, A_dtype, D_dtype, bias_dtype, chunk = ctx.meta
         batch, e, length = u0.shape
         n = A32.shape[-1]
-        cfg = _CONFIG.bwd
         nchunks = triton.cdiv(length, chunk)  # the forward stored one state per chunk of this size
         dev = u0.device
         gu = _token_major((batch, e, length), dtype=u0.dtype, device=dev, lead=ndir)  # [ndir, b, e, l]
@@ -368,6 +367,7 @@ class _ScanFn(torch.autograd.Function):
             gz = None if z is None else _token_major((batch, e, length), dtype=z.dtype, device=dev)  # [b, e, l]
             zz = gout if z is None else z
             gzz = gout if gz is None else gz
+            cfg = _CONFIG.bwd
             grid = (triton.cdiv(e, cfg.block_e), batch)
             scan_bwd_kernel[grid](
                 u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
@@ -459,9 +459,10 @@ def bidirectional_conv1d_triton(x: torch.Tensor, weight: torch.Tensor, bias: tor
 def _dir_linear(x: torch.Tensor, w: torch.Tensor, *, split: bool) -> torch.Tensor:
     """``x [2, T, in] @ w[d]^T`` per direction -> ``[2, T, out]``. With ``split`` (training) the tokens are cut
     into up to 16 groups that share the weight by broadcasting, so autograd computes the weight gradient as 2 x 16
-    partial products over T / 16 tokens and sums them: split-K. cuBLAS's batched kernel for the unsplit
-    gradient (output 48 x 384 or 384 x 12, K = T) ran ~12 thread blocks: 0.8 ms per layer at 64 x 512 tokens on
-    an H200, 16% of the training step (benchmarks/results/gpu_profile_steps_r7.md)."""
+    partial products over T / 16 tokens and sums them: split-K. Unsplit, cuBLAS ran one of these gradients
+    (output 48 x 384 or 384 x 12 a direction, K = T) with a 64 x 64-tile batched kernel, i.e. about 12 thread
+    blocks by the tile count: 0.8 ms per layer at 64 x 512 tokens on an H200, 16% of the training step
+    (benchmarks/results/gpu_profile_steps_r7.md; it was gone after the split, gpu_profile_steps_r8.md)."""
     groups = next(g for g in (16, 8, 4, 2, 1) if x.shape[1] % g == 0) if split else 1
     if groups == 1:
         return torch.bmm(x, w.transpose(1, 2))  # [2, T, out]
