@@ -16,8 +16,12 @@
 #           training profile, whole-model backend parity, GPU pytest of the scan, graph and parity tests
 # not run yet (for the next session):
 #   ncubwd: Nsight Compute on the seq backward at 64 x 512 tokens (stalls, occupancy, L1 / L2 traffic of the scratch)
+# and the session of 2026-12-02 evening:
+#   probe:  ncubwd, then where the inference time goes (gpu_profile_steps.py, 512 and 22016 tokens)
+#   graphs: after dt_proj's rank padding and GraphedTrainStep: GPU pytest of the graph, parity and mixer tests,
+#           the training targets (eager), every target as CUDA-graph replays (both models), the training profile
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -101,7 +105,7 @@ elif [ "$stage" = close ]; then
     > "$OUT/pytest_gpu_parity.log" 2>&1; tail -n 2 "$OUT/pytest_gpu_parity.log"
   timeout 200 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py > "$OUT/pytest_triton.log" 2>&1
   tail -n 3 "$OUT/pytest_triton.log"
-elif [ "$stage" = ncubwd ]; then
+elif [ "$stage" = ncubwd ] || [ "$stage" = probe ]; then
   ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
   timeout 240 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_bwd --launch-skip 1 --launch-count 1 \
     --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
@@ -109,4 +113,19 @@ elif [ "$stage" = ncubwd ]; then
     python3 benchmarks/ncu_seq.py --batch 64 --tokens 512 --backward > "$OUT/ncu_seq_bwd.txt" 2>&1
   grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued|Issued Ipc|L1/TEX Hit|L2 Hit" \
     "$OUT/ncu_seq_bwd.txt" | head -20
+fi
+if [ "$stage" = probe ]; then
+  timeout 150 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT" --tag _r10 --cases 2 3 4 > "$OUT/profile.log" 2>&1
+  grep -E "^## |wall" "$OUT/gpu_profile_steps_r10.md" | head -12
+fi
+if [ "$stage" = graphs ]; then
+  timeout 110 python3 -m pytest -q -p no:cacheprovider tests/models/test_graphed.py tests/ops/test_gpu_parity.py \
+    tests/ops/test_scan_triton.py -k "graphed or parity or mixer or dir_linear" > "$OUT/pytest_gpu.log" 2>&1
+  tail -n 3 "$OUT/pytest_gpu.log"
+  timeout 120 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r11 --variants triton-seq --kinds train_step \
+    --repeats 10 --budget-s 1 > "$OUT/targets.log" 2>&1; tail -n 4 "$OUT/targets.log"
+  timeout 200 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r11_graph --variants triton-seq --cuda-graph \
+    --repeats 10 --budget-s 1 > "$OUT/targets_graph.log" 2>&1; tail -n 8 "$OUT/targets_graph.log"
+  timeout 80 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT" --tag _r11 --cases 0 1 > "$OUT/profile.log" 2>&1
+  grep -E "^## |wall|bmm" "$OUT/gpu_profile_steps_r11.md" | head -14
 fi

@@ -120,7 +120,7 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                     help="TritonScanConfig fields for the Triton variants (ints, or True / False), e.g. seq_fuse_dt=True")
     ap.add_argument("--cuda-graph", action="store_true",
-                    help="inference targets: time CUDA-graph replays, for SSAST and SSAMBA alike")
+                    help="time CUDA-graph replays (inference and training steps), for SSAST and SSAMBA alike")
     args = ap.parse_args()
     seq = seq_config_from_sweep(args.seq_from) if args.seq_from else {}
     overrides = st.parse_config_fields(args.set)

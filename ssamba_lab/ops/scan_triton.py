@@ -490,9 +490,17 @@ def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd:
     u_tok = rearrange(u, "d b e l -> d (b l) e")  # [2, b*l, e], a view
     # x_proj's rows reordered to B | C | dt_in and padded to a multiple of 8: every B and C row then starts on
     # 16 bytes in bf16, so the seq forward reads it with vector loads (_vec_width); the padding is a few zero rows
-    w = _bc_first(stack("x_proj_weight"), r)  # [2, 2n + r + pad, e]
-    x_dbl = _dir_linear(u_tok, w, split=grad)  # [2, b*l, 2n + r + pad]
-    dt = _dir_linear(x_dbl[..., 2 * n:2 * n + r], stack("dt_proj_weight"), split=grad)  # [2, b*l, e]
+    # dt_proj's inner size (the dt rank, 12 in ssamba-tiny) padded to a multiple of 8 with zero weight columns that
+    # meet x_dbl's zero padding columns: the same product, but every matrix of dt_proj's forward and backward has
+    # 16-byte rows, so cuBLAS takes its aligned kernels (rank 12 ran in align1 / align2 CUTLASS kernels:
+    # 3.9 ms of a 64 x 512-token training step, benchmarks/results/gpu_seq_bwd_h200_r9/gpu_profile_steps_r9.md)
+    rp = r + (-r % 8)
+    w = _bc_first(stack("x_proj_weight"), r, rp)  # [2, 2n + rp + pad, e]
+    x_dbl = _dir_linear(u_tok, w, split=grad)  # [2, b*l, 2n + rp + pad]
+    w_dt = stack("dt_proj_weight")  # [2, e, r]
+    if rp != r:
+        w_dt = torch.cat([w_dt, w_dt.new_zeros(*w_dt.shape[:-1], rp - r)], dim=-1)  # [2, e, rp]
+    dt = _dir_linear(x_dbl[..., 2 * n:2 * n + rp], w_dt, split=grad)  # [2, b*l, e]
     dt = rearrange(dt, "d (b l) e -> d b e l", b=batch)  # [2, b, e, l], a view
     B = rearrange(x_dbl[..., :n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
     C = rearrange(x_dbl[..., n:2 * n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view

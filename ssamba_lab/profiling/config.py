@@ -60,8 +60,9 @@ class MeasureConfig:
     min_repeats: int = 3
     budget_s: float = 3.0  # per point, for the timed runs beyond min_repeats (and for warm-ups beyond the first)
     memory_sample_s: float = 0.001  # CPU only: RSS sampling interval
-    # inference on CUDA: time replays of the forward captured as one CUDA graph (models.GraphedInference), which
-    # removes host launch overhead; give every model of a comparison the same setting
+    # on CUDA: time replays of the forward (models.GraphedInference) or of the whole training step
+    # (models.GraphedTrainStep) captured as one CUDA graph, which removes host launch overhead; give every model
+    # of a comparison the same setting
     cuda_graph: bool = False
 
     def __post_init__(self):

@@ -9,7 +9,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..models import GraphedInference, build_encoder
+from ..models import GraphedInference, GraphedTrainStep, build_encoder
 from ..ops import resolve_backend
 from .config import MeasureConfig, ProfilePoint
 from .environment import Environment, environment, resolve_device
@@ -56,10 +56,11 @@ def make_step(model: nn.Module, x: torch.Tensor, point: ProfilePoint, device: to
               cuda_graph: bool = False) -> Callable[[], None]:
     """The callable that is timed. x: ``[batch, frames, bins]``.
 
-    inference: eval mode, inference_mode, the whole encoder forward (with ``cuda_graph`` on CUDA, a replay of it
-    captured as one CUDA graph). train_step: train mode, forward, a
+    inference: eval mode, inference_mode, the whole encoder forward. train_step: train mode, forward, a
     stand-in loss (mean square of the output tokens: a cheap head so the backward covers every block), backward,
-    Adam step.
+    Adam step. With ``cuda_graph`` on CUDA, either is a replay of it captured as one CUDA graph
+    (``GraphedInference``, ``GraphedTrainStep``; the training one with ``Adam(capturable=True)``, whose step
+    count stays on the GPU, and three real warm-up steps before the capture).
     """
     if point.kind == "inference":
         model.eval()
@@ -73,16 +74,25 @@ def make_step(model: nn.Module, x: torch.Tensor, point: ProfilePoint, device: to
         return step
 
     model.train()
+    if cuda_graph and device.type == "cuda":
+        opt = torch.optim.Adam(model.parameters(), lr=1e-4, capturable=True)
+        graphed_step = GraphedTrainStep(model, opt, _stand_in_loss, x, autocast_bf16=point.dtype == "bf16")
+        return lambda: graphed_step(x)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def train_step() -> None:
         opt.zero_grad(set_to_none=True)
         with _autocast(device, point.dtype):
             out = model(x)  # [b, P + N, D]
-        loss = out.float().pow(2).mean()  # scalar
+        loss = _stand_in_loss(out)  # scalar
         loss.backward()
         opt.step()
     return train_step
+
+
+def _stand_in_loss(out: torch.Tensor) -> torch.Tensor:
+    """Mean square of the encoder's output tokens ``[b, P + N, D]``, in float32: a scalar."""
+    return out.float().pow(2).mean()
 
 
 def row_for(point: ProfilePoint, shape: InputShape | None, env: Environment, *, status: str, note: str = "",
@@ -127,7 +137,7 @@ def profile_point(point: ProfilePoint, *, measure: MeasureConfig = MeasureConfig
     finally:
         del model, x, step
         free_memory(device)
-    if status == "ok" and measure.cuda_graph and device.type == "cuda" and point.kind == "inference":
+    if status == "ok" and measure.cuda_graph and device.type == "cuda":
         note = "cuda graph replay"
     row = row_for(point, shape, env, status=status, note=note, scan_backend=scan)
     if status != "ok":
