@@ -19,7 +19,8 @@
 # and the session of 2026-12-02 evening:
 #   probe:  ncubwd, then where the inference time goes (gpu_profile_steps.py, 512 and 22016 tokens)
 #   graphs: after dt_proj's rank padding and GraphedTrainStep: GPU pytest of the graph, parity and mixer tests,
-#           the training targets (eager), every target as CUDA-graph replays (both models), the training profile
+#           the training targets (eager), every target as CUDA-graph replays (both models), the seq backward
+#           at other chunk sizes (gpu_speed.py bwdsweep --bwd-grid chunks)
 set -uo pipefail
 stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
@@ -119,13 +120,13 @@ if [ "$stage" = probe ]; then
   grep -E "^## |wall" "$OUT/gpu_profile_steps_r10.md" | head -12
 fi
 if [ "$stage" = graphs ]; then
-  timeout 110 python3 -m pytest -q -p no:cacheprovider tests/models/test_graphed.py tests/ops/test_gpu_parity.py \
+  timeout 90 python3 -m pytest -q -p no:cacheprovider tests/models/test_graphed.py tests/ops/test_gpu_parity.py \
     tests/ops/test_scan_triton.py -k "graphed or parity or mixer or dir_linear" > "$OUT/pytest_gpu.log" 2>&1
   tail -n 3 "$OUT/pytest_gpu.log"
   timeout 120 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r11 --variants triton-seq --kinds train_step \
     --repeats 10 --budget-s 1 > "$OUT/targets.log" 2>&1; tail -n 4 "$OUT/targets.log"
   timeout 200 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r11_graph --variants triton-seq --cuda-graph \
     --repeats 10 --budget-s 1 > "$OUT/targets_graph.log" 2>&1; tail -n 8 "$OUT/targets_graph.log"
-  timeout 80 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT" --tag _r11 --cases 0 1 > "$OUT/profile.log" 2>&1
-  grep -E "^## |wall|bmm" "$OUT/gpu_profile_steps_r11.md" | head -14
+  timeout 100 python3 benchmarks/gpu_speed.py bwdsweep --bwd-grid chunks --seq-only 0 --no-mamba --budget-s 0.3 \
+    --out-dir "$OUT" --tag _r11 > "$OUT/bwdsweep.log" 2>&1; tail -n 6 "$OUT/bwdsweep.log"
 fi

@@ -274,10 +274,21 @@ def seq_sweep(cases: list[ScanCase], timing: TimingConfig, quick: bool = False) 
     return rows
 
 
-def bwd_sweep(cases: list[ScanCase], timing: TimingConfig, *, with_mamba: bool) -> list[dict]:
+# bwdsweep settings (backward, chunk, group, butterfly); "chunks" also moves the chunk shared with the forward:
+# a smaller chunk stores twice the forward's states but shrinks the seq backward's scratch ((T / G + G) x 16 values
+# a thread), which lives in L2 (Nsight Compute, results/gpu_issue8_h200_r10/ncu_seq_bwd.txt)
+BWD_GRIDS = {
+    "full": [("chunked", 32, 8, False)] + [("seq", 32, gs, bf) for gs in (4, 8, 16) for bf in (True, False)],
+    "chunks": [("chunked", 32, 8, False), ("seq", 32, 8, True), ("seq", 16, 4, True), ("seq", 16, 8, True),
+               ("seq", 64, 8, True)],
+}
+
+
+def bwd_sweep(cases: list[ScanCase], timing: TimingConfig, *, with_mamba: bool, grid: str = "full") -> list[dict]:
     """The seq backward (``triton_scan_seq_bwd_kernels``) against the chunked one, both after the default (seq)
-    forward: forward + backward time, backward alone (the difference), group size, butterfly sums; the gradients'
-    relative difference to the chunked backward's. mamba-ssm's forward + backward for comparison."""
+    forward: forward + backward time, backward alone (the difference, against the default forward), chunk, group
+    size, butterfly sums; the gradients' relative difference to the chunked backward's. mamba-ssm's forward +
+    backward for comparison."""
     from ssamba_lab.ops import scan_triton as st
 
     names = ("u", "delta", "B", "C", "z")
@@ -295,10 +306,11 @@ def bwd_sweep(cases: list[ScanCase], timing: TimingConfig, *, with_mamba: bool) 
         with torch.no_grad():
             fwd_ms = time_ms(lambda: triton_bidirectional(p), timing)
         ref = None
-        grid = [("chunked", 8, False)] + [("seq", gs, bf) for gs in (4, 8, 16) for bf in (True, False)]
-        for backward, group, bfly in grid:
-            st.set_launch_config(st.TritonScanConfig(backward=backward, seq_bwd_group=group, seq_bwd_butterfly=bfly))
-            row = asdict(case) | dict(backward=backward, seq_bwd_group=group, seq_bwd_butterfly=bfly, fwd_ms=fwd_ms)
+        for backward, chunk, group, bfly in BWD_GRIDS[grid]:
+            st.set_launch_config(st.TritonScanConfig(chunk=chunk, backward=backward, seq_bwd_group=group,
+                                                     seq_bwd_butterfly=bfly))
+            row = asdict(case) | dict(backward=backward, chunk=chunk, seq_bwd_group=group, seq_bwd_butterfly=bfly,
+                                      fwd_ms=fwd_ms)
             try:
                 got = [t.float() for t in grads()]
                 if ref is None:
@@ -464,6 +476,7 @@ def main() -> None:
     ap.add_argument("--triton-forward", choices=["chunked", "seq"], default=None,
                     help="Triton scan forward kernel for kernel/models (default: the package's default)")
     ap.add_argument("--seq-grid", choices=["full", "quick"], default="full", help="seqsweep: which settings")
+    ap.add_argument("--bwd-grid", choices=sorted(BWD_GRIDS), default="full", help="bwdsweep: which settings")
     ap.add_argument("--seq-only", type=int, nargs="*", default=None, metavar="CASE",
                     help="seqsweep: only these of its cases (0: 4x22016 e384, 1: e1536, 2: 4x512, 3: 64x512)")
     args = ap.parse_args()
@@ -499,12 +512,14 @@ def main() -> None:
         elif part == "bwdsweep":
             shapes = [(64, 512, 384), (4, 22016, 384), (64, 512, 1536)]
             shapes = [sh for i, sh in enumerate(shapes) if args.seq_only is None or i in args.seq_only]
-            res = bwd_sweep([ScanCase(*sh) for sh in shapes], timing, with_mamba=not args.no_mamba)
+            res = bwd_sweep([ScanCase(*sh) for sh in shapes], timing, with_mamba=not args.no_mamba,
+                            grid=args.bwd_grid)
             for batch, tokens, e in shapes:
                 sel = [r for r in res if (r["batch"], r["tokens"], r["d_inner"]) == (batch, tokens, e)
                        and "fwdbwd_ms" in r]
                 for r in sel:
-                    summary.append(f"bwdsweep b{batch} l{tokens} e{e} {r['backward']} G{r.get('seq_bwd_group')} "
+                    summary.append(f"bwdsweep b{batch} l{tokens} e{e} {r['backward']} T{r.get('chunk')} "
+                                   f"G{r.get('seq_bwd_group')} "
                                    f"bfly {r.get('seq_bwd_butterfly')}: fwd+bwd {r['fwdbwd_ms']:.3f} ms, bwd "
                                    f"{r.get('bwd_ms', float('nan')):.3f} ms")
         elif part in ("kernel", "sweep"):
