@@ -21,8 +21,11 @@
 #   graphs: after dt_proj's rank padding and GraphedTrainStep: GPU pytest of the graph, parity and mixer tests,
 #           the training targets (eager), every target as CUDA-graph replays (both models), the seq backward
 #           at other chunk sizes (gpu_speed.py bwdsweep --bwd-grid chunks)
+#   train16: training with chunks of 16 and groups of 4 (the new default): GPU pytest of it, the training step
+#           graphed with the previous setting (same call), every target eager and graphed, the chunk sweep at
+#           e = 1536
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -129,4 +132,17 @@ if [ "$stage" = graphs ]; then
     --repeats 10 --budget-s 1 > "$OUT/targets_graph.log" 2>&1; tail -n 8 "$OUT/targets_graph.log"
   timeout 100 python3 benchmarks/gpu_speed.py bwdsweep --bwd-grid chunks --seq-only 0 --no-mamba --budget-s 0.3 \
     --out-dir "$OUT" --tag _r11 > "$OUT/bwdsweep.log" 2>&1; tail -n 6 "$OUT/bwdsweep.log"
+fi
+if [ "$stage" = train16 ]; then
+  timeout 70 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py tests/models/test_graphed.py \
+    -k "seq_train_chunk or fused_mixer or train" > "$OUT/pytest_gpu.log" 2>&1; tail -n 2 "$OUT/pytest_gpu.log"
+  timeout 80 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r12_graph_T32G8 --variants triton-seq \
+    --kinds train_step --cuda-graph --set seq_train_chunk=0 seq_bwd_group=8 --repeats 10 --budget-s 1 \
+    > "$OUT/targets_old.log" 2>&1; tail -n 3 "$OUT/targets_old.log"
+  timeout 130 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r12 --variants triton-seq --repeats 10 \
+    --budget-s 1 > "$OUT/targets.log" 2>&1; tail -n 6 "$OUT/targets.log"
+  timeout 100 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r12_graph --variants triton-seq --cuda-graph \
+    --repeats 10 --budget-s 1 > "$OUT/targets_graph.log" 2>&1; tail -n 6 "$OUT/targets_graph.log"
+  timeout 90 python3 benchmarks/gpu_speed.py bwdsweep --bwd-grid chunks --seq-only 2 --no-mamba --budget-s 0.3 \
+    --out-dir "$OUT" --tag _r12 > "$OUT/bwdsweep.log" 2>&1; tail -n 5 "$OUT/bwdsweep.log"
 fi

@@ -308,7 +308,7 @@ def bwd_sweep(cases: list[ScanCase], timing: TimingConfig, *, with_mamba: bool, 
         ref = None
         for backward, chunk, group, bfly in BWD_GRIDS[grid]:
             st.set_launch_config(st.TritonScanConfig(chunk=chunk, backward=backward, seq_bwd_group=group,
-                                                     seq_bwd_butterfly=bfly))
+                                                     seq_bwd_butterfly=bfly, seq_train_chunk=0))
             row = asdict(case) | dict(backward=backward, chunk=chunk, seq_bwd_group=group, seq_bwd_butterfly=bfly,
                                       fwd_ms=fwd_ms)
             try:

@@ -79,7 +79,13 @@ class TritonScanConfig:
     # ``backward``: "seq" (``triton_scan_seq_bwd_kernels``: a thread per channel, d_state <= 16, each chunk
     # recomputed in groups of ``seq_bwd_group`` steps) or "chunked" (``triton_scan_kernels``; any d_state)
     backward: str = "seq"
-    seq_bwd_group: int = 8
+    seq_bwd_group: int = 4
+    # training with the seq forward and backward (d_state <= 16): the forward stores the state entering every
+    # ``seq_train_chunk`` steps (0: every ``chunk``); a smaller chunk stores twice the states but shrinks the
+    # backward's per-thread scratch ((chunk / group + group) x 16 values, in L2: results/gpu_issue8_h200_r10's
+    # Nsight Compute). H200, 64 x 512 tokens, e = 384, fwd + bwd (results/gpu_issue8_h200_r11): chunk 32 /
+    # group 8 3.10 ms, 16 / 4 2.55 ms, 16 / 8 2.64 ms, 64 / 8 2.82 ms
+    seq_train_chunk: int = 16
     # compiled CUDA: dB, dC summed over a warp by a transposing butterfly (16 shuffles for 16 states) and one
     # vector atomic, instead of a tl.sum (5 shuffles) and a scalar atomic per state
     seq_bwd_butterfly: bool = True
@@ -95,6 +101,8 @@ class TritonScanConfig:
         assert self.backward in ("chunked", "seq"), f"backward must be 'chunked' or 'seq', got {self.backward!r}"
         assert 0 < self.seq_bwd_group and self.seq_bwd_group & (self.seq_bwd_group - 1) == 0, (
             f"seq_bwd_group must be a power of two, got {self.seq_bwd_group}")
+        assert self.seq_train_chunk >= 0 and self.seq_train_chunk & (self.seq_train_chunk - 1) == 0, (
+            f"seq_train_chunk must be 0 (use chunk) or a power of two, got {self.seq_train_chunk}")
 
 
 _CONFIG = TritonScanConfig()
@@ -318,12 +326,14 @@ class _ScanFn(torch.autograd.Function):
         assert A.shape == (ndir, e, n), f"A must be {(ndir, e, n)}, got {tuple(A.shape)}"
         (u0, u1), (dt0, dt1) = _same_layout(u0, u1), _same_layout(dt0, dt1)
         (B0, B1), (C0, C1) = _same_layout(B0, B1), _same_layout(C0, C1)
+        train = any(ctx.needs_input_grad)
         cfg, chunk = _CONFIG.fwd, _CONFIG.chunk
+        if train and _CONFIG.seq_train_chunk and _CONFIG.forward == _CONFIG.backward == "seq" and n <= 16:
+            chunk = _CONFIG.seq_train_chunk
         nchunks = triton.cdiv(length, chunk)
         dev = u0.device
         A32, D32, bias32 = _f32(A, (ndir, e, n), dev), _f32(D, (ndir, e), dev), _f32(delta_bias, (ndir, e), dev)
         out = _token_major((batch, e, length), dtype=u0.dtype, device=dev)  # [b, e, l]
-        train = any(ctx.needs_input_grad)
         states = torch.empty((ndir, batch, nchunks, e, n) if train else (1,), dtype=torch.float32, device=dev)
         zz = out if z is None else z  # placeholder pointer when there is no gate
         if _CONFIG.forward == "seq" and n <= 16:

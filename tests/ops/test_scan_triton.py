@@ -60,7 +60,8 @@ def small_chunks(request):
                                                     bwd=st.ScanLaunchConfig(block_e=4), forward=forward,
                                                     segments=segments, seq_block_e=32, seq_unroll=unroll,
                                                     seq_fast_math=fast, seq_vec_bc=vec, seq_bc_f32=bc_f32,
-                                                    backward=backward, seq_bwd_group=4, seq_bwd_butterfly=bfly))
+                                                    backward=backward, seq_bwd_group=4, seq_bwd_butterfly=bfly,
+                                                    seq_train_chunk=0))  # training keeps chunks of 8 too
     yield
     st.set_launch_config(prev)
 
@@ -191,6 +192,26 @@ def test_seq_backward_is_the_one_tested(monkeypatch):
         finally:
             st.set_launch_config(prev)
         assert len(calls) == expected, f"backward={backward!r}: the seq backward ran {len(calls)} times"
+
+
+def test_seq_train_chunk_sets_the_stored_states(monkeypatch):
+    """With ``seq_train_chunk`` the training forward stores a state every that many steps and the backward
+    restarts from them (gradients still match the float64 reference); inference keeps ``chunk``."""
+    seen = []
+    real_fwd, real_bwd = st._seq_forward, st._seq_backward
+    monkeypatch.setattr(st, "_seq_forward", lambda *a: seen.append(("fwd", a[9], a[11])) or real_fwd(*a))
+    monkeypatch.setattr(st, "_seq_backward", lambda *a: seen.append(("bwd", a[16], a[8].shape[2])) or real_bwd(*a))
+    gen = torch.Generator().manual_seed(11)
+    ins = _inputs(2, 2, 5, 3, 21, torch.float32, gen=gen)
+    prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_train_chunk=4, seq_bwd_group=2, seq_block_e=32))
+    try:
+        out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)  # [b, e, l]
+        _check_grads(out, lambda **k: _ref_bidirectional(**k), ins, TOL[torch.float32], gen=gen)
+        st.bidirectional_selective_scan_triton(**{k: v.detach() for k, v in ins.items()}, delta_softplus=True)
+    finally:
+        st.set_launch_config(prev)
+    # (forward, chunk, states stored), (backward, chunk, chunks in the stored states: cdiv(21, 4)), inference
+    assert seen == [("fwd", 4, True), ("bwd", 4, 6), ("fwd", 8, False)], seen
 
 
 @pytest.mark.parametrize("length", [40, 300])
