@@ -79,13 +79,14 @@ class TritonScanConfig:
     # ``backward``: "seq" (``triton_scan_seq_bwd_kernels``: a thread per channel, d_state <= 16, each chunk
     # recomputed in groups of ``seq_bwd_group`` steps) or "chunked" (``triton_scan_kernels``; any d_state)
     backward: str = "seq"
-    seq_bwd_group: int = 4
+    seq_bwd_group: int = 8
     # training with the seq forward and backward (d_state <= 16): the forward stores the state entering every
     # ``seq_train_chunk`` steps (0: every ``chunk``); a smaller chunk stores twice the states but shrinks the
     # backward's per-thread scratch ((chunk / group + group) x 16 values, in L2: results/gpu_issue8_h200_r10's
-    # Nsight Compute). H200, 64 x 512 tokens, e = 384, fwd + bwd (results/gpu_issue8_h200_r11): chunk 32 /
-    # group 8 3.10 ms, 16 / 4 2.55 ms, 16 / 8 2.64 ms, 64 / 8 2.82 ms
-    seq_train_chunk: int = 16
+    # Nsight Compute). Off by default: on the H200 (results/gpu_issue8_h200_r12) seq_train_chunk=16 with
+    # seq_bwd_group=4 made the graphed 64 x 512-token training step 4.7% faster (tiny 80.6 -> 76.8 ms, base
+    # 283.5 -> 271.9) for 16% more memory (tiny 6.9 -> 8.1 GB, base 27.9 -> 32.4 GB: no longer inside 32 GB)
+    seq_train_chunk: int = 0
     # compiled CUDA: dB, dC summed over a warp by a transposing butterfly (16 shuffles for 16 states) and one
     # vector atomic, instead of a tl.sum (5 shuffles) and a scalar atomic per state
     seq_bwd_butterfly: bool = True

@@ -137,8 +137,9 @@ def profile_point(point: ProfilePoint, *, measure: MeasureConfig = MeasureConfig
     finally:
         del model, x, step
         free_memory(device)
-    if status == "ok" and measure.cuda_graph and device.type == "cuda":
-        note = "cuda graph replay"
+    graphed = status == "ok" and measure.cuda_graph and device.type == "cuda"
+    if graphed:
+        note = "cuda graph replay; memory not measured (see the eager row)"
     row = row_for(point, shape, env, status=status, note=note, scan_backend=scan)
     if status != "ok":
         return row
@@ -154,4 +155,6 @@ def profile_point(point: ProfilePoint, *, measure: MeasureConfig = MeasureConfig
     # libraries, so the total is built from the parts instead.
     row.peak_mib = mem.peak_bytes / MIB if device.type == "cuda" else (mem.working_bytes + weights + input_bytes) / MIB
     row.memory_measure = mem.measure
+    if graphed:  # a replay allocates nothing: its intermediates live in the graph's pool, reserved at capture
+        row.working_mib = row.peak_mib = float("nan")
     return row
