@@ -24,8 +24,10 @@
 #   train16: training with chunks of 16 and groups of 4 (the new default): GPU pytest of it, the training step
 #           graphed with the previous setting (same call), every target eager and graphed, the chunk sweep at
 #           e = 1536
+#   tune:   the seq forward's segments at 4 x 512 (inference, graphed) and its warps per SM in training (graphed),
+#           against the defaults in the same call
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -145,4 +147,16 @@ if [ "$stage" = train16 ]; then
     --repeats 10 --budget-s 1 > "$OUT/targets_graph.log" 2>&1; tail -n 6 "$OUT/targets_graph.log"
   timeout 90 python3 benchmarks/gpu_speed.py bwdsweep --bwd-grid chunks --seq-only 2 --no-mamba --budget-s 0.3 \
     --out-dir "$OUT" --tag _r12 > "$OUT/bwdsweep.log" 2>&1; tail -n 5 "$OUT/bwdsweep.log"
+fi
+if [ "$stage" = tune ]; then
+  for set in default segments=4 segments=8; do
+    timeout 70 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r13_inf_${set/=/}" --variants triton-seq \
+      --sizes tiny --kinds inference --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
+      --budget-s 1 > "$OUT/inf_$set.log" 2>&1; grep "512 tok" "$OUT/inf_$set.log" | tail -n 1
+  done
+  for set in default seq_warps_per_sm=12 seq_warps_per_sm=8; do
+    timeout 60 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r13_train_${set/=/}" --variants triton-seq \
+      --sizes tiny --kinds train_step --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
+      --budget-s 1 > "$OUT/train_$set.log" 2>&1; grep "train_step" "$OUT/train_$set.log" | tail -n 1
+  done
 fi
