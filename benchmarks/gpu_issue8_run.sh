@@ -151,11 +151,13 @@ if [ "$stage" = train16 ]; then
 fi
 if [ "$stage" = tune ]; then
   for set in ${TUNE_INF:-default segments=4 segments=8}; do
+    [ "$set" = none ] && continue
     timeout 70 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r13_inf_${set/=/}" --variants triton-seq \
       --sizes tiny --kinds inference --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
       --budget-s 1 > "$OUT/inf_$set.log" 2>&1; grep "512 tok" "$OUT/inf_$set.log" | tail -n 1
   done
   for set in ${TUNE_TRAIN:-default seq_warps_per_sm=12 seq_warps_per_sm=8}; do
+    [ "$set" = none ] && continue
     timeout 60 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r13_train_${set/=/}" --variants triton-seq \
       --sizes tiny --kinds train_step --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
       --budget-s 1 > "$OUT/train_$set.log" 2>&1; grep "train_step" "$OUT/train_$set.log" | tail -n 1
