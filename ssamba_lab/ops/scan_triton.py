@@ -87,6 +87,9 @@ class TritonScanConfig:
     # seq_bwd_group=4 made the graphed 64 x 512-token training step 4.7% faster (tiny 80.6 -> 76.8 ms, base
     # 283.5 -> 271.9) for 16% more memory (tiny 6.9 -> 8.1 GB, base 27.9 -> 32.4 GB: no longer inside 32 GB)
     seq_train_chunk: int = 0
+    # inference with the seq forward: sequence segments are whole chunks, so a smaller chunk gives finer segments
+    # where a launch is bound by its serial chain of steps (short inputs); 0: ``chunk``
+    seq_infer_chunk: int = 0
     # compiled CUDA: dB, dC summed over a warp by a transposing butterfly (16 shuffles for 16 states) and one
     # vector atomic, instead of a tl.sum (5 shuffles) and a scalar atomic per state
     seq_bwd_butterfly: bool = True
@@ -102,8 +105,9 @@ class TritonScanConfig:
         assert self.backward in ("chunked", "seq"), f"backward must be 'chunked' or 'seq', got {self.backward!r}"
         assert 0 < self.seq_bwd_group and self.seq_bwd_group & (self.seq_bwd_group - 1) == 0, (
             f"seq_bwd_group must be a power of two, got {self.seq_bwd_group}")
-        assert self.seq_train_chunk >= 0 and self.seq_train_chunk & (self.seq_train_chunk - 1) == 0, (
-            f"seq_train_chunk must be 0 (use chunk) or a power of two, got {self.seq_train_chunk}")
+        for name in ("seq_train_chunk", "seq_infer_chunk"):
+            v = getattr(self, name)
+            assert v >= 0 and v & (v - 1) == 0, f"{name} must be 0 (use chunk) or a power of two, got {v}"
 
 
 _CONFIG = TritonScanConfig()
@@ -165,6 +169,11 @@ def _token_major(shape_bel: tuple[int, ...], *, dtype, device, lead: int | None 
 
 def _f32(t: torch.Tensor | None, shape: tuple[int, ...], device) -> torch.Tensor:
     return torch.zeros(shape, dtype=torch.float32, device=device) if t is None else t.float().contiguous()
+
+
+def _infer_chunk() -> int:
+    """The chunk of the seq forward in inference (no states stored): the unit of its sequence segments."""
+    return _CONFIG.seq_infer_chunk or _CONFIG.chunk
 
 
 def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch.device) -> int:
@@ -331,6 +340,8 @@ class _ScanFn(torch.autograd.Function):
         cfg, chunk = _CONFIG.fwd, _CONFIG.chunk
         if train and _CONFIG.seq_train_chunk and _CONFIG.forward == _CONFIG.backward == "seq" and n <= 16:
             chunk = _CONFIG.seq_train_chunk
+        elif not train and _CONFIG.forward == "seq" and n <= 16:
+            chunk = _infer_chunk()
         nchunks = triton.cdiv(length, chunk)
         dev = u0.device
         A32, D32, bias32 = _f32(A, (ndir, e, n), dev), _f32(D, (ndir, e), dev), _f32(delta_bias, (ndir, e), dev)
@@ -537,7 +548,8 @@ def _mixer_one_direction_at_a_time(x: torch.Tensor, z: torch.Tensor, fwd: dict, 
     pair = lambda key: torch.stack([fwd[key], bwd[key]]).float().contiguous()  # noqa: E731 - [2, ...] parameters
     A32, D32, bias32 = pair("A"), pair("D"), pair("dt_bias")
     w_conv, b_conv = pair("conv_weight"), pair("conv_bias")  # [2, e, k], [2, e]
-    nchunks = triton.cdiv(length, _CONFIG.chunk)
+    chunk = _infer_chunk()
+    nchunks = triton.cdiv(length, chunk)
     out = _token_major((batch, e, length), dtype=x.dtype, device=x.device)  # [b, e, l]
     no_states = torch.empty(1, dtype=torch.float32, device=x.device)
     for d, params in enumerate((fwd, bwd)):
@@ -556,6 +568,6 @@ def _mixer_one_direction_at_a_time(x: torch.Tensor, z: torch.Tensor, fwd: dict, 
             dt = rearrange(dt, "(b l) e -> b e l", b=batch)  # [b, e, l], a view
         dirs = [None, None]
         dirs[d] = (u.transpose(1, 2), dt, x_bcl[:, :n], x_bcl[:, n:2 * n])
-        _seq_forward(dirs, A32, D32, bias32, z, True, out, no_states, True, _CONFIG.chunk, nchunks, False)
+        _seq_forward(dirs, A32, D32, bias32, z, True, out, no_states, True, chunk, nchunks, False)
         del u, x_dbl, x_bcl, dt, dirs
     return out

@@ -214,6 +214,31 @@ def test_seq_train_chunk_sets_the_stored_states(monkeypatch):
     assert seen == [("fwd", 4, True), ("bwd", 4, 6), ("fwd", 8, False)], seen
 
 
+def test_seq_infer_chunk_sets_the_segments(monkeypatch):
+    """With ``seq_infer_chunk`` inference segments the sequence in chunks of that size (here 3 segments of 4
+    steps and a short one), with the same output as whole-sequence chunks; training keeps ``chunk``."""
+    seen = []
+    real_fwd = st._seq_forward
+    monkeypatch.setattr(st, "_seq_forward", lambda *a: seen.append((a[9], a[10], a[11])) or real_fwd(*a))
+    gen = torch.Generator().manual_seed(12)
+    ins = {k: v.detach() for k, v in _inputs(2, 2, 5, 3, 14, torch.float32, gen=gen).items()}
+    outs = []
+    for infer_chunk in (0, 4):
+        prev = st.set_launch_config(st.TritonScanConfig(chunk=16, seq_infer_chunk=infer_chunk, segments=4,
+                                                        seq_block_e=32))
+        try:
+            outs.append(st.bidirectional_selective_scan_triton(**ins, delta_softplus=True))  # [b, e, l]
+            if infer_chunk:
+                st.bidirectional_selective_scan_triton(**{k: v.requires_grad_() if v.is_floating_point() else v
+                                                          for k, v in ins.items()}, delta_softplus=True)
+        finally:
+            st.set_launch_config(prev)
+    assert seen == [(16, 1, False), (4, 4, False), (16, 1, True)], seen  # (chunk, nchunks, states stored)
+    torch.testing.assert_close(outs[1], outs[0], rtol=1e-5, atol=1e-6)
+    ref = _ref_bidirectional(**{k: v.double() for k, v in ins.items()})
+    assert _rel(outs[1], ref) < TOL[torch.float32]
+
+
 @pytest.mark.parametrize("length", [40, 300])
 def test_bidirectional_conv_matches_flipped_causal_conv(length):
     """300 steps: the backward's first part splits the sequence over programs (256 steps each, in tiles of 32),
