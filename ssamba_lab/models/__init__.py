@@ -11,7 +11,8 @@ from .registry import PRESETS, build_encoder, build_model, get_config, list_mode
 from .transformer_encoder import TransformerEncoder
 
 __all__ = [
-    "EncoderConfig", "grid_size", "AudioEncoder", "GraphedInference", "GraphedTrainStep", "MambaEncoder", "MambaMixer", "TransformerEncoder",
+    "EncoderConfig", "grid_size", "AudioEncoder", "GraphedInference", "GraphedTrainStep", "MambaEncoder",
+    "MambaMixer", "TransformerEncoder",
     "ClassifierHead", "PerSecondHead", "pooled_embedding", "prediction_head", "reconstruction_head",
     "adapt_pos_embed", "sincos_2d", "MaskedPretrainer", "ObjectiveConfig", "PRESETS", "build_encoder",
     "build_model", "get_config", "list_models",
