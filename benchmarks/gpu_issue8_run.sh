@@ -25,8 +25,9 @@
 #           graphed with the previous setting (same call), every target eager and graphed, the chunk sweep at
 #           e = 1536
 #   tune:   the seq forward's segments at 4 x 512 (inference, graphed) and its warps per SM in training (graphed),
-#           against the defaults in the same call (TUNE_INF, TUNE_TRAIN: other settings; r14: TUNE_INF="chunk=16
-#           chunk=8" TUNE_TRAIN=none)
+#           against the defaults in the same call (TUNE_INF, TUNE_TRAIN: other settings, none to skip; r14 ran
+#           TUNE_INF="default seq_infer_chunk=16 seq_infer_chunk=8" TUNE_TRAIN=none, its files still tagged _r13;
+#           TUNE_TAG sets the tag now)
 set -uo pipefail
 stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
@@ -152,13 +153,13 @@ fi
 if [ "$stage" = tune ]; then
   for set in ${TUNE_INF:-default segments=4 segments=8}; do
     [ "$set" = none ] && continue
-    timeout 70 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r13_inf_${set/=/}" --variants triton-seq \
+    timeout 70 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "${TUNE_TAG:-_r13}_inf_${set/=/}" --variants triton-seq \
       --sizes tiny --kinds inference --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
       --budget-s 1 > "$OUT/inf_$set.log" 2>&1; grep "512 tok" "$OUT/inf_$set.log" | tail -n 1
   done
   for set in ${TUNE_TRAIN:-default seq_warps_per_sm=12 seq_warps_per_sm=8}; do
     [ "$set" = none ] && continue
-    timeout 60 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r13_train_${set/=/}" --variants triton-seq \
+    timeout 60 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "${TUNE_TAG:-_r13}_train_${set/=/}" --variants triton-seq \
       --sizes tiny --kinds train_step --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
       --budget-s 1 > "$OUT/train_$set.log" 2>&1; grep "train_step" "$OUT/train_$set.log" | tail -n 1
   done

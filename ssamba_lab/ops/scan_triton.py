@@ -88,7 +88,9 @@ class TritonScanConfig:
     # 283.5 -> 271.9) for 16% more memory (tiny 6.9 -> 8.1 GB, base 27.9 -> 32.4 GB: no longer inside 32 GB)
     seq_train_chunk: int = 0
     # inference with the seq forward: sequence segments are whole chunks, so a smaller chunk gives finer segments
-    # where a launch is bound by its serial chain of steps (short inputs); 0: ``chunk``
+    # (0: ``chunk``). Measured, not better on the H200 (results/gpu_issue8_h200_r14, ssamba-tiny, graphed): at
+    # 4 x 512 tokens 16 -> 4.36 ms and 8 -> 8.60 ms against 3.60 ms at 32 (pass 2 folds every earlier segment
+    # one by one), at 4 x 22016 53.7 against 54.9 ms (within noise)
     seq_infer_chunk: int = 0
     # compiled CUDA: dB, dC summed over a warp by a transposing butterfly (16 shuffles for 16 states) and one
     # vector atomic, instead of a tl.sum (5 shuffles) and a scalar atomic per state
