@@ -28,8 +28,12 @@
 #           against the defaults in the same call (TUNE_INF, TUNE_TRAIN: other settings, none to skip; r14 ran
 #           TUNE_INF="default seq_infer_chunk=16 seq_infer_chunk=8" TUNE_TRAIN=none, its files still tagged _r13;
 #           TUNE_TAG sets the tag now)
+# and the session of 2026-12-02 night:
+#   fwd512: after the seq forward's fold loads each segment summary one fold ahead: GPU pytest of the segment
+#           paths, Nsight Compute on the seq forward at 4 x 512 tokens (default chunk, then seq_infer_chunk=16),
+#           then the tune stage's inference rows (TUNE_INF)
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -149,6 +153,20 @@ if [ "$stage" = train16 ]; then
     --repeats 10 --budget-s 1 > "$OUT/targets_graph.log" 2>&1; tail -n 6 "$OUT/targets_graph.log"
   timeout 90 python3 benchmarks/gpu_speed.py bwdsweep --bwd-grid chunks --seq-only 2 --no-mamba --budget-s 0.3 \
     --out-dir "$OUT" --tag _r12 > "$OUT/bwdsweep.log" 2>&1; tail -n 5 "$OUT/bwdsweep.log"
+fi
+if [ "$stage" = fwd512 ]; then
+  timeout 100 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py \
+    -k "3segments or seq_infer_chunk or one_direction" > "$OUT/pytest_gpu.log" 2>&1; tail -n 2 "$OUT/pytest_gpu.log"
+  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
+  for set in default seq_infer_chunk=16; do
+    timeout 100 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 4 --launch-count 4 \
+      --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+      --section SourceCounters --section MemoryWorkloadAnalysis \
+      python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 $([ $set = default ] || echo --set $set) \
+      > "$OUT/ncu_seq_fwd512_${set/=/}.txt" 2>&1
+    grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$OUT/ncu_seq_fwd512_${set/=/}.txt" | head -16
+  done
+  stage=tune
 fi
 if [ "$stage" = tune ]; then
   for set in ${TUNE_INF:-default segments=4 segments=8}; do
