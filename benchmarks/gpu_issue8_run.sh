@@ -32,8 +32,12 @@
 #   fwd512: after the seq forward's fold loads each segment summary one fold ahead: GPU pytest of the segment
 #           paths, Nsight Compute on the seq forward at 4 x 512 tokens (default chunk, then seq_infer_chunk=16),
 #           then the tune stage's inference rows (TUNE_INF)
+# and the session of 2026-12-03:
+#   ahead:  the seq forward loading AHEAD steps ahead (seq_ahead): GPU pytest of the scan tests that use it,
+#           Nsight Compute on the seq forward at 4 x 512 with the defaults, then the tune stage (run with
+#           TUNE_INF="seq_ahead=1 seq_ahead=2 seq_ahead=4" TUNE_TRAIN="default seq_ahead=2")
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -166,6 +170,17 @@ if [ "$stage" = fwd512 ]; then
       > "$OUT/ncu_seq_fwd512_${set/=/}.txt" 2>&1
     grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$OUT/ncu_seq_fwd512_${set/=/}.txt" | head -16
   done
+  stage=tune
+fi
+if [ "$stage" = ahead ]; then
+  timeout 150 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py \
+    -k "ahead or one_direction or 3segments" > "$OUT/pytest_gpu.log" 2>&1; tail -n 2 "$OUT/pytest_gpu.log"
+  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
+  timeout 90 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 4 --launch-count 4 \
+    --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+    --section SourceCounters --section MemoryWorkloadAnalysis \
+    python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 > "$OUT/ncu_seq_fwd512_default.txt" 2>&1
+  grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$OUT/ncu_seq_fwd512_default.txt" | head -16
   stage=tune
 fi
 if [ "$stage" = tune ]; then

@@ -95,6 +95,11 @@ class TritonScanConfig:
     # compiled CUDA: dB, dC summed over a warp by a transposing butterfly (16 shuffles for 16 states) and one
     # vector atomic, instead of a tl.sum (5 shuffles) and a scalar atomic per state
     seq_bwd_butterfly: bool = True
+    # seq forward, one step a loop trip: every load of a step is issued this many steps before it (1, 2 or 4;
+    # 0: automatic, ``_auto_ahead``). Deeper costs ~28 registers a step of queue; it pays where a launch leaves few
+    # warps per SM to hide memory latency (Nsight Compute, results/gpu_issue8_h200_r15: 4 x 512 tokens, ~5 warps
+    # per SM, 62% of the stalls waiting on loads)
+    seq_ahead: int = 0
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
@@ -110,6 +115,7 @@ class TritonScanConfig:
         for name in ("seq_train_chunk", "seq_infer_chunk"):
             v = getattr(self, name)
             assert v >= 0 and v & (v - 1) == 0, f"{name} must be 0 (use chunk) or a power of two, got {v}"
+        assert self.seq_ahead in (0, 1, 2, 4), f"seq_ahead must be 0 (automatic), 1, 2 or 4, got {self.seq_ahead}"
 
 
 _CONFIG = TritonScanConfig()
@@ -187,6 +193,16 @@ def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch
     return max(1, min(nchunks, triton.cdiv(_CONFIG.seq_warps_per_sm * sms, warps)))
 
 
+def _auto_ahead(warps_per_sm: float, device: torch.device) -> int:
+    """How many steps ahead the seq forward loads (``seq_ahead`` 0): deeper when few warps share an SM, since then
+    no other warp issues while one waits on memory (1 off CUDA: the interpreter gains nothing from it)."""
+    if _CONFIG.seq_ahead:
+        return _CONFIG.seq_ahead
+    if device.type != "cuda":
+        return 1
+    return 4 if warps_per_sm < 8 else 2 if warps_per_sm < 16 else 1
+
+
 @dataclass(frozen=True)
 class LowRankDt:
     """dt as its factors, for the seq forward's fused dt_proj: ``x [b, r, l]`` (x_proj's dt_in columns, any
@@ -257,6 +273,10 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     every = [t for dd in dirs if dd is not None for t in _tensors(dd)] + [out, z]
     off64 = any(length * max(t.stride()) >= 2 ** 31 for t in every)
 
+    unroll = min(_CONFIG.seq_unroll, chunk)
+    sms = torch.cuda.get_device_properties(out.device).multi_processor_count if out.is_cuda else 1
+    ahead = _auto_ahead(batch * triton.cdiv(e, be) * (be // 32) * nseg / sms, out.device)  # pass 2's warps per SM
+
     def launch(d: int, pass_: int) -> None:
         u, dt, B, C = dirs[d]
         xr, w_t, rank = (dt.x, dt.weight_t, dt.x.shape[1]) if isinstance(dt, LowRankDt) else (B, bias32[d], 0)
@@ -269,10 +289,11 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
             u, *_bln(u), dt, *_bln(dt), B, *_bln(B), C, *_bln(C), At[d], Dd[d], bias32[d], z, *_bln(z),
             out, *_bln(out), states[d] if store_states else states, seg_h[d], seg_dt[d], xr, *_bln(xr), w_t,
             length, e, n, nchunks, seg_chunks, nseg,
-            BE=be, T=chunk, U=min(_CONFIG.seq_unroll, chunk), NS=n, REVERSE=d == 1, PASS=pass_, COMBINE=d == 1,
+            BE=be, T=chunk, U=unroll, NS=n, REVERSE=d == 1, PASS=pass_, COMBINE=d == 1,
             HAS_D=D32 is not None, GATE=has_z and d == ndir - 1, SOFTPLUS=softplus, STORE_STATES=store_states and pass_ == 2,
             FAST=out.is_cuda and _CONFIG.seq_fast_math,
-            VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x, num_warps=be // 32)
+            VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x, AHEAD=min(ahead, chunk) if unroll == 1 else 1,
+            num_warps=be // 32)
 
     run = [d for d in range(ndir) if dirs[d] is not None]
     if nseg > 1:

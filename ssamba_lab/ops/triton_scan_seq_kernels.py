@@ -5,9 +5,9 @@ Why a second forward: the chunked kernel (``triton_scan_kernels.py``) runs an ``
 barriers and layout conversions (~125 instructions per state element, ROOFLINE.md). Here every tensor is a 1-D
 ``[BE]`` vector, one channel per thread, and the 16 state elements are 16 scalar registers of that thread
 (``h0 .. h15``, written out because Triton has no register arrays): a step is 16 x (``exp2``, 2 FMUL, 2 FFMA)
-plus the ``B_t``, ``C_t`` rows, the same in every thread, loaded one step ahead (on CUDA by 16-byte vector loads
-where the rows are aligned). No shuffles, no shared memory, no barriers. d_state up to 16 (``NS`` states are
-live, the rest are compiled out). One step a loop trip (``U = 1``) is fastest on an H200: a small loop body and
+plus the ``B_t``, ``C_t`` rows, the same in every thread, loaded ``AHEAD`` steps ahead with the step's u, dt, z
+(on CUDA by 16-byte vector loads where the rows are aligned). No shuffles, no shared memory, no barriers. d_state
+up to 16 (``NS`` states are live, the rest are compiled out). One step a loop trip (``U = 1``) is fastest on an H200: a small loop body and
 few registers (ROOFLINE.md); dt_proj can run here too (``DT_R``), so that inference needs no dt tensor.
 
 Parallelism comes from (batch, channel) pairs and, for long inputs with a small batch, from splitting the sequence
@@ -234,6 +234,24 @@ def _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, 
     return u, pre, z, prev
 
 
+@triton.jit
+def _load_step(tq, la, LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, LOAD_C: tl.constexpr, OFF64: tl.constexpr,
+               NS: tl.constexpr, VEC: tl.constexpr, F32: tl.constexpr, DT_R: tl.constexpr, VEC_X: tl.constexpr):
+    """Every load of step ``tq`` (one step a loop trip; ``la``: the kernel's pointers, strides and masks): ``(u, pre,
+    z, prev)`` as ``[1, BE]`` tiles (zero outside ``[0, L)``), then the raw B row, C row (``LOAD_C``) and dt_in row
+    (``DT_R`` > 0) of step ``tq`` clamped into the sequence (what ``_bc_unpack`` reads; ``zero_i`` where not
+    loaded). Issued ``AHEAD`` steps before the step."""
+    (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L, B_b, sB_l, sB_n,
+     C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i) = la
+    grp = _load_group(tq, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e,
+                      L, LOAD_Z, LOAD_PREV, OFF64, DT_R == 0)
+    tc = _idx(tl.minimum(tl.maximum(tq, 0), L - 1), OFF64)
+    braw = _bc_load(B_b + tc * sB_l, sB_n, zero_i, NS, VEC, F32)
+    craw = _bc_load(C_b + tc * sC_l, sC_n, zero_i, NS, VEC, F32) if LOAD_C else zero_i
+    xraw = _bc_load(xr_b + tc * sxr_l, sxr_k, zero_i, DT_R, VEC_X, False) if DT_R > 0 else zero_i
+    return grp, braw, craw, xraw
+
+
 # The channel strides are not specialised to 1: with unit strides known, Triton vectorises the [U, BE] tile loads
 # along channels, which spreads a tile's rows over lanes and needs shuffles and shared memory to pick one step.
 @triton.jit(do_not_specialize=["su_e", "sdt_e", "sz_e", "so_e"])
@@ -245,7 +263,7 @@ def scan_seq_fwd_kernel(
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
-        VEC_X: tl.constexpr = 0):
+        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1):
     """One direction of the scan. Grid ``(cdiv(E, BE), batch, nseg)`` (``nseg - 1`` in pass 1); a thread per channel.
 
     u, dt, z, out: ``[b, l, e]`` by strides (``*_b, *_l, *_e``); B, C: ``[b, l, n]`` by strides; At: ``[N, E]``
@@ -257,9 +275,14 @@ def scan_seq_fwd_kernel(
     no dt tensor; the raw dt is dt_proj computed here, ``xr[b, l, :DT_R] @ Wt[:DT_R, e]`` (xr: x_proj's dt_in
     columns by strides ``sxr_*``; Wt: dt_proj's weight transposed, ``[DT_R, E]`` float32, DT_R <= 16). ``VEC_X``:
     xr rows by vector loads of 16 bf16 columns (the launcher checks that 16 are there; past DT_R they meet zero
-    weights).
+    weights). ``AHEAD`` (1, 2 or 4; one step a loop trip): every load of a step is issued that many steps before
+    the step, through a queue of registers (``q1`` .. ``q4``), so that more than one step's memory latency is in
+    flight (with a few warps per SM a step otherwise waits on its loads: ROOFLINE.md).
     """
     tl.static_assert(DT_R == 0 or (U == 1 and DT_R <= 16), "the fused dt_proj needs U == 1 and rank <= 16")
+    tl.static_assert((AHEAD == 1 or AHEAD == 2 or AHEAD == 4) and T % AHEAD == 0 and (U == 1 or AHEAD == 1),
+                     "AHEAD must be 1, 2 or 4, divide the chunk, and be 1 with U > 1")
+    QUEUE: tl.constexpr = U == 1  # one step a trip: a step's loads come from the queue; U > 1: group prefetch
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     # segment, in natural time order; pass 1 runs on all but the last segment in scan order (nobody needs its summary)
@@ -327,98 +350,130 @@ def scan_seq_fwd_kernel(
     rows = tl.arange(0, U)  # [U]
     t_hi = (c_lo + n_mine) * T  # one past the segment's last step
     t0 = t_hi - U if REVERSE else c_lo * T  # first step of the first group, in scan order
-    nxt = _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e,
-                      mask_e, L, PASS == 2 and GATE, PASS == 2 and COMBINE, OFF64, DT_R == 0)
-    t_first = _idx(tl.minimum(t_hi - 1, L - 1) if REVERSE else c_lo * T, OFF64)  # first step, in scan order
-    nb = _bc_load(B_b + t_first * sB_l, sB_n, zero_i, NS, VEC, F32)
     xr_b = xr_ptr + b * sxr_b
-    if DT_R > 0:
-        w_dt = _w16(Wt_ptr, E, offs_e, mask_e, DT_R)
-        nx = _bc_load(xr_b + t_first * sxr_l, sxr_k, zero_i, DT_R, VEC_X, False)
+    w_dt = _w16(Wt_ptr, E, offs_e, mask_e, DT_R) if DT_R > 0 else zero
+    SD: tl.constexpr = -1 if REVERSE else 1  # the next step, in scan order
+    LZ: tl.constexpr = PASS == 2 and GATE
+    LP: tl.constexpr = PASS == 2 and COMBINE
+    # what every load of one step needs, as one tuple
+    la = (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L, B_b, sB_l,
+          sB_n, C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i)
+    if QUEUE:
+        # the queue: q1 holds the loads of step t0, q2 of step t0 + SD, ... (q1 again as placeholders past AHEAD)
+        q1 = _load_step(t0, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+        q2, q3, q4 = q1, q1, q1
+        if AHEAD >= 2:
+            q2 = _load_step(t0 + SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+        if AHEAD == 4:
+            q3 = _load_step(t0 + 2 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+            q4 = _load_step(t0 + 3 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
     else:
+        nxt = _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e,
+                          mask_e, L, LZ, LP, OFF64, True)
+        t_first = _idx(tl.minimum(t_hi - 1, L - 1) if REVERSE else c_lo * T, OFF64)  # first step, in scan order
+        nb = _bc_load(B_b + t_first * sB_l, sB_n, zero_i, NS, VEC, F32)
+        nc = _bc_load(C_b + t_first * sC_l, sC_n, zero_i, NS, VEC, F32) if PASS == 2 else zero_i
         nx = zero_i
-    nc = _bc_load(C_b + t_first * sC_l, sC_n, zero_i, NS, VEC, F32) if PASS == 2 else zero_i
-    for g in range(n_mine * GPC):
-        u_t, pre_t, z_t, prev_t = nxt  # [U, BE] each
-        tg = t_hi - (g + 1) * U if REVERSE else c_lo * T + g * U  # lowest step of this group
-        # prefetch the next group: its loads are issued before this group's stores (which they could alias)
-        nxt = _load_group(tg - U if REVERSE else tg + U, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e,
-                          o_b, so_l, so_e, offs_e, mask_e, L, PASS == 2 and GATE, PASS == 2 and COMBINE, OFF64,
-                          DT_R == 0)
-        if DT_R > 0:  # dt_proj here: this step's dt_in row was loaded one step earlier; issue the next step's
-            xr = nx
-            tx = _idx(tl.minimum(tl.maximum(tg - 1 if REVERSE else tg + 1, 0), L - 1), OFF64)
-            nx = _bc_load(xr_b + tx * sxr_l, sxr_k, zero_i, DT_R, VEC_X, False)
-            pre_t = _dot16(_bc_unpack(xr, VEC_X, False), w_dt, DT_R)[None, :]  # [1, BE]
-        if STORE_STATES:
-            if g % GPC == 0:
-                c = (t_hi - g * U) // T - 1 if REVERSE else tg // T
-                st = st_ptr + (b * nchunks + c) * E * N  # the state entering chunk c, in scan order
-                _store_state(st, 0, h0, offs_e, mask_e, N, NS)
-                _store_state(st, 1, h1, offs_e, mask_e, N, NS)
-                _store_state(st, 2, h2, offs_e, mask_e, N, NS)
-                _store_state(st, 3, h3, offs_e, mask_e, N, NS)
-                _store_state(st, 4, h4, offs_e, mask_e, N, NS)
-                _store_state(st, 5, h5, offs_e, mask_e, N, NS)
-                _store_state(st, 6, h6, offs_e, mask_e, N, NS)
-                _store_state(st, 7, h7, offs_e, mask_e, N, NS)
-                _store_state(st, 8, h8, offs_e, mask_e, N, NS)
-                _store_state(st, 9, h9, offs_e, mask_e, N, NS)
-                _store_state(st, 10, h10, offs_e, mask_e, N, NS)
-                _store_state(st, 11, h11, offs_e, mask_e, N, NS)
-                _store_state(st, 12, h12, offs_e, mask_e, N, NS)
-                _store_state(st, 13, h13, offs_e, mask_e, N, NS)
-                _store_state(st, 14, h14, offs_e, mask_e, N, NS)
-                _store_state(st, 15, h15, offs_e, mask_e, N, NS)
-        t = tg + rows  # [U]
-        valid = (t < L)[:, None]  # [U, 1]; a padded step leaves the state as it is: exp2(0) h + 0
-        dt_t = _softplus_base2(pre_t + bias[None, :], FAST) if SOFTPLUS else pre_t + bias[None, :]  # [U, BE]
-        dt_t = tl.where(valid, dt_t, 0.0)
-        u_t = tl.where(valid, u_t, 0.0)
-        dtu_t = dt_t * u_t  # [U, BE]
-        y_t = tl.zeros([U, BE], dtype=tl.float32)
-        for jj in tl.static_range(U):
-            r = U - 1 - jj if REVERSE else jj  # row of this step, in scan order (a compile-time value)
-            dt = _row(dt_t, rows, r)  # [BE]
-            dtu = _row(dtu_t, rows, r)  # [BE]
-            # this step's B, C rows were loaded one step earlier; issue the next step's now (in scan order,
-            # clamped into the sequence), so their latency hides behind this step's arithmetic
-            brow = _bc_unpack(nb, VEC, F32)
-            crow = _bc_unpack(nc, VEC, F32) if PASS == 2 else brow  # pass 1 reads no C (crow is unused)
-            tn = _idx(tl.minimum(tl.maximum(tg + r - 1 if REVERSE else tg + r + 1, 0), L - 1), OFF64)
-            nb = _bc_load(B_b + tn * sB_l, sB_n, zero_i, NS, VEC, F32)
-            nc = _bc_load(C_b + tn * sC_l, sC_n, zero_i, NS, VEC, F32) if PASS == 2 else zero_i
-            y = zero
-            h0, y = _upd(h0, a0, dt, dtu, brow[0], crow[0], 0, y, NS)
-            h1, y = _upd(h1, a1, dt, dtu, brow[1], crow[1], 1, y, NS)
-            h2, y = _upd(h2, a2, dt, dtu, brow[2], crow[2], 2, y, NS)
-            h3, y = _upd(h3, a3, dt, dtu, brow[3], crow[3], 3, y, NS)
-            h4, y = _upd(h4, a4, dt, dtu, brow[4], crow[4], 4, y, NS)
-            h5, y = _upd(h5, a5, dt, dtu, brow[5], crow[5], 5, y, NS)
-            h6, y = _upd(h6, a6, dt, dtu, brow[6], crow[6], 6, y, NS)
-            h7, y = _upd(h7, a7, dt, dtu, brow[7], crow[7], 7, y, NS)
-            h8, y = _upd(h8, a8, dt, dtu, brow[8], crow[8], 8, y, NS)
-            h9, y = _upd(h9, a9, dt, dtu, brow[9], crow[9], 9, y, NS)
-            h10, y = _upd(h10, a10, dt, dtu, brow[10], crow[10], 10, y, NS)
-            h11, y = _upd(h11, a11, dt, dtu, brow[11], crow[11], 11, y, NS)
-            h12, y = _upd(h12, a12, dt, dtu, brow[12], crow[12], 12, y, NS)
-            h13, y = _upd(h13, a13, dt, dtu, brow[13], crow[13], 13, y, NS)
-            h14, y = _upd(h14, a14, dt, dtu, brow[14], crow[14], 14, y, NS)
-            h15, y = _upd(h15, a15, dt, dtu, brow[15], crow[15], 15, y, NS)
-            y_t = tl.where(rows[:, None] == r, y[None, :], y_t)  # [U, BE], a select within the thread
-        if PASS == 1:
-            sumdt += tl.sum(dt_t, axis=0)
-        else:
-            if HAS_D:
-                y_t += Dv[None, :] * u_t
-            if COMBINE:
-                y_t = (prev_t.to(tl.float32) + y_t) * 0.5
-            if GATE:
-                zv = z_t.to(tl.float32)
-                y_t = y_t * zv * tl.sigmoid(zv)
-            tmask = (t < L)[:, None] & mask_e[None, :]  # [U, BE]
-            optrs = o_b + _idx(t, OFF64)[:, None] * so_l + offs_e[None, :] * so_e  # [U, BE]
-            tl.store(optrs, y_t.to(o_ptr.dtype.element_ty), mask=tmask)
+    # AHEAD steps a loop trip, unrolled, so the queue rotates by names, not by register moves (a segment's steps
+    # are whole chunks, a multiple of AHEAD)
+    for g_trip in range(0, n_mine * GPC, AHEAD):
+        for jq in tl.static_range(AHEAD):
+            g = g_trip + jq
+            tg = t_hi - (g + 1) * U if REVERSE else c_lo * T + g * U  # lowest step of this group
+            if QUEUE:
+                # this step's loads were issued AHEAD steps ago from slot jq; reissue the slot for the step AHEAD steps
+                # on (before this step's stores, which they could alias; a step past the segment is loaded, not used)
+                tq = tg + AHEAD * SD
+                if jq == 0:
+                    nxt, nb, nc, nx = q1
+                    q1 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+                elif jq == 1:
+                    nxt, nb, nc, nx = q2
+                    q2 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+                elif jq == 2:
+                    nxt, nb, nc, nx = q3
+                    q3 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+                else:
+                    nxt, nb, nc, nx = q4
+                    q4 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+                u_t, pre_t, z_t, prev_t = nxt  # [1, BE] each
+            else:
+                u_t, pre_t, z_t, prev_t = nxt  # [U, BE] each
+                # prefetch the next group: its loads are issued before this group's stores (which they could alias)
+                nxt = _load_group(tg + U * SD, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l,
+                                  so_e, offs_e, mask_e, L, LZ, LP, OFF64, True)
+            if DT_R > 0:  # dt_proj here, from this step's dt_in row
+                pre_t = _dot16(_bc_unpack(nx, VEC_X, False), w_dt, DT_R)[None, :]  # [1, BE]
+            if STORE_STATES:
+                if g % GPC == 0:
+                    c = (t_hi - g * U) // T - 1 if REVERSE else tg // T
+                    st = st_ptr + (b * nchunks + c) * E * N  # the state entering chunk c, in scan order
+                    _store_state(st, 0, h0, offs_e, mask_e, N, NS)
+                    _store_state(st, 1, h1, offs_e, mask_e, N, NS)
+                    _store_state(st, 2, h2, offs_e, mask_e, N, NS)
+                    _store_state(st, 3, h3, offs_e, mask_e, N, NS)
+                    _store_state(st, 4, h4, offs_e, mask_e, N, NS)
+                    _store_state(st, 5, h5, offs_e, mask_e, N, NS)
+                    _store_state(st, 6, h6, offs_e, mask_e, N, NS)
+                    _store_state(st, 7, h7, offs_e, mask_e, N, NS)
+                    _store_state(st, 8, h8, offs_e, mask_e, N, NS)
+                    _store_state(st, 9, h9, offs_e, mask_e, N, NS)
+                    _store_state(st, 10, h10, offs_e, mask_e, N, NS)
+                    _store_state(st, 11, h11, offs_e, mask_e, N, NS)
+                    _store_state(st, 12, h12, offs_e, mask_e, N, NS)
+                    _store_state(st, 13, h13, offs_e, mask_e, N, NS)
+                    _store_state(st, 14, h14, offs_e, mask_e, N, NS)
+                    _store_state(st, 15, h15, offs_e, mask_e, N, NS)
+            t = tg + rows  # [U]
+            valid = (t < L)[:, None]  # [U, 1]; a padded step leaves the state as it is: exp2(0) h + 0
+            dt_t = _softplus_base2(pre_t + bias[None, :], FAST) if SOFTPLUS else pre_t + bias[None, :]  # [U, BE]
+            dt_t = tl.where(valid, dt_t, 0.0)
+            u_t = tl.where(valid, u_t, 0.0)
+            dtu_t = dt_t * u_t  # [U, BE]
+            y_t = tl.zeros([U, BE], dtype=tl.float32)
+            for jj in tl.static_range(U):
+                r = U - 1 - jj if REVERSE else jj  # row of this step, in scan order (a compile-time value)
+                dt = _row(dt_t, rows, r)  # [BE]
+                dtu = _row(dtu_t, rows, r)  # [BE]
+                # this step's B, C rows were loaded earlier (U > 1: one step; else from the queue); with U > 1 issue the
+                # next step's now (in scan order, clamped into the sequence), so their latency hides behind this step
+                brow = _bc_unpack(nb, VEC, F32)
+                crow = _bc_unpack(nc, VEC, F32) if PASS == 2 else brow  # pass 1 reads no C (crow is unused)
+                if not QUEUE:
+                    tn = _idx(tl.minimum(tl.maximum(tg + r + SD, 0), L - 1), OFF64)
+                    nb = _bc_load(B_b + tn * sB_l, sB_n, zero_i, NS, VEC, F32)
+                    nc = _bc_load(C_b + tn * sC_l, sC_n, zero_i, NS, VEC, F32) if PASS == 2 else zero_i
+                y = zero
+                h0, y = _upd(h0, a0, dt, dtu, brow[0], crow[0], 0, y, NS)
+                h1, y = _upd(h1, a1, dt, dtu, brow[1], crow[1], 1, y, NS)
+                h2, y = _upd(h2, a2, dt, dtu, brow[2], crow[2], 2, y, NS)
+                h3, y = _upd(h3, a3, dt, dtu, brow[3], crow[3], 3, y, NS)
+                h4, y = _upd(h4, a4, dt, dtu, brow[4], crow[4], 4, y, NS)
+                h5, y = _upd(h5, a5, dt, dtu, brow[5], crow[5], 5, y, NS)
+                h6, y = _upd(h6, a6, dt, dtu, brow[6], crow[6], 6, y, NS)
+                h7, y = _upd(h7, a7, dt, dtu, brow[7], crow[7], 7, y, NS)
+                h8, y = _upd(h8, a8, dt, dtu, brow[8], crow[8], 8, y, NS)
+                h9, y = _upd(h9, a9, dt, dtu, brow[9], crow[9], 9, y, NS)
+                h10, y = _upd(h10, a10, dt, dtu, brow[10], crow[10], 10, y, NS)
+                h11, y = _upd(h11, a11, dt, dtu, brow[11], crow[11], 11, y, NS)
+                h12, y = _upd(h12, a12, dt, dtu, brow[12], crow[12], 12, y, NS)
+                h13, y = _upd(h13, a13, dt, dtu, brow[13], crow[13], 13, y, NS)
+                h14, y = _upd(h14, a14, dt, dtu, brow[14], crow[14], 14, y, NS)
+                h15, y = _upd(h15, a15, dt, dtu, brow[15], crow[15], 15, y, NS)
+                y_t = tl.where(rows[:, None] == r, y[None, :], y_t)  # [U, BE], a select within the thread
+            if PASS == 1:
+                sumdt += tl.sum(dt_t, axis=0)
+            else:
+                if HAS_D:
+                    y_t += Dv[None, :] * u_t
+                if COMBINE:
+                    y_t = (prev_t.to(tl.float32) + y_t) * 0.5
+                if GATE:
+                    zv = z_t.to(tl.float32)
+                    y_t = y_t * zv * tl.sigmoid(zv)
+                tmask = (t < L)[:, None] & mask_e[None, :]  # [U, BE]
+                optrs = o_b + _idx(t, OFF64)[:, None] * so_l + offs_e[None, :] * so_e  # [U, BE]
+                tl.store(optrs, y_t.to(o_ptr.dtype.element_ty), mask=tmask)
     if PASS == 1:
         sh = seg_h + s * E * N
         _store_state(sh, 0, h0, offs_e, mask_e, N, NS)

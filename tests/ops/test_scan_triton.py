@@ -36,32 +36,33 @@ def _rel(a: torch.Tensor, ref: torch.Tensor) -> float:
 
 
 # (forward kernel, segments, steps a loop trip, fast softplus, vector B / C loads, float32 B / C copy, backward
-# kernel, butterfly sums in the seq backward); fast softplus, vector loads, the float32 copy and the butterfly change
-# compiled CUDA code only (inline PTX), so their variants run on a GPU only
-_FORWARDS = [("chunked", 0, 1, False, False, False, "chunked", False), ("seq", 1, 4, False, False, False, "seq", False),
-             ("seq", 3, 1, False, False, False, "seq", False)]
-_FORWARD_IDS = ["chunked", "seq-unroll4", "seq-3segments"]
+# kernel, butterfly sums in the seq backward, steps the seq forward loads ahead); fast softplus, vector loads, the
+# float32 copy and the butterfly change compiled CUDA code only (inline PTX), so their variants run on a GPU only
+_FORWARDS = [("chunked", 0, 1, False, False, False, "chunked", False, 1),
+             ("seq", 1, 4, False, False, False, "seq", False, 1), ("seq", 3, 1, False, False, False, "seq", False, 4)]
+_FORWARD_IDS = ["chunked", "seq-unroll4", "seq-3segments-ahead4"]
 if torch.cuda.is_available():
-    _FORWARDS += [("seq", 3, 1, True, True, False, "seq", True), ("seq", 1, 2, True, False, True, "seq", False),
-                  ("seq", 1, 1, True, True, False, "chunked", False)]
-    _FORWARD_IDS += ["seq-3segments-fast-vec-bfly", "seq-unroll2-fast-bcf32", "seq-fast-vec-chunked-bwd"]
+    _FORWARDS += [("seq", 3, 1, True, True, False, "seq", True, 2), ("seq", 1, 2, True, False, True, "seq", False, 1),
+                  ("seq", 1, 1, True, True, False, "chunked", False, 1)]
+    _FORWARD_IDS += ["seq-3segments-fast-vec-bfly-ahead2", "seq-unroll2-fast-bcf32", "seq-fast-vec-chunked-bwd"]
 
 
 @pytest.fixture(params=_FORWARDS, ids=_FORWARD_IDS)
 def small_chunks(request):
     """Chunks of 8 steps so that short test sequences cross several chunk boundaries (carry in both directions),
     with each forward kernel: the chunked one, the seq one on the whole sequence, and the seq one split into 3
-    sequence segments (two passes; the last segment is short, so the ragged end meets a segment boundary); the
-    chunked forward with the chunked backward, the seq ones with the seq backward in groups of 4 steps (two
-    groups a chunk); on CUDA also the seq forward with fast softplus and vector B / C loads (with the butterfly
-    sums in the backward), with its float32 B / C copy, and feeding the chunked backward."""
-    forward, segments, unroll, fast, vec, bc_f32, backward, bfly = request.param
+    sequence segments (two passes; the last segment is short, so the ragged end meets a segment boundary) loading
+    4 steps ahead (so the queue runs past segment ends and both ends of the sequence); the chunked forward with
+    the chunked backward, the seq ones with the seq backward in groups of 4 steps (two groups a chunk); on CUDA
+    also the seq forward with fast softplus and vector B / C loads 2 steps ahead (with the butterfly sums in the
+    backward), with its float32 B / C copy, and feeding the chunked backward."""
+    forward, segments, unroll, fast, vec, bc_f32, backward, bfly, ahead = request.param
     prev = st.set_launch_config(st.TritonScanConfig(chunk=8, fwd=st.ScanLaunchConfig(block_e=4),
                                                     bwd=st.ScanLaunchConfig(block_e=4), forward=forward,
                                                     segments=segments, seq_block_e=32, seq_unroll=unroll,
                                                     seq_fast_math=fast, seq_vec_bc=vec, seq_bc_f32=bc_f32,
                                                     backward=backward, seq_bwd_group=4, seq_bwd_butterfly=bfly,
-                                                    seq_train_chunk=0))  # training keeps chunks of 8 too
+                                                    seq_train_chunk=0, seq_ahead=ahead))  # training: chunks of 8 too
     yield
     st.set_launch_config(prev)
 
@@ -239,6 +240,22 @@ def test_seq_infer_chunk_sets_the_segments(monkeypatch):
     assert _rel(outs[1], ref) < TOL[torch.float32]
 
 
+def test_seq_ahead_auto_choice():
+    """``seq_ahead=0`` loads deeper ahead when a launch leaves few warps per SM, 1 off CUDA; a set value wins;
+    values other than 0, 1, 2, 4 are refused."""
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    prev = st.set_launch_config(st.TritonScanConfig())
+    try:
+        assert [st._auto_ahead(w, cuda) for w in (5.8, 8, 12, 16, 24)] == [4, 2, 2, 1, 1]
+        assert st._auto_ahead(5.8, cpu) == 1
+        st.set_launch_config(st.TritonScanConfig(seq_ahead=2))
+        assert st._auto_ahead(5.8, cuda) == 2 and st._auto_ahead(30, cpu) == 2
+    finally:
+        st.set_launch_config(prev)
+    with pytest.raises(AssertionError, match="seq_ahead"):
+        st.TritonScanConfig(seq_ahead=3)
+
+
 @pytest.mark.parametrize("length", [40, 300])
 def test_bidirectional_conv_matches_flipped_causal_conv(length):
     """300 steps: the backward's first part splits the sequence over programs (256 steps each, in tiles of 32),
@@ -282,10 +299,10 @@ def test_fused_mixer_matches_flip_mixer(small_chunks):
 
 
 _ONE_AT_A_TIME = [(1, False, torch.float32), (3, False, torch.float32), (3, True, torch.float32)]
-_ONE_AT_A_TIME_IDS = ["seq", "seq-3segments", "seq-3segments-fused-dt"]
+_ONE_AT_A_TIME_IDS = ["seq", "seq-3segments", "seq-3segments-fused-dt-ahead2"]
 if torch.cuda.is_available():  # bf16 activations: the vector loads of B, C and of dt_proj's input (CUDA only)
     _ONE_AT_A_TIME += [(3, True, torch.bfloat16)]
-    _ONE_AT_A_TIME_IDS += ["seq-3segments-fused-dt-bf16"]
+    _ONE_AT_A_TIME_IDS += ["seq-3segments-fused-dt-bf16-ahead2"]
 
 
 @pytest.mark.parametrize("segments, fuse_dt, dtype", _ONE_AT_A_TIME, ids=_ONE_AT_A_TIME_IDS)
@@ -318,7 +335,8 @@ def test_mixer_one_direction_at_a_time_matches_flip_mixer(segments, fuse_dt, dty
         m32 = mixer.float()
         x, z = rearrange(m32.in_proj(h.float()).to(dtype), "b l (two e) -> two b e l", two=2)
         prev = st.set_launch_config(st.TritonScanConfig(chunk=8, forward="seq", segments=segments, seq_block_e=32,
-                                                        seq_unroll=1, low_memory_tokens=2 * 27, seq_fuse_dt=fuse_dt))
+                                                        seq_unroll=1, low_memory_tokens=2 * 27, seq_fuse_dt=fuse_dt,
+                                                        seq_ahead=2 if fuse_dt else 1))  # the dt_in rows queued too
         try:
             with torch.autocast(DEVICE, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
                 y = st.bidirectional_mixer_triton(x, z, m32.direction_params(""), m32.direction_params("_b"))
