@@ -36,8 +36,11 @@
 #   ahead:  the seq forward loading AHEAD steps ahead (seq_ahead): GPU pytest of the scan tests that use it,
 #           Nsight Compute on the seq forward at 4 x 512 with the defaults, then the tune stage (run with
 #           TUNE_INF="seq_ahead=1 seq_ahead=2 seq_ahead=4" TUNE_TRAIN="default seq_ahead=2")
+#   kept:   seq_ahead 4 the default and the mixers' prepared weights kept in inference: GPU pytest of the tests
+#           they touch, every target graphed (defaults), base inference and both trainings with seq_ahead=1, where
+#           the 512-token inference time goes now (gpu_profile_steps.py)
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -182,6 +185,22 @@ if [ "$stage" = ahead ]; then
     python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 > "$OUT/ncu_seq_fwd512_default.txt" 2>&1
   grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$OUT/ncu_seq_fwd512_default.txt" | head -16
   stage=tune
+fi
+if [ "$stage" = kept ]; then
+  timeout 200 python3 -m pytest -q -p no:cacheprovider tests/models/test_graphed.py tests/ops/test_scan_triton.py \
+    -k "replays or keeps_prepared or fused_mixer or ahead or one_direction" > "$OUT/pytest_gpu.log" 2>&1
+  tail -n 2 "$OUT/pytest_gpu.log"
+  for set in default seq_ahead=1; do
+    sizes="tiny base"; [ $set = default ] || sizes=base
+    timeout 90 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r17_inf_${set/=/}" --variants triton-seq \
+      --sizes $sizes --kinds inference --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
+      --budget-s 1 > "$OUT/inf_$set.log" 2>&1; grep "tok |" "$OUT/inf_$set.log"
+    timeout 80 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r17_train_${set/=/}" --variants triton-seq \
+      --sizes tiny base --kinds train_step --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
+      --budget-s 1 > "$OUT/train_$set.log" 2>&1; grep "tok |" "$OUT/train_$set.log"
+  done
+  timeout 60 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT" --tag _r17 --cases 2 > "$OUT/profile.log" 2>&1
+  head -n 8 "$OUT"/gpu_profile_steps_r17.md
 fi
 if [ "$stage" = tune ]; then
   for set in ${TUNE_INF:-default segments=4 segments=8}; do

@@ -49,6 +49,10 @@ class GraphedInference:
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
             self.static_out = self._forward(self.static_in)
+        # a mixer without gradients reads prepared copies of its parameters (MambaMixer.inference_params), so the
+        # graph holds those copies: a parameter changed in place since (an optimizer step, load_state_dict) makes
+        # the next call capture again; checking the version counters costs ~0.1 us a parameter
+        self._versions = [(p, p._version) for p in self.model.parameters()]
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         cast = torch.autocast("cuda", dtype=torch.bfloat16) if self.autocast_bf16 else contextlib.nullcontext()
@@ -61,6 +65,8 @@ class GraphedInference:
             f"{tuple(x.shape)} {x.dtype} on {x.device} (capture another one for that shape)")
         if self.graph is None:
             return self._forward(x)
+        if any(p._version != v for p, v in self._versions):
+            self.__init__(self.model, self.static_in, autocast_bf16=self.autocast_bf16, warmup=1)
         self.static_in.copy_(x)
         self.graph.replay()
         return self.static_out.clone()

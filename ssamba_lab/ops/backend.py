@@ -25,6 +25,11 @@ two required ops it may provide the optional fused hook
     ``n`` columns each, per direction. The mixer calls it when present (``bidirectional`` mixers only) and
     otherwise runs the reference path (two ``selective_scan`` calls, the backward one on flipped copies). Any
     memory layout may be returned; channel-last (``[b, l, e]`` memory) lets ``out_proj`` skip a transpose.
+
+``prepare_mixer(fwd, bwd) -> weights`` (only with the hook)
+    The hook's parameters in the backend's own form (stacked, padded); the hook then also takes ``weights=``.
+    A mixer called without gradients keeps ``fwd``, ``bwd`` and ``weights`` until a parameter changes, so
+    short inputs do not pay for re-building them every call.
 """
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ class Ops:
     selective_scan: Callable
     causal_conv1d: Callable
     bidirectional_mixer: Callable | None = None  # optional fused hook, semantics in the module docstring
+    prepare_mixer: Callable | None = None  # optional, with the hook: its weights, kept by mixers in inference
 
     def __iter__(self):
         return iter((self.selective_scan, self.causal_conv1d))
@@ -181,9 +187,9 @@ def _load_numba() -> Ops:
 
 def _load_triton() -> Ops:
     from .conv import causal_conv1d_torch
-    from .scan_triton import bidirectional_mixer_triton, selective_scan_triton
+    from .scan_triton import bidirectional_mixer_triton, prepare_mixer, selective_scan_triton
 
-    return Ops(selective_scan_triton, causal_conv1d_torch, bidirectional_mixer_triton)
+    return Ops(selective_scan_triton, causal_conv1d_torch, bidirectional_mixer_triton, prepare_mixer)
 
 
 register_backend(Backend("torch", ("cpu", "cuda"), lambda: True, _load_torch))

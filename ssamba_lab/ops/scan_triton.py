@@ -8,8 +8,9 @@ Public functions (all differentiable; CUDA tensors, or CPU tensors under ``TRITO
   right-to-left over natural-order inputs. Returns ``(y_0 + y_1) / 2 * silu(z)``.
 - ``bidirectional_conv1d_triton(x, weight, bias)``: causal conv (direction 0) and anti-causal conv (direction 1,
   the backward direction's causal conv without flips), SiLU, one launch.
-- ``bidirectional_mixer_triton(x, z, fwd, bwd)``: conv, x_proj, dt_proj and the scan of both directions of a
-  ``MambaMixer`` (everything between ``in_proj`` and ``out_proj``) with no flips and no transposes.
+- ``bidirectional_mixer_triton(x, z, fwd, bwd, weights=None)``: conv, x_proj, dt_proj and the scan of both
+  directions of a ``MambaMixer`` (everything between ``in_proj`` and ``out_proj``) with no flips and no
+  transposes; ``prepare_mixer(fwd, bwd)`` builds its ``weights`` once for callers that keep them.
 
 Kernels: ``triton_scan_kernels.py`` (chunked forward, backward), ``triton_scan_seq_kernels.py`` (seq forward),
 ``triton_scan_seq_bwd_kernels.py`` (seq backward, the default backward), ``triton_conv_kernels.py``.
@@ -96,9 +97,9 @@ class TritonScanConfig:
     # vector atomic, instead of a tl.sum (5 shuffles) and a scalar atomic per state
     seq_bwd_butterfly: bool = True
     # seq forward, one step a loop trip: every load of a step is issued this many steps before it (1, 2 or 4;
-    # 0: automatic, ``_auto_ahead``). Deeper costs ~28 registers a step of queue; it pays where a launch leaves few
-    # warps per SM to hide memory latency (Nsight Compute, results/gpu_issue8_h200_r15: 4 x 512 tokens, ~5 warps
-    # per SM, 62% of the stalls waiting on loads)
+    # 0: automatic, ``_auto_ahead``). Each step of queue costs ~28 registers (80 -> 168 at 4); it hides memory
+    # latency that few warps per SM cannot (Nsight Compute at 4 x 512 tokens, ~5 warps per SM: 62% of the stalls
+    # waited on loads with 1, pass times 21-36 -> 14-24 us with 4; results/gpu_issue8_h200_r16)
     seq_ahead: int = 0
 
     def __post_init__(self):
@@ -193,14 +194,14 @@ def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch
     return max(1, min(nchunks, triton.cdiv(_CONFIG.seq_warps_per_sm * sms, warps)))
 
 
-def _auto_ahead(warps_per_sm: float, device: torch.device) -> int:
-    """How many steps ahead the seq forward loads (``seq_ahead`` 0): deeper when few warps share an SM, since then
-    no other warp issues while one waits on memory (1 off CUDA: the interpreter gains nothing from it)."""
+def _auto_ahead(device: torch.device) -> int:
+    """How many steps ahead the seq forward loads (``seq_ahead`` 0): 4 on CUDA, 1 off it (the interpreter gains
+    nothing). H200, ssamba-tiny, graphed inference (results/gpu_issue8_h200_r16): at 4 x 512 tokens (~6 warps per
+    SM) 1 / 2 / 4 steps gave 3.69 / 3.25 / 3.24 ms, at 4 x 22016 (24 warps per SM, so 2 waves at AHEAD 4's 168
+    registers) 56.1 / 51.1 / 46.8 ms."""
     if _CONFIG.seq_ahead:
         return _CONFIG.seq_ahead
-    if device.type != "cuda":
-        return 1
-    return 4 if warps_per_sm < 8 else 2 if warps_per_sm < 16 else 1
+    return 4 if device.type == "cuda" else 1
 
 
 @dataclass(frozen=True)
@@ -274,8 +275,7 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     off64 = any(length * max(t.stride()) >= 2 ** 31 for t in every)
 
     unroll = min(_CONFIG.seq_unroll, chunk)
-    sms = torch.cuda.get_device_properties(out.device).multi_processor_count if out.is_cuda else 1
-    ahead = _auto_ahead(batch * triton.cdiv(e, be) * (be // 32) * nseg / sms, out.device)  # pass 2's warps per SM
+    ahead = _auto_ahead(out.device)
 
     def launch(d: int, pass_: int) -> None:
         u, dt, B, C = dirs[d]
@@ -516,40 +516,71 @@ def _dir_linear(x: torch.Tensor, w: torch.Tensor, *, split: bool) -> torch.Tenso
     return y.view(x.shape[0], x.shape[1], w.shape[1])  # [2, T, out]
 
 
-def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd: dict) -> torch.Tensor:
+@dataclass(frozen=True)
+class MixerWeights:
+    """Both directions' mixer parameters as ``bidirectional_mixer_triton``'s kernels take them (``prepare_mixer``):
+    stacked per direction, x_proj's rows reordered and padded, dt_proj's rank padded. Built per call in training;
+    a mixer without gradients keeps it between calls (``MambaMixer``), which saves ~8 small launches a layer."""
+
+    conv_weight: torch.Tensor  # [2, e, k]
+    conv_bias: torch.Tensor  # [2, e]
+    x_proj_weight: torch.Tensor  # [2, 2n + rp + pad, e]: rows B | C | dt_in (``_bc_first``)
+    dt_proj_weight: torch.Tensor  # [2, e, rp]: the dt rank r padded to rp, a multiple of 8
+    A: torch.Tensor  # [2, e, n]
+    D: torch.Tensor  # [2, e]
+    dt_bias: torch.Tensor  # [2, e]
+    rank: int  # r
+
+
+def prepare_mixer(fwd: dict, bwd: dict) -> MixerWeights:
+    """``MambaMixer.direction_params`` of each direction -> :class:`MixerWeights` (the ``prepare_mixer`` hook).
+
+    x_proj's rows are reordered to B | C | dt_in and padded to a multiple of 8: every B and C row then starts on
+    16 bytes in bf16, so the seq forward reads it with vector loads (``_vec_width``); the padding is a few zero
+    rows. dt_proj's inner size (the dt rank, 12 in ssamba-tiny) is padded to a multiple of 8 with zero weight
+    columns that meet x_dbl's zero padding columns: the same product, but every matrix of dt_proj's forward and
+    backward has 16-byte rows, so cuBLAS takes its aligned kernels (rank 12 ran in align1 / align2 CUTLASS kernels:
+    3.9 ms of a 64 x 512-token training step, benchmarks/results/gpu_seq_bwd_h200_r9/gpu_profile_steps_r9.md).
+    """
+    stack = lambda key: torch.stack([fwd[key], bwd[key]])  # noqa: E731 - [2, ...] per-direction parameters
+    r = fwd["dt_proj_weight"].shape[1]
+    rp = r + (-r % 8)
+    w_dt = stack("dt_proj_weight")  # [2, e, r]
+    if rp != r:
+        w_dt = torch.cat([w_dt, w_dt.new_zeros(*w_dt.shape[:-1], rp - r)], dim=-1)  # [2, e, rp]
+    return MixerWeights(conv_weight=stack("conv_weight"), conv_bias=stack("conv_bias"),
+                        x_proj_weight=_bc_first(stack("x_proj_weight"), r, rp), dt_proj_weight=w_dt, A=stack("A"),
+                        D=stack("D"), dt_bias=stack("dt_bias"), rank=r)
+
+
+def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd: dict, *,
+                               weights: MixerWeights | None = None) -> torch.Tensor:
     """The two SSM directions of a bidirectional ``MambaMixer`` between ``in_proj`` and ``out_proj``.
 
     x, z: ``[b, e, l]`` (the in_proj halves; any strides). fwd, bwd: ``MambaMixer.direction_params`` of each
-    direction. Returns ``[b, e, l]`` = ``(y_fwd + y_bwd) / 2 * silu(z)`` with memory ``[b, l, e]``, so that
-    ``out_proj`` reads it without a transpose.
+    direction; weights: ``prepare_mixer(fwd, bwd)`` if the caller keeps it (else built here). Returns ``[b, e, l]``
+    = ``(y_fwd + y_bwd) / 2 * silu(z)`` with memory ``[b, l, e]``, so that ``out_proj`` reads it without a
+    transpose.
     """
     batch = x.shape[0]
     n = fwd["A"].shape[1]
-    r = fwd["dt_proj_weight"].shape[1]
     grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x, z, *fwd.values(), *bwd.values())
                                            if isinstance(t, torch.Tensor))
     if not grad and _CONFIG.forward == "seq" and n <= 16 and batch * x.shape[-1] >= _CONFIG.low_memory_tokens:
         return _mixer_one_direction_at_a_time(x, z, fwd, bwd)
-    stack = lambda key: torch.stack([fwd[key], bwd[key]])  # noqa: E731 - [2, ...] per-direction parameters
-    u = bidirectional_conv1d_triton(x, stack("conv_weight"), stack("conv_bias"))  # [2, b, e, l]
+    w = prepare_mixer(fwd, bwd) if weights is None else weights
+    assert w.A.shape[1:] == fwd["A"].shape and w.rank == fwd["dt_proj_weight"].shape[1], (
+        f"weights for A {tuple(w.A.shape[1:])}, rank {w.rank} do not match the parameters' A "
+        f"{tuple(fwd['A'].shape)}, rank {fwd['dt_proj_weight'].shape[1]}")
+    rp = w.dt_proj_weight.shape[-1]
+    u = bidirectional_conv1d_triton(x, w.conv_weight, w.conv_bias)  # [2, b, e, l]
     u_tok = rearrange(u, "d b e l -> d (b l) e")  # [2, b*l, e], a view
-    # x_proj's rows reordered to B | C | dt_in and padded to a multiple of 8: every B and C row then starts on
-    # 16 bytes in bf16, so the seq forward reads it with vector loads (_vec_width); the padding is a few zero rows
-    # dt_proj's inner size (the dt rank, 12 in ssamba-tiny) padded to a multiple of 8 with zero weight columns that
-    # meet x_dbl's zero padding columns: the same product, but every matrix of dt_proj's forward and backward has
-    # 16-byte rows, so cuBLAS takes its aligned kernels (rank 12 ran in align1 / align2 CUTLASS kernels:
-    # 3.9 ms of a 64 x 512-token training step, benchmarks/results/gpu_seq_bwd_h200_r9/gpu_profile_steps_r9.md)
-    rp = r + (-r % 8)
-    w = _bc_first(stack("x_proj_weight"), r, rp)  # [2, 2n + rp + pad, e]
-    x_dbl = _dir_linear(u_tok, w, split=grad)  # [2, b*l, 2n + rp + pad]
-    w_dt = stack("dt_proj_weight")  # [2, e, r]
-    if rp != r:
-        w_dt = torch.cat([w_dt, w_dt.new_zeros(*w_dt.shape[:-1], rp - r)], dim=-1)  # [2, e, rp]
-    dt = _dir_linear(x_dbl[..., 2 * n:2 * n + rp], w_dt, split=grad)  # [2, b*l, e]
+    x_dbl = _dir_linear(u_tok, w.x_proj_weight, split=grad)  # [2, b*l, 2n + rp + pad]
+    dt = _dir_linear(x_dbl[..., 2 * n:2 * n + rp], w.dt_proj_weight, split=grad)  # [2, b*l, e]
     dt = rearrange(dt, "d (b l) e -> d b e l", b=batch)  # [2, b, e, l], a view
     B = rearrange(x_dbl[..., :n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
     C = rearrange(x_dbl[..., n:2 * n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
-    return bidirectional_selective_scan_triton(u, dt, stack("A"), B, C, stack("D"), z, stack("dt_bias"), True)
+    return bidirectional_selective_scan_triton(u, dt, w.A, B, C, w.D, z, w.dt_bias, True)
 
 
 def _bc_first(w: torch.Tensor, r: int, dt_cols: int = 0) -> torch.Tensor:

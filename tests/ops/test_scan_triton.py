@@ -241,15 +241,14 @@ def test_seq_infer_chunk_sets_the_segments(monkeypatch):
 
 
 def test_seq_ahead_auto_choice():
-    """``seq_ahead=0`` loads deeper ahead when a launch leaves few warps per SM, 1 off CUDA; a set value wins;
-    values other than 0, 1, 2, 4 are refused."""
+    """``seq_ahead=0`` loads 4 steps ahead on CUDA, 1 off CUDA; a set value wins; values other than 0, 1, 2, 4 are
+    refused."""
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
     prev = st.set_launch_config(st.TritonScanConfig())
     try:
-        assert [st._auto_ahead(w, cuda) for w in (5.8, 8, 12, 16, 24)] == [4, 2, 2, 1, 1]
-        assert st._auto_ahead(5.8, cpu) == 1
+        assert st._auto_ahead(cuda) == 4 and st._auto_ahead(cpu) == 1
         st.set_launch_config(st.TritonScanConfig(seq_ahead=2))
-        assert st._auto_ahead(5.8, cuda) == 2 and st._auto_ahead(30, cpu) == 2
+        assert st._auto_ahead(cuda) == 2 and st._auto_ahead(cpu) == 2
     finally:
         st.set_launch_config(prev)
     with pytest.raises(AssertionError, match="seq_ahead"):
@@ -296,6 +295,47 @@ def test_fused_mixer_matches_flip_mixer(small_chunks):
     grads = torch.autograd.grad(out.sum(), list(m32.parameters()))
     for (name, _), a, r in zip(m32.named_parameters(), grads, ref_grads):
         assert _rel(a, r) < 1e-4, f"grad {name}: rel error {_rel(a, r):.2e}"
+
+
+def test_mixer_keeps_prepared_weights_in_inference(monkeypatch):
+    """Without gradients a MambaMixer builds the Triton mixer's stacked weights once and reuses them until a
+    parameter changes (in place, or by a move to another storage); each result equals the path with gradients,
+    which builds them every call."""
+    from dataclasses import replace
+
+    from ssamba_lab.models.mamba_mixer import MambaMixer
+    from ssamba_lab.ops import backend
+
+    prepared = []
+    real = backend._load("triton")
+    counted = replace(real, prepare_mixer=lambda f, b: prepared.append(1) or real.prepare_mixer(f, b))
+    monkeypatch.setattr(MambaMixer, "backend_ops", lambda self, x: counted)
+    torch.manual_seed(9)
+    mixer = MambaMixer(dim=8, d_state=4, d_conv=4, expand=2).to(DEVICE)
+    h = torch.randn(2, 19, 8, device=DEVICE)
+
+    def with_grad():
+        return mixer(h).detach()  # [b, l, dim]
+
+    with torch.no_grad():
+        y1, y2 = mixer(h), mixer(h)  # [b, l, dim] each
+    assert len(prepared) == 1, "the second call reuses the weights"
+    torch.testing.assert_close(y2, y1, rtol=0, atol=0)
+    torch.testing.assert_close(y1, with_grad(), rtol=1e-6, atol=1e-6)
+    assert len(prepared) == 1, "with gradients nothing is kept"
+    with torch.no_grad():
+        mixer.A_b_log.add_(1.0)  # an in-place update (an optimizer step, load_state_dict)
+        mixer.x_proj.weight.mul_(3.0)
+        mixer.D_b.add_(2.0)
+        y3 = mixer(h)
+    assert len(prepared) == 2, "an in-place update rebuilds the weights"
+    assert _rel(y3, y1) > 0.1, "the update changes the output"
+    torch.testing.assert_close(y3, with_grad(), rtol=1e-6, atol=1e-6)
+    mixer.double()  # new storage
+    with torch.no_grad():
+        y4 = mixer(h.double())
+    assert len(prepared) == 3, "new storage rebuilds the weights"
+    torch.testing.assert_close(y4.float(), y3, rtol=1e-5, atol=1e-5)
 
 
 _ONE_AT_A_TIME = [(1, False, torch.float32), (3, False, torch.float32), (3, True, torch.float32)]
