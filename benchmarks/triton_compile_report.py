@@ -27,7 +27,7 @@ from ssamba_lab.ops.triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
 from ssamba_lab.ops.triton_scan_seq_kernels import scan_seq_fwd_kernel
 
 _BF16_PTRS = {"u0_ptr", "u1_ptr", "dt0_ptr", "dt1_ptr", "B0_ptr", "B1_ptr", "C0_ptr", "C1_ptr", "z_ptr", "o_ptr",
-              "g_ptr", "gu_ptr", "gdt_ptr", "gz_ptr", "u_ptr", "dt_ptr", "B_ptr", "C_ptr", "xr_ptr"}
+              "g_ptr", "gu_ptr", "gdt_ptr", "gz_ptr", "u_ptr", "dt_ptr", "B_ptr", "C_ptr", "xr_ptr", "xr1_ptr"}
 
 
 def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll: int = 4,
@@ -36,7 +36,7 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
           "seqbwd": scan_seq_bwd_kernel}[kernel]
     consts = dict(BE=block_e, NP=16, T=chunk, BIDIR=True, HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
                   STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True,
-                  VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0, G=8, NDIR=2)
+                  VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0, G=8, NDIR=2, AHEAD=4, BOTH=False)
     consts |= extra or {}
     if kernel in ("seq", "seqbwd"):  # unit strides, as Triton specialises them at launch for the mixer's layouts
         consts |= {a: 1 for a in ("sB_n", "sC_n")}  # the channel strides are not specialised (see the kernel)

@@ -101,6 +101,8 @@ class TritonScanConfig:
     # latency that few warps per SM cannot (Nsight Compute at 4 x 512 tokens, ~5 warps per SM: 62% of the stalls
     # waited on loads with 1, pass times 21-36 -> 14-24 us with 4; results/gpu_issue8_h200_r16)
     seq_ahead: int = 0
+    # seq forward with sequence segments: pass 1 (the segment summaries) of both directions in one launch
+    seq_pass1_both: bool = True
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
@@ -257,7 +259,7 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     seg_chunks = triton.cdiv(nchunks, min(nseg, nchunks))
     nseg = triton.cdiv(nchunks, seg_chunks)  # no empty segment
     At = A32.transpose(1, 2).contiguous()  # [ndir, n, e]
-    seg_h = torch.empty(ndir, batch, nseg, e, n, dtype=torch.float32, device=out.device)
+    seg_h = torch.empty(ndir, batch, nseg, n, e, dtype=torch.float32, device=out.device)  # state-major: coalesced
     seg_dt = torch.empty(ndir, batch, nseg, e, dtype=torch.float32, device=out.device)
     Dd = D32 if D32 is not None else bias32  # placeholder pointer without D
 
@@ -277,28 +279,41 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     unroll = min(_CONFIG.seq_unroll, chunk)
     ahead = _auto_ahead(out.device)
 
-    def launch(d: int, pass_: int) -> None:
+    def operands(d: int):
+        """Direction d's tensors as the kernel takes them, and the constexprs they set."""
         u, dt, B, C = dirs[d]
         xr, w_t, rank = (dt.x, dt.weight_t, dt.x.shape[1]) if isinstance(dt, LowRankDt) else (B, bias32[d], 0)
         vec_x = 0
         if rank and dt.readable16 and out.is_cuda and _CONFIG.seq_vec_bc and xr.dtype == torch.bfloat16:
             vec_x = _vec_width(xr, xr)
         dt = u if rank else dt  # a placeholder pointer when dt_proj is fused
-        grid = (triton.cdiv(e, be), batch, nseg - 1 if pass_ == 1 else nseg)
+        layout = (_bln(u), _bln(dt), _bln(B), _bln(C), _bln(xr), vec[d], f32[d], rank, vec_x)
+        return (u, dt, B, C, xr, w_t), layout
+
+    def launch(d: int, pass_: int, both: bool = False) -> None:
+        (u, dt, B, C, xr, w_t), (_, _, _, _, _, _, _, rank, vec_x) = operands(d)
+        (u1, dt1, B1, _, xr1, w_t1), _ = operands(1) if both else ((u, dt, B, C, xr, w_t), None)
+        grid = (triton.cdiv(e, be), batch, (2 if both else 1) * (nseg - 1) if pass_ == 1 else nseg)
         scan_seq_fwd_kernel[grid](
             u, *_bln(u), dt, *_bln(dt), B, *_bln(B), C, *_bln(C), At[d], Dd[d], bias32[d], z, *_bln(z),
             out, *_bln(out), states[d] if store_states else states, seg_h[d], seg_dt[d], xr, *_bln(xr), w_t,
             length, e, n, nchunks, seg_chunks, nseg,
+            u1, dt1, B1, At[1] if both else At[d], bias32[1] if both else bias32[d], seg_h[1] if both else seg_h[d],
+            seg_dt[1] if both else seg_dt[d], xr1, w_t1,
             BE=be, T=chunk, U=unroll, NS=n, REVERSE=d == 1, PASS=pass_, COMBINE=d == 1,
-            HAS_D=D32 is not None, GATE=has_z and d == ndir - 1, SOFTPLUS=softplus, STORE_STATES=store_states and pass_ == 2,
-            FAST=out.is_cuda and _CONFIG.seq_fast_math,
-            VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x, AHEAD=min(ahead, chunk) if unroll == 1 else 1,
-            num_warps=be // 32)
+            HAS_D=D32 is not None, GATE=has_z and d == ndir - 1, SOFTPLUS=softplus,
+            STORE_STATES=store_states and pass_ == 2, FAST=out.is_cuda and _CONFIG.seq_fast_math,
+            VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x,
+            AHEAD=min(ahead, chunk) if unroll == 1 else 1, BOTH=both, num_warps=be // 32)
 
     run = [d for d in range(ndir) if dirs[d] is not None]
     if nseg > 1:
-        for d in run:
-            launch(d, 1)
+        # pass 1 of both directions in one launch where their layouts agree (the mixer's stacked tensors do)
+        if run == [0, 1] and _CONFIG.seq_pass1_both and operands(0)[1] == operands(1)[1]:
+            launch(0, 1, both=True)
+        else:
+            for d in run:
+                launch(d, 1)
     for d in run:
         launch(d, 2)
 

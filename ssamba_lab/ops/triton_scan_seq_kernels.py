@@ -200,11 +200,19 @@ def _load_state(st, k: tl.constexpr, offs_e, mask_e, N, NS: tl.constexpr):
 
 
 @triton.jit
-def _fold(h, st, k: tl.constexpr, a2, sdt, offs_e, mask_e, N, NS: tl.constexpr):
-    """h <- exp2(a2 sum(dt)) h + h_segment: appends a whole earlier segment to the carried state."""
+def _fold(h, sh, k: tl.constexpr, a2, sdt, offs_e, mask_e, E, NS: tl.constexpr):
+    """h <- exp2(a2 sum(dt)) h + h_segment: appends a whole earlier segment to the carried state (``sh``: its
+    ``[N, E]`` summary, so that state k of a warp's 32 channels is one 128-byte line)."""
     if k < NS:
-        h = tl.exp2(a2 * sdt) * h + tl.load(st + offs_e * N + k, mask=mask_e, other=0.0)
+        h = tl.exp2(a2 * sdt) * h + tl.load(sh + k * E + offs_e, mask=mask_e, other=0.0)
     return h
+
+
+@triton.jit
+def _store_summary(sh, k: tl.constexpr, h, offs_e, mask_e, E, NS: tl.constexpr):
+    """State k into a segment summary ``[N, E]`` (what ``_fold`` reads)."""
+    if k < NS:
+        tl.store(sh + k * E + offs_e, h, mask=mask_e)
 
 
 @triton.jit
@@ -252,33 +260,18 @@ def _load_step(tq, la, LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, LOAD_C: tl
     return grp, braw, craw, xraw
 
 
-# The channel strides are not specialised to 1: with unit strides known, Triton vectorises the [U, BE] tile loads
-# along channels, which spreads a tile's rows over lanes and needs shuffles and shared memory to pick one step.
-@triton.jit(do_not_specialize=["su_e", "sdt_e", "sz_e", "so_e"])
-def scan_seq_fwd_kernel(
+@triton.jit
+def _seq_dir(
         u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l, sC_n,
         At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr, seg_dt_ptr,
-        xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg,
+        xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, seg_off,
         BE: tl.constexpr, T: tl.constexpr, U: tl.constexpr, NS: tl.constexpr, REVERSE: tl.constexpr, PASS: tl.constexpr,
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
         VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1):
-    """One direction of the scan. Grid ``(cdiv(E, BE), batch, nseg)`` (``nseg - 1`` in pass 1); a thread per channel.
-
-    u, dt, z, out: ``[b, l, e]`` by strides (``*_b, *_l, *_e``); B, C: ``[b, l, n]`` by strides; At: ``[N, E]``
-    float32 (this direction's A transposed); D, bias: ``[E]`` float32 (this direction's). ``dt`` is the raw
-    projection: bias and softplus are applied here. ``COMBINE``: out already holds direction 0's raw ``y``; write
-    ``(y_0 + y) / 2``; otherwise ``y``; times ``silu(z)`` with ``GATE`` (set on the last direction only).
-    st: chunk states ``[batch, nchunks, E, N]`` of this direction; seg_h ``[batch, nseg, E, N]`` and seg_dt
-    ``[batch, nseg, E]``: pass 1's segment summaries of this direction. ``DT_R`` > 0 (one step a loop trip only):
-    no dt tensor; the raw dt is dt_proj computed here, ``xr[b, l, :DT_R] @ Wt[:DT_R, e]`` (xr: x_proj's dt_in
-    columns by strides ``sxr_*``; Wt: dt_proj's weight transposed, ``[DT_R, E]`` float32, DT_R <= 16). ``VEC_X``:
-    xr rows by vector loads of 16 bf16 columns (the launcher checks that 16 are there; past DT_R they meet zero
-    weights). ``AHEAD`` (1, 2 or 4; one step a loop trip): every load of a step is issued that many steps before
-    the step, through a queue of registers (``q1`` .. ``q4``), so that more than one step's memory latency is in
-    flight (with a few warps per SM a step otherwise waits on its loads: ROOFLINE.md).
-    """
+    """One direction of the scan (``scan_seq_fwd_kernel`` documents the arguments); this program's segment is
+    ``program_id(2) + seg_off`` (+ 1 in pass 1 of direction 1)."""
     tl.static_assert(DT_R == 0 or (U == 1 and DT_R <= 16), "the fused dt_proj needs U == 1 and rank <= 16")
     tl.static_assert((AHEAD == 1 or AHEAD == 2 or AHEAD == 4) and T % AHEAD == 0 and (U == 1 or AHEAD == 1),
                      "AHEAD must be 1, 2 or 4, divide the chunk, and be 1 with U > 1")
@@ -286,7 +279,7 @@ def scan_seq_fwd_kernel(
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     # segment, in natural time order; pass 1 runs on all but the last segment in scan order (nobody needs its summary)
-    s = tl.program_id(2) + (1 if (PASS == 1 and REVERSE) else 0)
+    s = tl.program_id(2) + seg_off + (1 if (PASS == 1 and REVERSE) else 0)
     offs_e = pid_e * BE + tl.arange(0, BE)  # [BE]
     mask_e = offs_e < E
     u_b, dt_b, B_b, C_b = u_ptr + b * su_b, dt_ptr + b * sdt_b, B_ptr + b * sB_b, C_ptr + b * sC_b
@@ -327,22 +320,22 @@ def scan_seq_fwd_kernel(
             if take:
                 sh = seg_h + sp * E * N
                 sdt = tl.load(seg_dt + sp * E + offs_e, mask=mask_e, other=0.0)  # [BE]
-                h0 = _fold(h0, sh, 0, a0, sdt, offs_e, mask_e, N, NS)
-                h1 = _fold(h1, sh, 1, a1, sdt, offs_e, mask_e, N, NS)
-                h2 = _fold(h2, sh, 2, a2, sdt, offs_e, mask_e, N, NS)
-                h3 = _fold(h3, sh, 3, a3, sdt, offs_e, mask_e, N, NS)
-                h4 = _fold(h4, sh, 4, a4, sdt, offs_e, mask_e, N, NS)
-                h5 = _fold(h5, sh, 5, a5, sdt, offs_e, mask_e, N, NS)
-                h6 = _fold(h6, sh, 6, a6, sdt, offs_e, mask_e, N, NS)
-                h7 = _fold(h7, sh, 7, a7, sdt, offs_e, mask_e, N, NS)
-                h8 = _fold(h8, sh, 8, a8, sdt, offs_e, mask_e, N, NS)
-                h9 = _fold(h9, sh, 9, a9, sdt, offs_e, mask_e, N, NS)
-                h10 = _fold(h10, sh, 10, a10, sdt, offs_e, mask_e, N, NS)
-                h11 = _fold(h11, sh, 11, a11, sdt, offs_e, mask_e, N, NS)
-                h12 = _fold(h12, sh, 12, a12, sdt, offs_e, mask_e, N, NS)
-                h13 = _fold(h13, sh, 13, a13, sdt, offs_e, mask_e, N, NS)
-                h14 = _fold(h14, sh, 14, a14, sdt, offs_e, mask_e, N, NS)
-                h15 = _fold(h15, sh, 15, a15, sdt, offs_e, mask_e, N, NS)
+                h0 = _fold(h0, sh, 0, a0, sdt, offs_e, mask_e, E, NS)
+                h1 = _fold(h1, sh, 1, a1, sdt, offs_e, mask_e, E, NS)
+                h2 = _fold(h2, sh, 2, a2, sdt, offs_e, mask_e, E, NS)
+                h3 = _fold(h3, sh, 3, a3, sdt, offs_e, mask_e, E, NS)
+                h4 = _fold(h4, sh, 4, a4, sdt, offs_e, mask_e, E, NS)
+                h5 = _fold(h5, sh, 5, a5, sdt, offs_e, mask_e, E, NS)
+                h6 = _fold(h6, sh, 6, a6, sdt, offs_e, mask_e, E, NS)
+                h7 = _fold(h7, sh, 7, a7, sdt, offs_e, mask_e, E, NS)
+                h8 = _fold(h8, sh, 8, a8, sdt, offs_e, mask_e, E, NS)
+                h9 = _fold(h9, sh, 9, a9, sdt, offs_e, mask_e, E, NS)
+                h10 = _fold(h10, sh, 10, a10, sdt, offs_e, mask_e, E, NS)
+                h11 = _fold(h11, sh, 11, a11, sdt, offs_e, mask_e, E, NS)
+                h12 = _fold(h12, sh, 12, a12, sdt, offs_e, mask_e, E, NS)
+                h13 = _fold(h13, sh, 13, a13, sdt, offs_e, mask_e, E, NS)
+                h14 = _fold(h14, sh, 14, a14, sdt, offs_e, mask_e, E, NS)
+                h15 = _fold(h15, sh, 15, a15, sdt, offs_e, mask_e, E, NS)
     sumdt = zero
     c_lo = s * seg_chunks
     n_mine = tl.minimum(seg_chunks, nchunks - c_lo)  # chunks in this segment
@@ -476,20 +469,73 @@ def scan_seq_fwd_kernel(
                 tl.store(optrs, y_t.to(o_ptr.dtype.element_ty), mask=tmask)
     if PASS == 1:
         sh = seg_h + s * E * N
-        _store_state(sh, 0, h0, offs_e, mask_e, N, NS)
-        _store_state(sh, 1, h1, offs_e, mask_e, N, NS)
-        _store_state(sh, 2, h2, offs_e, mask_e, N, NS)
-        _store_state(sh, 3, h3, offs_e, mask_e, N, NS)
-        _store_state(sh, 4, h4, offs_e, mask_e, N, NS)
-        _store_state(sh, 5, h5, offs_e, mask_e, N, NS)
-        _store_state(sh, 6, h6, offs_e, mask_e, N, NS)
-        _store_state(sh, 7, h7, offs_e, mask_e, N, NS)
-        _store_state(sh, 8, h8, offs_e, mask_e, N, NS)
-        _store_state(sh, 9, h9, offs_e, mask_e, N, NS)
-        _store_state(sh, 10, h10, offs_e, mask_e, N, NS)
-        _store_state(sh, 11, h11, offs_e, mask_e, N, NS)
-        _store_state(sh, 12, h12, offs_e, mask_e, N, NS)
-        _store_state(sh, 13, h13, offs_e, mask_e, N, NS)
-        _store_state(sh, 14, h14, offs_e, mask_e, N, NS)
-        _store_state(sh, 15, h15, offs_e, mask_e, N, NS)
+        _store_summary(sh, 0, h0, offs_e, mask_e, E, NS)
+        _store_summary(sh, 1, h1, offs_e, mask_e, E, NS)
+        _store_summary(sh, 2, h2, offs_e, mask_e, E, NS)
+        _store_summary(sh, 3, h3, offs_e, mask_e, E, NS)
+        _store_summary(sh, 4, h4, offs_e, mask_e, E, NS)
+        _store_summary(sh, 5, h5, offs_e, mask_e, E, NS)
+        _store_summary(sh, 6, h6, offs_e, mask_e, E, NS)
+        _store_summary(sh, 7, h7, offs_e, mask_e, E, NS)
+        _store_summary(sh, 8, h8, offs_e, mask_e, E, NS)
+        _store_summary(sh, 9, h9, offs_e, mask_e, E, NS)
+        _store_summary(sh, 10, h10, offs_e, mask_e, E, NS)
+        _store_summary(sh, 11, h11, offs_e, mask_e, E, NS)
+        _store_summary(sh, 12, h12, offs_e, mask_e, E, NS)
+        _store_summary(sh, 13, h13, offs_e, mask_e, E, NS)
+        _store_summary(sh, 14, h14, offs_e, mask_e, E, NS)
+        _store_summary(sh, 15, h15, offs_e, mask_e, E, NS)
         tl.store(seg_dt + s * E + offs_e, sumdt, mask=mask_e)
+
+
+# The channel strides are not specialised to 1: with unit strides known, Triton vectorises the [U, BE] tile loads
+# along channels, which spreads a tile's rows over lanes and needs shuffles and shared memory to pick one step.
+@triton.jit(do_not_specialize=["su_e", "sdt_e", "sz_e", "so_e"])
+def scan_seq_fwd_kernel(
+        u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l, sC_n,
+        At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr, seg_dt_ptr,
+        xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg,
+        u1_ptr, dt1_ptr, B1_ptr, At1_ptr, bias1_ptr, seg_h1_ptr, seg_dt1_ptr, xr1_ptr, Wt1_ptr,
+        BE: tl.constexpr, T: tl.constexpr, U: tl.constexpr, NS: tl.constexpr, REVERSE: tl.constexpr, PASS: tl.constexpr,
+        COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
+        STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
+        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
+        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False):
+    """One direction of the scan, or with ``BOTH`` pass 1 of both. Grid ``(cdiv(E, BE), batch, nseg)`` (``nseg - 1``
+    in pass 1, ``2 (nseg - 1)`` with ``BOTH``); a thread per channel.
+
+    u, dt, z, out: ``[b, l, e]`` by strides (``*_b, *_l, *_e``); B, C: ``[b, l, n]`` by strides; At: ``[N, E]``
+    float32 (this direction's A transposed); D, bias: ``[E]`` float32 (this direction's). ``dt`` is the raw
+    projection: bias and softplus are applied here. ``COMBINE``: out already holds direction 0's raw ``y``; write
+    ``(y_0 + y) / 2``; otherwise ``y``; times ``silu(z)`` with ``GATE`` (set on the last direction only).
+    st: chunk states ``[batch, nchunks, E, N]`` of this direction; seg_h ``[batch, nseg, N, E]`` and seg_dt
+    ``[batch, nseg, E]``: pass 1's segment summaries of this direction. ``DT_R`` > 0 (one step a loop trip only):
+    no dt tensor; the raw dt is dt_proj computed here, ``xr[b, l, :DT_R] @ Wt[:DT_R, e]`` (xr: x_proj's dt_in
+    columns by strides ``sxr_*``; Wt: dt_proj's weight transposed, ``[DT_R, E]`` float32, DT_R <= 16). ``VEC_X``:
+    xr rows by vector loads of 16 bf16 columns (the launcher checks that 16 are there; past DT_R they meet zero
+    weights). ``AHEAD`` (1, 2 or 4; one step a loop trip): every load of a step is issued that many steps before
+    the step, through a queue of registers (``q1`` .. ``q4``), so that more than one step's memory latency is in
+    flight (with a few warps per SM a step otherwise waits on its loads: ROOFLINE.md). ``BOTH`` (pass 1 only):
+    programs ``nseg - 1 ..`` of the grid's third axis run direction 1 (right-to-left) from the ``*1_ptr`` tensors,
+    whose strides are those of direction 0's: one launch instead of two, and twice the warps to hide latency.
+    """
+    if BOTH:
+        tl.static_assert(PASS == 1 and not STORE_STATES, "BOTH is pass 1's")
+        if tl.program_id(2) < nseg - 1:
+            _seq_dir(u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l,
+                     sC_n, At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr,
+                     seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
+                     BE, T, U, NS, False, PASS, COMBINE, HAS_D, GATE, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
+                     DT_R, VEC_X, AHEAD)
+        else:
+            _seq_dir(u1_ptr, su_b, su_l, su_e, dt1_ptr, sdt_b, sdt_l, sdt_e, B1_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b,
+                     sC_l, sC_n, At1_ptr, D_ptr, bias1_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr,
+                     seg_h1_ptr, seg_dt1_ptr, xr1_ptr, sxr_b, sxr_l, sxr_k, Wt1_ptr, L, E, N, nchunks, seg_chunks,
+                     nseg, -(nseg - 1), BE, T, U, NS, True, PASS, COMBINE, HAS_D, GATE, SOFTPLUS, STORE_STATES, FAST,
+                     VEC, F32, OFF64, DT_R, VEC_X, AHEAD)
+    else:
+        _seq_dir(u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l,
+                 sC_n, At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr,
+                 seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
+                 BE, T, U, NS, REVERSE, PASS, COMBINE, HAS_D, GATE, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
+                 DT_R, VEC_X, AHEAD)

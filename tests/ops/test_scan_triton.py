@@ -240,6 +240,38 @@ def test_seq_infer_chunk_sets_the_segments(monkeypatch):
     assert _rel(outs[1], ref) < TOL[torch.float32]
 
 
+def test_pass1_of_both_directions_in_one_launch(monkeypatch):
+    """With sequence segments, pass 1 of both directions is one launch (``seq_pass1_both``), with the same outputs
+    and gradients as one launch per direction."""
+    launches = []
+    real = st.scan_seq_fwd_kernel
+
+    class Spy:
+        def __getitem__(self, grid):
+            return lambda *a, **k: launches.append((k["PASS"], k["BOTH"], grid[2])) or real[grid](*a, **k)
+
+    monkeypatch.setattr(st, "scan_seq_fwd_kernel", Spy())
+    gen = torch.Generator().manual_seed(13)
+    ins = _inputs(2, 2, 6, 4, 21, torch.float32, gen=gen)
+    g = torch.randn(2, 6, 21, generator=gen).to(DEVICE)  # the output's gradient [b, e, l]
+    outs = []
+    for both in (True, False):
+        prev = st.set_launch_config(st.TritonScanConfig(chunk=8, segments=3, seq_block_e=32, seq_bwd_group=4,
+                                                        seq_pass1_both=both, seq_ahead=2))
+        try:
+            launches.clear()
+            out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)  # [b, e, l]
+            # (pass, BOTH, programs on the grid's segment axis): 3 segments of 8 steps (the last one short)
+            assert launches == ([(1, True, 4)] if both else [(1, False, 2)] * 2) + [(2, False, 3)] * 2, launches
+            outs.append((out, *torch.autograd.grad(out, list(ins.values()), g)))
+        finally:
+            st.set_launch_config(prev)
+    for a, b in zip(*outs):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+    ref = _ref_bidirectional(**{k: v.detach().double() for k, v in ins.items()})
+    assert _rel(outs[0][0], ref) < TOL[torch.float32]
+
+
 def test_seq_ahead_auto_choice():
     """``seq_ahead=0`` loads 4 steps ahead on CUDA, 1 off CUDA; a set value wins; values other than 0, 1, 2, 4 are
     refused."""
