@@ -41,9 +41,14 @@
 #           the 512-token inference time goes now (gpu_profile_steps.py)
 #   both:   pass 1 of both directions in one launch, segment summaries state-major: GPU pytest (whole-model
 #           parity first), every target eager and graphed (defaults), graphed tiny inference without the one-launch
-#           pass 1 and with seq_infer_chunk=16, whole-model backend parity
+#           pass 1 and with seq_infer_chunk=16, whole-model backend parity (not run: superseded by pair)
+# and the session of 2026-12-03 afternoon:
+#   pair:   passes 1 and 2 of both directions each in one launch (seq_pass1_both, seq_pass2_both): GPU pytest
+#           (scan, parity, graph tests), every target graphed (defaults), tiny inference and training graphed
+#           with seq_pass2_both=False and with both off, the 512-token inference profile (gpu_profile_steps.py)
+#   pairmem: every target eager (memory), whole-model backend parity, Nsight Compute at 4 x 512 (defaults)
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|both}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|both|pair|pairmem}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -235,4 +240,35 @@ if [ "$stage" = tune ]; then
       --sizes tiny --kinds train_step --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
       --budget-s 1 > "$OUT/train_$set.log" 2>&1; grep "train_step" "$OUT/train_$set.log" | tail -n 1
   done
+fi
+if [ "$stage" = pair ]; then
+  timeout 190 python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py tests/ops/test_gpu_parity.py \
+    tests/models/test_graphed.py -k "both_directions or parity or replays or keeps_prepared or fused_mixer \
+    or one_direction or ahead" > "$OUT/pytest_gpu.log" 2>&1
+  grep -cE "PASSED" "$OUT/pytest_gpu.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/pytest_gpu.log" | tail -n 5
+  timeout 90 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r18_graph --variants triton-seq --cuda-graph \
+    --repeats 10 --budget-s 1 > "$OUT/targets_graph.log" 2>&1; grep "tok |" "$OUT/targets_graph.log"
+  for set in seq_pass2_both=False "seq_pass2_both=False seq_pass1_both=False"; do
+    tag=$(echo "$set" | tr -d '= ')
+    timeout 45 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r18_inf_$tag" --variants triton-seq \
+      --sizes tiny --kinds inference --cuda-graph --set $set --repeats 10 --budget-s 1 > "$OUT/inf_$tag.log" 2>&1
+    grep "tok |" "$OUT/inf_$tag.log"
+    timeout 50 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r18_train_$tag" --variants triton-seq \
+      --sizes tiny --kinds train_step --cuda-graph --set $set --repeats 10 --budget-s 1 > "$OUT/train_$tag.log" 2>&1
+    grep "tok |" "$OUT/train_$tag.log"
+  done
+  timeout 60 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT" --tag _r18 --cases 2 > "$OUT/profile.log" 2>&1
+  head -n 14 "$OUT"/gpu_profile_steps_r18.md
+fi
+if [ "$stage" = pairmem ]; then
+  timeout 150 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r19 --variants triton-seq --repeats 10 \
+    --budget-s 1 > "$OUT/targets.log" 2>&1; grep "tok |" "$OUT/targets.log"
+  timeout 80 python3 benchmarks/gpu_backend_parity.py --out "$OUT/gpu_backend_parity_h200.json" > "$OUT/parity.log" 2>&1
+  tail -n 4 "$OUT/parity.log"
+  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
+  timeout 120 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 2 --launch-count 2 \
+    --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+    --section SourceCounters --section MemoryWorkloadAnalysis \
+    python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 > "$OUT/ncu_seq_fwd512_pair.txt" 2>&1
+  grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$OUT/ncu_seq_fwd512_pair.txt" | head -8
 fi

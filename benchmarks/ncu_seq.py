@@ -7,7 +7,8 @@ Runs the scan twice (the first compiles); profile the second with, for example::
         --section SpeedOfLight --section Occupancy --section WarpStateStats --section SourceCounters \
         python3 benchmarks/ncu_seq.py --batch 4 --tokens 22016 --set seq_bc_f32=True
 
-(4 launches a call when the sequence is split: pass 1 of each direction, then pass 2 of each.) The seq backward
+(With the sequence split, 2 launches a call: pass 1, then pass 2, each of both directions; 4 with
+``--set seq_pass1_both=False seq_pass2_both=False``.) The seq backward
 (one launch a call, both directions)::
 
     ncu --clock-control none --kernel-name regex:scan_seq_bwd --launch-skip 1 --launch-count 1 \

@@ -27,7 +27,7 @@ from ssamba_lab.ops.triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
 from ssamba_lab.ops.triton_scan_seq_kernels import scan_seq_fwd_kernel
 
 _BF16_PTRS = {"u0_ptr", "u1_ptr", "dt0_ptr", "dt1_ptr", "B0_ptr", "B1_ptr", "C0_ptr", "C1_ptr", "z_ptr", "o_ptr",
-              "g_ptr", "gu_ptr", "gdt_ptr", "gz_ptr", "u_ptr", "dt_ptr", "B_ptr", "C_ptr", "xr_ptr", "xr1_ptr"}
+              "g_ptr", "gu_ptr", "gdt_ptr", "gz_ptr", "u_ptr", "dt_ptr", "B_ptr", "C_ptr", "xr_ptr", "xr1_ptr", "o1_ptr"}
 
 
 def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll: int = 4,

@@ -26,7 +26,7 @@ from einops import rearrange
 from .triton_conv_kernels import conv_bidir_bwd_pre_kernel, conv_bidir_bwd_x_kernel, conv_bidir_fwd_kernel
 from .triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
 from .triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
-from .triton_scan_seq_kernels import scan_seq_fwd_kernel
+from .triton_scan_seq_kernels import gate_average_kernel, scan_seq_fwd_kernel
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,9 @@ class TritonScanConfig:
     seq_ahead: int = 0
     # seq forward with sequence segments: pass 1 (the segment summaries) of both directions in one launch
     seq_pass1_both: bool = True
+    # ... and pass 2 (the outputs) too: direction 1 writes a scratch output, a light kernel averages and gates. For
+    # a grid too small to hide latency, twice the warps in one launch instead of two launches one after the other
+    seq_pass2_both: bool = True
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
@@ -290,32 +293,44 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
         layout = (_bln(u), _bln(dt), _bln(B), _bln(C), _bln(xr), vec[d], f32[d], rank, vec_x)
         return (u, dt, B, C, xr, w_t), layout
 
-    def launch(d: int, pass_: int, both: bool = False) -> None:
+    def launch(d: int, pass_: int, both: bool = False, o1: torch.Tensor | None = None) -> None:
         (u, dt, B, C, xr, w_t), (_, _, _, _, _, _, _, rank, vec_x) = operands(d)
-        (u1, dt1, B1, _, xr1, w_t1), _ = operands(1) if both else ((u, dt, B, C, xr, w_t), None)
-        grid = (triton.cdiv(e, be), batch, (2 if both else 1) * (nseg - 1) if pass_ == 1 else nseg)
+        (u1, dt1, B1, C1, xr1, w_t1), _ = operands(1) if both else ((u, dt, B, C, xr, w_t), None)
+        e1 = 1 if both else d  # direction 1's per-channel operands (direction d's when not both)
+        grid = (triton.cdiv(e, be), batch, (2 if both else 1) * (nseg - 1 if pass_ == 1 else nseg))
+        st = (states[d], states[e1]) if store_states else (states, states)
         scan_seq_fwd_kernel[grid](
             u, *_bln(u), dt, *_bln(dt), B, *_bln(B), C, *_bln(C), At[d], Dd[d], bias32[d], z, *_bln(z),
-            out, *_bln(out), states[d] if store_states else states, seg_h[d], seg_dt[d], xr, *_bln(xr), w_t,
+            out, *_bln(out), st[0], seg_h[d], seg_dt[d], xr, *_bln(xr), w_t,
             length, e, n, nchunks, seg_chunks, nseg,
-            u1, dt1, B1, At[1] if both else At[d], bias32[1] if both else bias32[d], seg_h[1] if both else seg_h[d],
-            seg_dt[1] if both else seg_dt[d], xr1, w_t1,
-            BE=be, T=chunk, U=unroll, NS=n, REVERSE=d == 1, PASS=pass_, COMBINE=d == 1,
-            HAS_D=D32 is not None, GATE=has_z and d == ndir - 1, SOFTPLUS=softplus,
+            u1, dt1, B1, C1, At[e1], Dd[e1], bias32[e1], out if o1 is None else o1, st[1], seg_h[e1], seg_dt[e1],
+            xr1, w_t1,
+            BE=be, T=chunk, U=unroll, NS=n, REVERSE=d == 1, PASS=pass_, COMBINE=d == 1 and not both,
+            HAS_D=D32 is not None, GATE=has_z and d == ndir - 1 and not both, SOFTPLUS=softplus,
             STORE_STATES=store_states and pass_ == 2, FAST=out.is_cuda and _CONFIG.seq_fast_math,
             VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x,
             AHEAD=min(ahead, chunk) if unroll == 1 else 1, BOTH=both, num_warps=be // 32)
 
     run = [d for d in range(ndir) if dirs[d] is not None]
+    # a pass of both directions in one launch where their layouts agree (the mixer's stacked tensors do)
+    pair = run == [0, 1] and operands(0)[1] == operands(1)[1]
     if nseg > 1:
-        # pass 1 of both directions in one launch where their layouts agree (the mixer's stacked tensors do)
-        if run == [0, 1] and _CONFIG.seq_pass1_both and operands(0)[1] == operands(1)[1]:
+        if pair and _CONFIG.seq_pass1_both:
             launch(0, 1, both=True)
         else:
             for d in run:
                 launch(d, 1)
-    for d in run:
-        launch(d, 2)
+    if pair and nseg > 1 and _CONFIG.seq_pass2_both:
+        o1 = torch.empty_like(out)  # direction 1's raw y, laid out as out
+        assert o1.stride() == out.stride(), "empty_like keeps a dense layout"
+        launch(0, 2, both=True, o1=o1)
+        bl, be_c = 16, 64
+        grid = (triton.cdiv(length, bl), triton.cdiv(e, be_c), batch)
+        gate_average_kernel[grid](out, o1, *_bln(out), z, *_bln(z), length, e, BL=bl, BE=be_c, GATE=has_z,
+                                  num_warps=4)
+    else:
+        for d in run:
+            launch(d, 2)
 
 
 def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, states, gu, gdt, gBC, gA, gD, gbias,

@@ -18,8 +18,10 @@ into ``nseg`` segments (sequence-parallel, two passes):
 - pass 2: each segment folds the earlier segments' (decay, final state) pairs into its true initial state, then
   scans and writes ``y``.
 
-Bidirectional output without scratch: direction 0 writes its raw ``y`` into ``out``; a second launch scans
-direction 1 right-to-left and writes ``(y_0 + y_1) / 2 * silu(z)`` over it. With ``STORE_STATES`` the state
+Bidirectional output: direction 0 writes its raw ``y`` into ``out``; a second launch scans direction 1
+right-to-left and writes ``(y_0 + y_1) / 2 * silu(z)`` over it. Or, with ``BOTH``, one launch runs both
+directions side by side (direction 1 into a scratch output) and ``gate_average_kernel`` combines them: for a grid
+too small to hide latency (short inputs), twice the warps. With ``STORE_STATES`` the state
 entering every chunk of ``T`` steps is stored in the chunked backward kernel's layout ``[ndir, batch, nchunks, E,
 N]``, so training uses that backward unchanged.
 """
@@ -495,14 +497,15 @@ def scan_seq_fwd_kernel(
         u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l, sC_n,
         At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr, seg_dt_ptr,
         xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg,
-        u1_ptr, dt1_ptr, B1_ptr, At1_ptr, bias1_ptr, seg_h1_ptr, seg_dt1_ptr, xr1_ptr, Wt1_ptr,
+        u1_ptr, dt1_ptr, B1_ptr, C1_ptr, At1_ptr, D1_ptr, bias1_ptr, o1_ptr, st1_ptr, seg_h1_ptr, seg_dt1_ptr, xr1_ptr,
+        Wt1_ptr,
         BE: tl.constexpr, T: tl.constexpr, U: tl.constexpr, NS: tl.constexpr, REVERSE: tl.constexpr, PASS: tl.constexpr,
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
         VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False):
-    """One direction of the scan, or with ``BOTH`` pass 1 of both. Grid ``(cdiv(E, BE), batch, nseg)`` (``nseg - 1``
-    in pass 1, ``2 (nseg - 1)`` with ``BOTH``); a thread per channel.
+    """One direction of the scan, or with ``BOTH`` one pass of both. Grid ``(cdiv(E, BE), batch, nseg)``
+    (``nseg - 1`` in pass 1; twice that with ``BOTH``); a thread per channel.
 
     u, dt, z, out: ``[b, l, e]`` by strides (``*_b, *_l, *_e``); B, C: ``[b, l, n]`` by strides; At: ``[N, E]``
     float32 (this direction's A transposed); D, bias: ``[E]`` float32 (this direction's). ``dt`` is the raw
@@ -515,27 +518,50 @@ def scan_seq_fwd_kernel(
     xr rows by vector loads of 16 bf16 columns (the launcher checks that 16 are there; past DT_R they meet zero
     weights). ``AHEAD`` (1, 2 or 4; one step a loop trip): every load of a step is issued that many steps before
     the step, through a queue of registers (``q1`` .. ``q4``), so that more than one step's memory latency is in
-    flight (with a few warps per SM a step otherwise waits on its loads: ROOFLINE.md). ``BOTH`` (pass 1 only):
-    programs ``nseg - 1 ..`` of the grid's third axis run direction 1 (right-to-left) from the ``*1_ptr`` tensors,
-    whose strides are those of direction 0's: one launch instead of two, and twice the warps to hide latency.
+    flight (with a few warps per SM a step otherwise waits on its loads: ROOFLINE.md).
+
+    ``BOTH``: the upper half of the grid's third axis runs direction 1 (right-to-left) from the ``*1_ptr`` tensors,
+    whose strides are those of direction 0's: one launch instead of two, and twice the warps to hide latency. In
+    pass 2 neither half combines nor gates (the halves run concurrently): direction 0 writes its raw ``y`` into
+    ``out``, direction 1 into ``o1``, and ``gate_average_kernel`` combines them.
     """
     if BOTH:
-        tl.static_assert(PASS == 1 and not STORE_STATES, "BOTH is pass 1's")
-        if tl.program_id(2) < nseg - 1:
+        tl.static_assert(not (COMBINE or GATE), "with BOTH, gate_average_kernel combines the directions")
+        half = nseg - 1 if PASS == 1 else nseg  # programs per direction on the grid's third axis
+        if tl.program_id(2) < half:
             _seq_dir(u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l,
                      sC_n, At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr,
                      seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
-                     BE, T, U, NS, False, PASS, COMBINE, HAS_D, GATE, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
+                     BE, T, U, NS, False, PASS, False, HAS_D, False, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
                      DT_R, VEC_X, AHEAD)
         else:
-            _seq_dir(u1_ptr, su_b, su_l, su_e, dt1_ptr, sdt_b, sdt_l, sdt_e, B1_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b,
-                     sC_l, sC_n, At1_ptr, D_ptr, bias1_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr,
-                     seg_h1_ptr, seg_dt1_ptr, xr1_ptr, sxr_b, sxr_l, sxr_k, Wt1_ptr, L, E, N, nchunks, seg_chunks,
-                     nseg, -(nseg - 1), BE, T, U, NS, True, PASS, COMBINE, HAS_D, GATE, SOFTPLUS, STORE_STATES, FAST,
-                     VEC, F32, OFF64, DT_R, VEC_X, AHEAD)
+            _seq_dir(u1_ptr, su_b, su_l, su_e, dt1_ptr, sdt_b, sdt_l, sdt_e, B1_ptr, sB_b, sB_l, sB_n, C1_ptr, sC_b,
+                     sC_l, sC_n, At1_ptr, D1_ptr, bias1_ptr, z_ptr, sz_b, sz_l, sz_e, o1_ptr, so_b, so_l, so_e,
+                     st1_ptr, seg_h1_ptr, seg_dt1_ptr, xr1_ptr, sxr_b, sxr_l, sxr_k, Wt1_ptr, L, E, N, nchunks,
+                     seg_chunks, nseg, -half, BE, T, U, NS, True, PASS, False, HAS_D, False, SOFTPLUS, STORE_STATES,
+                     FAST, VEC, F32, OFF64, DT_R, VEC_X, AHEAD)
     else:
         _seq_dir(u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l,
                  sC_n, At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr,
                  seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
                  BE, T, U, NS, REVERSE, PASS, COMBINE, HAS_D, GATE, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
                  DT_R, VEC_X, AHEAD)
+
+
+@triton.jit
+def gate_average_kernel(y0_ptr, y1_ptr, sy_b, sy_l, sy_e, z_ptr, sz_b, sz_l, sz_e, L, E,
+                        BL: tl.constexpr, BE: tl.constexpr, GATE: tl.constexpr):
+    """``y0 <- (y0 + y1) / 2 * silu(z)`` (without ``GATE``: no gate), in float32, after a ``BOTH`` pass 2. y0, y1
+    ``[b, l, e]`` by the same strides (``sy_*``), z by its own. Grid ``(cdiv(L, BL), cdiv(E, BE), batch)``."""
+    b = tl.program_id(2).to(tl.int64)
+    offs_l = tl.program_id(0) * BL + tl.arange(0, BL)  # [BL]
+    offs_e = tl.program_id(1) * BE + tl.arange(0, BE)  # [BE]
+    m = (offs_l < L)[:, None] & (offs_e < E)[None, :]  # [BL, BE]
+    yo = b * sy_b + offs_l[:, None].to(tl.int64) * sy_l + offs_e[None, :] * sy_e  # [BL, BE]
+    y = (tl.load(y0_ptr + yo, mask=m, other=0.0).to(tl.float32)
+         + tl.load(y1_ptr + yo, mask=m, other=0.0).to(tl.float32)) * 0.5  # [BL, BE]
+    if GATE:
+        zo = b * sz_b + offs_l[:, None].to(tl.int64) * sz_l + offs_e[None, :] * sz_e  # [BL, BE]
+        zv = tl.load(z_ptr + zo, mask=m, other=0.0).to(tl.float32)
+        y = y * zv * tl.sigmoid(zv)
+    tl.store(y0_ptr + yo, y.to(y0_ptr.dtype.element_ty), mask=m)

@@ -240,36 +240,50 @@ def test_seq_infer_chunk_sets_the_segments(monkeypatch):
     assert _rel(outs[1], ref) < TOL[torch.float32]
 
 
-def test_pass1_of_both_directions_in_one_launch(monkeypatch):
-    """With sequence segments, pass 1 of both directions is one launch (``seq_pass1_both``), with the same outputs
-    and gradients as one launch per direction."""
+@pytest.mark.parametrize("gate", [True, False], ids=["gated", "no-z"])
+def test_passes_of_both_directions_in_one_launch(monkeypatch, gate):
+    """With sequence segments, pass 1 and pass 2 of both directions can each be one launch (``seq_pass1_both``,
+    ``seq_pass2_both``; pass 2 then combines in ``gate_average_kernel``), with the outputs and gradients of one
+    launch per direction (the chunk states stored for the backward included)."""
     launches = []
-    real = st.scan_seq_fwd_kernel
+    real, real_avg = st.scan_seq_fwd_kernel, st.gate_average_kernel
 
     class Spy:
-        def __getitem__(self, grid):
-            return lambda *a, **k: launches.append((k["PASS"], k["BOTH"], grid[2])) or real[grid](*a, **k)
+        def __init__(self, kernel, record):
+            self.kernel, self.record = kernel, record
 
-    monkeypatch.setattr(st, "scan_seq_fwd_kernel", Spy())
+        def __getitem__(self, grid):
+            return lambda *a, **k: launches.append(self.record(grid, k)) or self.kernel[grid](*a, **k)
+
+    monkeypatch.setattr(st, "scan_seq_fwd_kernel", Spy(real, lambda grid, k: (k["PASS"], k["BOTH"], grid[2])))
+    monkeypatch.setattr(st, "gate_average_kernel", Spy(real_avg, lambda grid, k: ("avg", k["GATE"])))
     gen = torch.Generator().manual_seed(13)
     ins = _inputs(2, 2, 6, 4, 21, torch.float32, gen=gen)
+    if not gate:
+        ins["z"] = None
     g = torch.randn(2, 6, 21, generator=gen).to(DEVICE)  # the output's gradient [b, e, l]
+    leaves = [v for v in ins.values() if v is not None]
     outs = []
-    for both in (True, False):
+    for both1, both2 in ((False, False), (True, False), (False, True), (True, True)):
         prev = st.set_launch_config(st.TritonScanConfig(chunk=8, segments=3, seq_block_e=32, seq_bwd_group=4,
-                                                        seq_pass1_both=both, seq_ahead=2))
+                                                        seq_pass1_both=both1, seq_pass2_both=both2, seq_ahead=2))
         try:
             launches.clear()
             out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)  # [b, e, l]
             # (pass, BOTH, programs on the grid's segment axis): 3 segments of 8 steps (the last one short)
-            assert launches == ([(1, True, 4)] if both else [(1, False, 2)] * 2) + [(2, False, 3)] * 2, launches
-            outs.append((out, *torch.autograd.grad(out, list(ins.values()), g)))
+            want = [(1, True, 4)] if both1 else [(1, False, 2)] * 2
+            want += [(2, True, 6), ("avg", gate)] if both2 else [(2, False, 3)] * 2
+            assert launches == want, (both1, both2, launches)
+            outs.append((out, *torch.autograd.grad(out, leaves, g)))
         finally:
             st.set_launch_config(prev)
-    for a, b in zip(*outs):
-        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
-    ref = _ref_bidirectional(**{k: v.detach().double() for k, v in ins.items()})
-    assert _rel(outs[0][0], ref) < TOL[torch.float32]
+    for other in outs[1:]:
+        for a, b in zip(outs[0], other):
+            torch.testing.assert_close(b, a, rtol=1e-6, atol=1e-6)
+    ins64 = {k: v.detach().double() if v is not None else torch.full((2, 6, 21), 40.0, dtype=torch.float64, device=DEVICE)
+             for k, v in ins.items()}  # silu(40) = 40: no gate, up to the factor 40
+    ref = _ref_bidirectional(**ins64) / (1.0 if gate else 40.0)
+    assert _rel(outs[-1][0], ref) < TOL[torch.float32]
 
 
 def test_seq_ahead_auto_choice():
