@@ -47,8 +47,12 @@
 #           (scan, parity, graph tests), every target graphed (defaults), tiny inference and training graphed
 #           with seq_pass2_both=False and with both off, the 512-token inference profile (gpu_profile_steps.py)
 #   pairmem: every target eager (memory), whole-model backend parity, Nsight Compute at 4 x 512 (defaults)
+#           (not run: r18's pytest reached 9 tests in its 190 s, its graphed targets stopped before the 512-token
+#           and training rows, so the next call ran pair2 instead)
+#   pair2:  GPU pytest of the new and whole-model tests only, the graphed tiny inference and both trainings
+#           (defaults), the inference targets eager (memory), Nsight Compute at 4 x 512 (defaults)
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|both|pair|pairmem}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|both|pair|pairmem|pair2}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -267,6 +271,26 @@ if [ "$stage" = pairmem ]; then
   tail -n 4 "$OUT/parity.log"
   ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
   timeout 120 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 2 --launch-count 2 \
+    --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+    --section SourceCounters --section MemoryWorkloadAnalysis \
+    python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 > "$OUT/ncu_seq_fwd512_pair.txt" 2>&1
+  grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$OUT/ncu_seq_fwd512_pair.txt" | head -8
+fi
+if [ "$stage" = pair2 ]; then
+  timeout 150 python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py tests/ops/test_gpu_parity.py \
+    tests/models/test_graphed.py -k "both_directions or cuda_backends or replays or keeps_prepared" \
+    > "$OUT/pytest_gpu.log" 2>&1
+  grep -cE "PASSED" "$OUT/pytest_gpu.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/pytest_gpu.log" | tail -n 5
+  timeout 50 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r19_inf_graph --variants triton-seq \
+    --sizes tiny --kinds inference --cuda-graph --repeats 10 --budget-s 1 > "$OUT/inf_graph.log" 2>&1
+  grep "tok |" "$OUT/inf_graph.log"
+  timeout 100 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r19_train_graph --variants triton-seq \
+    --sizes tiny base --kinds train_step --cuda-graph --repeats 10 --budget-s 1 > "$OUT/train_graph.log" 2>&1
+  grep "tok |" "$OUT/train_graph.log"
+  timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r19_inf_eager --variants triton-seq \
+    --kinds inference --repeats 10 --budget-s 1 > "$OUT/inf_eager.log" 2>&1; grep "tok |" "$OUT/inf_eager.log"
+  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
+  timeout 80 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 2 --launch-count 2 \
     --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
     --section SourceCounters --section MemoryWorkloadAnalysis \
     python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 > "$OUT/ncu_seq_fwd512_pair.txt" 2>&1
