@@ -50,9 +50,12 @@
 #           (not run: r18's pytest reached 9 tests in its 190 s, its graphed targets stopped before the 512-token
 #           and training rows, so the next call ran pair2 instead)
 #   pair2:  GPU pytest of the new and whole-model tests only, the graphed tiny inference and both trainings
-#           (defaults), the inference targets eager (memory), Nsight Compute at 4 x 512 (defaults)
+#           (defaults), the inference targets eager (memory), Nsight Compute at 4 x 512 (defaults) (its graphed
+#           inference stopped after the 22k row, its pytest inside the whole-model parity test)
+#   pair512: the graphed 512-token tiny inference with the defaults and with seq_pass2_both=False, then GPU
+#           pytest of the whole-model parity and graph tests
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|both|pair|pairmem|pair2}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|both|pair|pairmem|pair2|pair512}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -295,4 +298,14 @@ if [ "$stage" = pair2 ]; then
     --section SourceCounters --section MemoryWorkloadAnalysis \
     python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 > "$OUT/ncu_seq_fwd512_pair.txt" 2>&1
   grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$OUT/ncu_seq_fwd512_pair.txt" | head -8
+fi
+if [ "$stage" = pair512 ]; then
+  for set in default seq_pass2_both=False; do
+    timeout 50 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r20_inf512_${set/=/}" --variants triton-seq \
+      --sizes tiny --kinds inference --tokens 512 --cuda-graph $([ $set = default ] || echo --set $set) \
+      --repeats 20 --budget-s 1 > "$OUT/inf512_$set.log" 2>&1; grep "tok |" "$OUT/inf512_$set.log"
+  done
+  timeout 200 python3 -m pytest -v -p no:cacheprovider tests/ops/test_gpu_parity.py tests/models/test_graphed.py \
+    -k "cuda_backends or replays" > "$OUT/pytest_gpu.log" 2>&1
+  grep -cE "PASSED" "$OUT/pytest_gpu.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/pytest_gpu.log" | tail -n 5
 fi

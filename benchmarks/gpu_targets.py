@@ -119,6 +119,7 @@ def main() -> None:
     ap.add_argument("--seq-from", type=Path, default=None,
                     help="a gpu_speed.py seqsweep JSON: use its fastest seq settings at 4 x 22016 (else the defaults)")
     ap.add_argument("--kinds", nargs="+", default=["inference", "train_step"], help="which targets")
+    ap.add_argument("--tokens", nargs="+", type=int, default=None, help="only the targets of these lengths")
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                     help="TritonScanConfig fields for the Triton variants (ints, or True / False), e.g. seq_fuse_dt=True")
     ap.add_argument("--cuda-graph", action="store_true",
@@ -139,7 +140,8 @@ def main() -> None:
     vs = variants(args.variants)
     default_cfg = st.set_launch_config(st.TritonScanConfig())
     rows, t0 = [], time.perf_counter()
-    for t in (t for t in TARGETS if t.size in args.sizes and t.kind in args.kinds):
+    for t in (t for t in TARGETS if t.size in args.sizes and t.kind in args.kinds
+              and (args.tokens is None or t.tokens in args.tokens)):
         for label, model, backend, forward in [("ssast-sdpa", f"ssast-{t.size}", None, None)] + [
                 (lab, f"ssamba-{t.size}", be, fw) for lab, be, fw in vs]:
             row = measure(t, model, backend, forward, mcfg, seq, overrides) | {"target": t.name, "variant": label}
