@@ -101,10 +101,12 @@ class TritonScanConfig:
     # latency that few warps per SM cannot (Nsight Compute at 4 x 512 tokens, ~5 warps per SM: 62% of the stalls
     # waited on loads with 1, pass times 21-36 -> 14-24 us with 4; results/gpu_issue8_h200_r16)
     seq_ahead: int = 0
-    # seq forward with sequence segments: pass 1 (the segment summaries) of both directions in one launch
+    # seq forward with sequence segments: pass 1 (the segment summaries) of both directions in one launch, and
+    # pass 2 (the outputs) too: direction 1 then writes a scratch output, gate_average_kernel averages and gates.
+    # Twice the warps of a launch that is a fraction of a wave. H200, ssamba-tiny, 4 x 512 tokens, graphed:
+    # both off 2.55 ms, pass 1 paired 2.34 (results/gpu_issue8_h200_r18), both paired 2.02 against 2.20 with pass 2
+    # unpaired in the same call (results/gpu_issue8_h200_r20); training at 64 x 512 within noise
     seq_pass1_both: bool = True
-    # ... and pass 2 (the outputs) too: direction 1 writes a scratch output, a light kernel averages and gates. For
-    # a grid too small to hide latency, twice the warps in one launch instead of two launches one after the other
     seq_pass2_both: bool = True
 
     def __post_init__(self):
