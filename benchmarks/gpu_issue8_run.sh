@@ -46,16 +46,15 @@
 #   pair:   passes 1 and 2 of both directions each in one launch (seq_pass1_both, seq_pass2_both): GPU pytest
 #           (scan, parity, graph tests), every target graphed (defaults), tiny inference and training graphed
 #           with seq_pass2_both=False and with both off, the 512-token inference profile (gpu_profile_steps.py)
-#   pairmem: every target eager (memory), whole-model backend parity, Nsight Compute at 4 x 512 (defaults)
-#           (not run: r18's pytest reached 9 tests in its 190 s, its graphed targets stopped before the 512-token
-#           and training rows, so the next call ran pair2 instead)
+#           (r18's pytest reached 9 tests in its 190 s, its graphed targets stopped before the 512-token and
+#           training rows, so the next calls ran pair2 and pair512)
 #   pair2:  GPU pytest of the new and whole-model tests only, the graphed tiny inference and both trainings
 #           (defaults), the inference targets eager (memory), Nsight Compute at 4 x 512 (defaults) (its graphed
 #           inference stopped after the 22k row, its pytest inside the whole-model parity test)
 #   pair512: the graphed 512-token tiny inference with the defaults and with seq_pass2_both=False, then GPU
 #           pytest of the whole-model parity and graph tests
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|both|pair|pairmem|pair2|pair512}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|both|pair|pair2|pair512}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -266,18 +265,6 @@ if [ "$stage" = pair ]; then
   done
   timeout 60 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT" --tag _r18 --cases 2 > "$OUT/profile.log" 2>&1
   head -n 14 "$OUT"/gpu_profile_steps_r18.md
-fi
-if [ "$stage" = pairmem ]; then
-  timeout 150 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r19 --variants triton-seq --repeats 10 \
-    --budget-s 1 > "$OUT/targets.log" 2>&1; grep "tok |" "$OUT/targets.log"
-  timeout 80 python3 benchmarks/gpu_backend_parity.py --out "$OUT/gpu_backend_parity_h200.json" > "$OUT/parity.log" 2>&1
-  tail -n 4 "$OUT/parity.log"
-  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
-  timeout 120 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 2 --launch-count 2 \
-    --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
-    --section SourceCounters --section MemoryWorkloadAnalysis \
-    python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 > "$OUT/ncu_seq_fwd512_pair.txt" 2>&1
-  grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$OUT/ncu_seq_fwd512_pair.txt" | head -8
 fi
 if [ "$stage" = pair2 ]; then
   timeout 150 python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py tests/ops/test_gpu_parity.py \
