@@ -252,6 +252,9 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
                  store_states: bool) -> None:
     """The seq forward (``triton_scan_seq_kernels``): per direction, pass 1 (segment summaries, when the sequence
     is split) and pass 2 (outputs); direction 1 combines with direction 0's raw output in ``out`` and gates it.
+    With segments and both directions run (``seq_pass1_both``, ``seq_pass2_both``), each pass is one launch of
+    both; pass 2 then writes direction 1's raw output into a scratch tensor in ``out``'s dtype and
+    ``gate_average_kernel`` combines (so in bf16 both directions' y are rounded once before the average).
     dirs: per direction ``(u, dt, B, C)`` (``[b, e, l]`` / ``[b, n, l]``, any strides); A32 ``[ndir, e, n]``; D32,
     bias32 ``[ndir, e]`` (D32 None without D); z ``[b, e, l]`` (a placeholder when not has_z); out ``[b, e, l]``;
     states ``[ndir, b, nchunks, e, n]`` (written when store_states). A direction given as None is not run now
