@@ -41,7 +41,7 @@
 #           the 512-token inference time goes now (gpu_profile_steps.py)
 #   both:   pass 1 of both directions in one launch, segment summaries state-major: GPU pytest (whole-model
 #           parity first), every target eager and graphed (defaults), graphed tiny inference without the one-launch
-#           pass 1 and with seq_infer_chunk=16, whole-model backend parity (not run: superseded by pair)
+#           pass 1 and with seq_infer_chunk=16, whole-model backend parity (never run: replaced by pair, and removed)
 # and the session of 2026-12-03 afternoon:
 #   pair:   passes 1 and 2 of both directions each in one launch (seq_pass1_both, seq_pass2_both): GPU pytest
 #           (scan, parity, graph tests), every target graphed (defaults), tiny inference and training graphed
@@ -54,7 +54,7 @@
 #   pair512: the graphed 512-token tiny inference with the defaults and with seq_pass2_both=False, then GPU
 #           pytest of the whole-model parity and graph tests
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|both|pair|pair2|pair512}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -215,23 +215,6 @@ if [ "$stage" = kept ]; then
   done
   timeout 60 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT" --tag _r17 --cases 2 > "$OUT/profile.log" 2>&1
   head -n 8 "$OUT"/gpu_profile_steps_r17.md
-fi
-if [ "$stage" = both ]; then
-  timeout 270 python3 -m pytest -v -p no:cacheprovider tests/ops/test_gpu_parity.py tests/models/test_graphed.py \
-    tests/ops/test_scan_triton.py -k "parity or replays or pass1_of_both or ahead or keeps_prepared or fused_mixer \
-    or one_direction" > "$OUT/pytest_gpu.log" 2>&1
-  grep -cE "PASSED" "$OUT/pytest_gpu.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/pytest_gpu.log" | tail -n 5
-  timeout 90 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r18_graph --variants triton-seq --cuda-graph \
-    --repeats 10 --budget-s 1 > "$OUT/targets_graph.log" 2>&1; grep "tok |" "$OUT/targets_graph.log"
-  timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r18 --variants triton-seq --repeats 10 \
-    --budget-s 1 > "$OUT/targets.log" 2>&1; grep "tok |" "$OUT/targets.log"
-  for set in seq_pass1_both=False seq_infer_chunk=16; do
-    timeout 45 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r18_inf_${set/=/}" --variants triton-seq \
-      --sizes tiny --kinds inference --cuda-graph --set $set --repeats 10 --budget-s 1 > "$OUT/inf_$set.log" 2>&1
-    grep "tok |" "$OUT/inf_$set.log"
-  done
-  timeout 60 python3 benchmarks/gpu_backend_parity.py --out "$OUT/gpu_backend_parity_h200.json" > "$OUT/parity.log" 2>&1
-  tail -n 4 "$OUT/parity.log"
 fi
 if [ "$stage" = tune ]; then
   for set in ${TUNE_INF:-default segments=4 segments=8}; do
