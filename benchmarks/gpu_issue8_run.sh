@@ -60,6 +60,17 @@ export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
 export PYTHONPATH=/tmp/gpu-site:$PWD
 nvidia-smi > "$OUT/nvidia_smi.txt" 2>&1
+# Nsight Compute on the seq forward at 4 x 512 tokens: ncu_fwd512 TIMEOUT_S LAUNCHES FILE [ncu_seq.py options]
+# (the first LAUNCHES launches compile; the next LAUNCHES are profiled)
+ncu_fwd512() {
+  local limit=$1 n=$2 file=$3; shift 3
+  local ncu_bin; ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
+  timeout "$limit" "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip "$n" \
+    --launch-count "$n" --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+    --section SourceCounters --section MemoryWorkloadAnalysis \
+    python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 "$@" > "$file" 2>&1
+  grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$file" | head -16
+}
 if [ "$stage" = sweep ]; then
   timeout 200 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py > "$OUT/pytest_triton.log" 2>&1
   tail -n 3 "$OUT/pytest_triton.log"
@@ -178,26 +189,15 @@ fi
 if [ "$stage" = fwd512 ]; then
   timeout 100 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py \
     -k "3segments or seq_infer_chunk or one_direction" > "$OUT/pytest_gpu.log" 2>&1; tail -n 2 "$OUT/pytest_gpu.log"
-  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
   for set in default seq_infer_chunk=16; do
-    timeout 100 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 4 --launch-count 4 \
-      --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
-      --section SourceCounters --section MemoryWorkloadAnalysis \
-      python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 $([ $set = default ] || echo --set $set) \
-      > "$OUT/ncu_seq_fwd512_${set/=/}.txt" 2>&1
-    grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$OUT/ncu_seq_fwd512_${set/=/}.txt" | head -16
+    ncu_fwd512 100 4 "$OUT/ncu_seq_fwd512_${set/=/}.txt" $([ $set = default ] || echo --set $set)
   done
   stage=tune
 fi
 if [ "$stage" = ahead ]; then
   timeout 150 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py \
     -k "ahead or one_direction or 3segments" > "$OUT/pytest_gpu.log" 2>&1; tail -n 2 "$OUT/pytest_gpu.log"
-  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
-  timeout 90 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 4 --launch-count 4 \
-    --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
-    --section SourceCounters --section MemoryWorkloadAnalysis \
-    python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 > "$OUT/ncu_seq_fwd512_default.txt" 2>&1
-  grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$OUT/ncu_seq_fwd512_default.txt" | head -16
+  ncu_fwd512 90 4 "$OUT/ncu_seq_fwd512_default.txt"  # 4 launches a call then (pass 1 was not paired yet)
   stage=tune
 fi
 if [ "$stage" = kept ]; then
@@ -262,12 +262,7 @@ if [ "$stage" = pair2 ]; then
   grep "tok |" "$OUT/train_graph.log"
   timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r19_inf_eager --variants triton-seq \
     --kinds inference --repeats 10 --budget-s 1 > "$OUT/inf_eager.log" 2>&1; grep "tok |" "$OUT/inf_eager.log"
-  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
-  timeout 80 "$ncu_bin" --clock-control none --kernel-name regex:scan_seq_fwd --launch-skip 2 --launch-count 2 \
-    --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
-    --section SourceCounters --section MemoryWorkloadAnalysis \
-    python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 > "$OUT/ncu_seq_fwd512_pair.txt" 2>&1
-  grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$OUT/ncu_seq_fwd512_pair.txt" | head -8
+  ncu_fwd512 80 2 "$OUT/ncu_seq_fwd512_pair.txt"  # 2 launches a call: pass 1, pass 2, each of both directions
 fi
 if [ "$stage" = pair512 ]; then
   for set in default seq_pass2_both=False; do
