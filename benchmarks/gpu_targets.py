@@ -125,6 +125,11 @@ def main() -> None:
     ap.add_argument("--cuda-graph", action="store_true",
                     help="time CUDA-graph replays (inference and training steps), for SSAST and SSAMBA alike")
     args = ap.parse_args()
+    chosen = [t for t in TARGETS if t.size in args.sizes and t.kind in args.kinds
+              and (args.tokens is None or t.tokens in args.tokens)]
+    if not chosen:
+        ap.error(f"no target has --sizes {args.sizes}, --kinds {args.kinds} and --tokens {args.tokens}; the targets: "
+                 + ", ".join(t.name for t in TARGETS))
     seq = seq_config_from_sweep(args.seq_from) if args.seq_from else {}
     overrides = st.parse_config_fields(args.set)
     assert torch.cuda.is_available(), "gpu_targets.py measures GPU targets: it needs a CUDA device"
@@ -140,8 +145,7 @@ def main() -> None:
     vs = variants(args.variants)
     default_cfg = st.set_launch_config(st.TritonScanConfig())
     rows, t0 = [], time.perf_counter()
-    for t in (t for t in TARGETS if t.size in args.sizes and t.kind in args.kinds
-              and (args.tokens is None or t.tokens in args.tokens)):
+    for t in chosen:
         for label, model, backend, forward in [("ssast-sdpa", f"ssast-{t.size}", None, None)] + [
                 (lab, f"ssamba-{t.size}", be, fw) for lab, be, fw in vs]:
             row = measure(t, model, backend, forward, mcfg, seq, overrides) | {"target": t.name, "variant": label}
