@@ -53,8 +53,12 @@
 #           inference stopped after the 22k row, its pytest inside the whole-model parity test)
 #   pair512: the graphed 512-token tiny inference with the defaults and with seq_pass2_both=False, then GPU
 #           pytest of the whole-model parity and graph tests
+# and the session of 2026-12-03 evening:
+#   addnorm: the residual add + LayerNorm as one kernel (TritonScanConfig.fused_add_norm): GPU pytest of its tests,
+#           every inference target graphed (defaults), the 512-token one unfused, both trainings graphed fused and
+#           unfused, then GPU pytest of the whole-model parity and graph tests
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -271,6 +275,23 @@ if [ "$stage" = pair512 ]; then
       --repeats 20 --budget-s 1 > "$OUT/inf512_$set.log" 2>&1; grep "tok |" "$OUT/inf512_$set.log"
   done
   timeout 200 python3 -m pytest -v -p no:cacheprovider tests/ops/test_gpu_parity.py tests/models/test_graphed.py \
+    -k "cuda_backends or replays" > "$OUT/pytest_gpu.log" 2>&1
+  grep -cE "PASSED" "$OUT/pytest_gpu.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/pytest_gpu.log" | tail -n 5
+fi
+if [ "$stage" = addnorm ]; then
+  timeout 60 python3 -m pytest -q -p no:cacheprovider tests/ops/test_add_norm_triton.py > "$OUT/pytest_add_norm.log" 2>&1
+  tail -n 2 "$OUT/pytest_add_norm.log"
+  timeout 100 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r21_inf_graph --variants triton-seq \
+    --kinds inference --cuda-graph --repeats 10 --budget-s 1 > "$OUT/inf_graph.log" 2>&1; grep "tok |" "$OUT/inf_graph.log"
+  timeout 50 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r21_inf512_unfused --variants triton-seq \
+    --sizes tiny --kinds inference --tokens 512 --cuda-graph --set fused_add_norm=False --repeats 20 --budget-s 1 \
+    > "$OUT/inf512_unfused.log" 2>&1; grep "tok |" "$OUT/inf512_unfused.log"
+  for set in default fused_add_norm=False; do
+    timeout 100 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r21_train_${set/=/}" --variants triton-seq \
+      --sizes tiny base --kinds train_step --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
+      --budget-s 1 > "$OUT/train_$set.log" 2>&1; grep "tok |" "$OUT/train_$set.log"
+  done
+  timeout 150 python3 -m pytest -v -p no:cacheprovider tests/ops/test_gpu_parity.py tests/models/test_graphed.py \
     -k "cuda_backends or replays" > "$OUT/pytest_gpu.log" 2>&1
   grep -cE "PASSED" "$OUT/pytest_gpu.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/pytest_gpu.log" | tail -n 5
 fi

@@ -20,6 +20,14 @@ class DropPath(nn.Module):
         mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)  # [b, 1, 1]
         return x * mask / keep
 
+    def sample_scale(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The factor ``mask / keep`` of each sample (float32 ``[batch]``) for an op that applies it fused, or
+        None when nothing is dropped (eval, or p = 0)."""
+        if self.p == 0.0 or not self.training:
+            return None
+        keep = 1.0 - self.p
+        return torch.empty(x.shape[0], device=x.device, dtype=torch.float32).bernoulli_(keep).div_(keep)  # [b]
+
 
 class PatchEmbed(nn.Module):
     """``Conv2d(1, D, (patch_f, patch_t), stride=(fstride, tstride))`` over ``[batch, 1, bins, frames]``."""

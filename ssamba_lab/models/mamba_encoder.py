@@ -54,9 +54,27 @@ class MambaEncoder(AudioEncoder):
             return official_forward_blocks(self, h)
         if self.config.residual_in_fp32:
             h = h.float()  # keep the residual stream in fp32 under autocast (SSAM)
+        add_norm = self.layers[0].mixer.backend_ops(h).add_norm if len(self.layers) else None
+        if add_norm is not None:
+            return self._forward_blocks_fused(h, add_norm)
         for block in self.layers:
             h = block(h)
         return self.norm_f(h)
+
+    def _forward_blocks_fused(self, h: torch.Tensor, add_norm) -> torch.Tensor:
+        """The blocks of :meth:`forward_blocks` with each residual add, stochastic depth and the next norm as one
+        backend op (``ops.backend``'s ``add_norm``): h is the residual stream, x the last mixer's output."""
+        dev = h.device.type
+        cast = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else None  # what in_proj reads
+        x, scale = None, None
+        for block in self.layers:
+            n = block.norm
+            normed, h = add_norm(x, h, n.weight, n.bias, n.eps, x_scale=scale, out_dtype=cast)  # [b, l, d] each
+            x = block.mixer(normed)  # [b, l, d]
+            scale = block.drop_path.sample_scale(x)  # [b] or None
+        n = self.norm_f
+        out_dtype = torch.float32 if cast is not None else None  # F.layer_norm's output under autocast
+        return add_norm(x, h, n.weight, n.bias, n.eps, x_scale=scale, out_dtype=out_dtype)[0]  # [b, l, d]
 
     def set_scan_backend(self, name: str | None) -> "MambaEncoder":
         """Force a scan backend (``'torch'``, ``'mamba_ssm'``, ...) for every mixer; ``None`` = automatic."""

@@ -26,6 +26,12 @@ two required ops it may provide the optional fused hook
     otherwise runs the reference path (two ``selective_scan`` calls, the backward one on flipped copies). Any
     memory layout may be returned; channel-last (``[b, l, e]`` memory) lets ``out_proj`` skip a transpose.
 
+``add_norm(x, residual, weight, bias, eps, *, x_scale=None, out_dtype=None) -> (normed, new_residual)``
+    The pre-norm block boundary of ``MambaEncoder``: ``r = residual + x_scale[sample] * x`` (``residual`` alone
+    when x is None; x_scale: stochastic depth's ``[batch]`` factors or None) and ``layer_norm(r)`` in
+    ``out_dtype`` (None: r's dtype), r having ``torch.result_type(residual, x)``. Without it the encoder runs
+    its blocks unfused (``MambaBlock.forward``).
+
 ``prepare_mixer(fwd, bwd) -> weights`` (only with the hook)
     The hook's parameters in the backend's own form (stacked, padded); the hook then also takes ``weights=``.
     A mixer called without gradients keeps ``fwd``, ``bwd`` and ``weights`` until a parameter changes, so
@@ -52,6 +58,7 @@ class Ops:
     causal_conv1d: Callable
     bidirectional_mixer: Callable | None = None  # optional fused hook, semantics in the module docstring
     prepare_mixer: Callable | None = None  # optional, with the hook: its weights, kept by mixers in inference
+    add_norm: Callable | None = None  # optional: residual add + LayerNorm, semantics in the module docstring
 
     def __iter__(self):
         return iter((self.selective_scan, self.causal_conv1d))
@@ -187,9 +194,9 @@ def _load_numba() -> Ops:
 
 def _load_triton() -> Ops:
     from .conv import causal_conv1d_torch
-    from .scan_triton import bidirectional_mixer_triton, prepare_mixer, selective_scan_triton
+    from .scan_triton import add_layer_norm, bidirectional_mixer_triton, prepare_mixer, selective_scan_triton
 
-    return Ops(selective_scan_triton, causal_conv1d_torch, bidirectional_mixer_triton, prepare_mixer)
+    return Ops(selective_scan_triton, causal_conv1d_torch, bidirectional_mixer_triton, prepare_mixer, add_layer_norm)
 
 
 register_backend(Backend("torch", ("cpu", "cuda"), lambda: True, _load_torch))

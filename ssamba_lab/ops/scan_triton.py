@@ -23,6 +23,7 @@ import torch
 import triton
 from einops import rearrange
 
+from .add_norm import add_layer_norm_torch, add_layer_norm_triton
 from .triton_conv_kernels import conv_bidir_bwd_pre_kernel, conv_bidir_bwd_x_kernel, conv_bidir_fwd_kernel
 from .triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
 from .triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
@@ -108,6 +109,9 @@ class TritonScanConfig:
     # unpaired in the same call (results/gpu_issue8_h200_r20); training at 64 x 512 within noise
     seq_pass1_both: bool = True
     seq_pass2_both: bool = True
+    # the encoder's residual add + stochastic depth + next LayerNorm as one kernel, and one for its backward
+    # (add_norm.py, the backend's add_norm hook); False runs the same op unfused, for A/B timings
+    fused_add_norm: bool = True
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
@@ -152,6 +156,13 @@ def set_launch_config(config: TritonScanConfig) -> TritonScanConfig:
     assert isinstance(config, TritonScanConfig), f"expected TritonScanConfig, got {type(config).__name__}"
     previous, _CONFIG = _CONFIG, config
     return previous
+
+
+def add_layer_norm(x, residual, weight, bias, eps, *, x_scale=None, out_dtype=None):
+    """The Triton backend's ``add_norm`` hook (``backend.py``): the fused kernel, or the unfused ops with
+    ``fused_add_norm=False``; arguments as ``add_norm.add_layer_norm_triton``."""
+    fn = add_layer_norm_triton if _CONFIG.fused_add_norm else add_layer_norm_torch
+    return fn(x, residual, weight, bias, eps, x_scale=x_scale, out_dtype=out_dtype)
 
 
 def _bln(t: torch.Tensor) -> tuple[int, int, int]:
