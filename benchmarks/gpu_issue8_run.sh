@@ -56,9 +56,12 @@
 # and the session of 2026-12-03 evening:
 #   addnorm: the residual add + LayerNorm as one kernel (TritonScanConfig.fused_add_norm): GPU pytest of its tests,
 #           every inference target graphed (defaults), the 512-token one unfused, both trainings graphed fused and
-#           unfused, then GPU pytest of the whole-model parity and graph tests
+#           unfused, then GPU pytest of the whole-model parity and graph tests (r21: the pytest stopped inside the
+#           whole-model parity test at its 150 s)
+#   addnorm2: tiny inference graphed fused and unfused in one call (both lengths), tiny inference eager at 22k
+#           (memory), the whole-model parity and graph tests alone, where the training step's time goes
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -294,4 +297,19 @@ if [ "$stage" = addnorm ]; then
   timeout 150 python3 -m pytest -v -p no:cacheprovider tests/ops/test_gpu_parity.py tests/models/test_graphed.py \
     -k "cuda_backends or replays" > "$OUT/pytest_gpu.log" 2>&1
   grep -cE "PASSED" "$OUT/pytest_gpu.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/pytest_gpu.log" | tail -n 5
+fi
+if [ "$stage" = addnorm2 ]; then
+  for set in default fused_add_norm=False; do
+    timeout 70 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag "_r22_inf_graph_${set/=/}" --variants triton-seq \
+      --sizes tiny --kinds inference --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 --budget-s 1 \
+      > "$OUT/inf_graph_$set.log" 2>&1; grep "tok |" "$OUT/inf_graph_$set.log"
+  done
+  timeout 60 python3 benchmarks/gpu_targets.py --out-dir "$OUT" --tag _r22_inf_eager --variants triton-seq \
+    --sizes tiny --kinds inference --tokens 22016 --repeats 10 --budget-s 1 > "$OUT/inf_eager.log" 2>&1
+  grep "tok |" "$OUT/inf_eager.log"
+  timeout 220 python3 -m pytest -v -p no:cacheprovider tests/ops/test_gpu_parity.py tests/models/test_graphed.py \
+    -k "cuda_backends or replays" > "$OUT/pytest_gpu.log" 2>&1
+  grep -cE "PASSED" "$OUT/pytest_gpu.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/pytest_gpu.log" | tail -n 5
+  timeout 80 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT" --tag _r22 --cases 0 > "$OUT/profile.log" 2>&1
+  head -n 24 "$OUT"/gpu_profile_steps_r22.md
 fi
