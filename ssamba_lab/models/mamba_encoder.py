@@ -13,7 +13,9 @@ from .mamba_mixer import MambaMixer
 
 
 class MambaBlock(nn.Module):
-    """Pre-norm residual block ``h + drop_path(mixer(norm(h)))`` (names as in the released weights)."""
+    """Pre-norm residual block ``h + drop_path(mixer(norm(h)))`` (names as in the released weights). With a
+    backend that has the ``add_norm`` hook (Triton), ``MambaEncoder`` runs the same blocks with each add and the
+    following norm fused (``_forward_blocks_fused``) instead of calling this forward."""
 
     def __init__(self, *, config: EncoderConfig, drop_path: float):
         super().__init__()
