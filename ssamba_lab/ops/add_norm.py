@@ -93,8 +93,7 @@ def _bwd(dy, dres_out, res, weight, bias, mean, rstd, scale, x_dtype, rows_per_s
 
 class _AddNormFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, residual, scale, weight, bias, eps, out_dtype, rows_per_sample, grad):
-        res_dtype = torch.result_type(residual, x)
+    def forward(ctx, x, residual, scale, weight, bias, eps, out_dtype, res_dtype, rows_per_sample, grad):
         out, res_out, mean, rstd = _fwd(x, residual, scale, weight, bias, eps, out_dtype, res_dtype,
                                         rows_per_sample, grad)
         ctx.save_for_backward(res_out, weight, bias, mean, rstd, scale)
@@ -109,7 +108,7 @@ class _AddNormFn(torch.autograd.Function):
             dout = torch.zeros_like(res_out)
         dres, dx, gw, gb = _bwd(dout, dres_out, res_out, weight, bias, mean, rstd, scale, ctx.x_dtype,
                                 ctx.rows_per_sample)
-        return dx, dres, None, gw, gb, None, None, None, None
+        return dx, dres, None, gw, gb, None, None, None, None, None
 
 
 class _NormFn(torch.autograd.Function):
@@ -150,7 +149,7 @@ def add_layer_norm_triton(x: torch.Tensor | None, residual: torch.Tensor, weight
         x_scale = x_scale.to(device=res.device, dtype=torch.float32).contiguous()
     res_dtype = torch.result_type(residual, x)
     out, res_out = _AddNormFn.apply(_rows(x, d), res, x_scale, weight, bias, eps, out_dtype or res_dtype,
-                                    rows_per_sample, grad)  # [M, D] each
+                                    res_dtype, rows_per_sample, grad)  # [M, D] each
     return out.view(shape), res_out.view(shape)
 
 
