@@ -64,8 +64,13 @@
 #           1.007e-4 against 1e-4, before it checked Triton)
 #   addnorm3: the whole-model parity test (each backend checked), the graphed 512-token tiny inference fused and
 #           unfused, where the training step's time goes
+# and the session of 2026-12-03 night:
+#   split:  threads a channel (seq_split in the seq forward, seq_bwd_split in the seq backward): GPU pytest of the
+#           split tests, tiny inference graphed (both lengths) with 1, 2 and 4 threads a channel in the forward,
+#           the tiny training step graphed with 1, 2 and 4 in the backward and with 2 in both; every log and table
+#           goes into one tar file (a call brings back at most 8 files)
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|split}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -328,4 +333,21 @@ if [ "$stage" = addnorm3 ]; then
   done
   timeout 150 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT" --tag _r23 --cases 0 > "$OUT/profile.log" 2>&1
   head -n 24 "$OUT"/gpu_profile_steps_r23.md
+fi
+if [ "$stage" = split ]; then
+  mkdir -p "$OUT/r24"
+  timeout 170 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py -k "split" \
+    > "$OUT/r24/pytest_split.log" 2>&1; tail -n 3 "$OUT/r24/pytest_split.log"
+  for set in default seq_split=2 seq_split=4; do
+    timeout 75 python3 benchmarks/gpu_targets.py --out-dir "$OUT/r24" --tag "_r24_inf_${set/=/}" --variants triton-seq \
+      --sizes tiny --kinds inference --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
+      --budget-s 1 > "$OUT/r24/inf_$set.log" 2>&1; grep "tok |" "$OUT/r24/inf_$set.log"
+  done
+  for set in default seq_bwd_split=2 seq_bwd_split=4 "seq_split=2 seq_bwd_split=2"; do
+    tag="${set// /_}"; tag="${tag//=/}"
+    timeout 60 python3 benchmarks/gpu_targets.py --out-dir "$OUT/r24" --tag "_r24_train_$tag" --variants triton-seq \
+      --sizes tiny --kinds train_step --cuda-graph $([ "$set" = default ] || echo --set $set) --repeats 10 \
+      --budget-s 1 > "$OUT/r24/train_$tag.log" 2>&1; grep "tok |" "$OUT/r24/train_$tag.log"
+  done
+  cp "$OUT/nvidia_smi.txt" "$OUT/r24/"; tar -C "$OUT" -czf "$OUT/r24.tgz" r24 && rm -rf "$OUT/r24"
 fi
