@@ -68,9 +68,13 @@
 #   split:  threads a channel (seq_split in the seq forward, seq_bwd_split in the seq backward): GPU pytest of the
 #           split tests, tiny inference graphed (both lengths) with 1, 2 and 4 threads a channel in the forward,
 #           the tiny training step graphed with 1, 2 and 4 in the backward and with 2 in both; every log and table
-#           goes into one tar file (a call brings back at most 8 files)
+#           goes into one tar file (a call brings back at most 8 files) (r24: the forward split slower at both
+#           lengths; the default and backward-only training rows stopped at their 60 s, before SSAMBA's row)
+#   split2: GPU pytest of the seq backward's split test, the seq backward alone with 1, 2 and 4 threads a channel
+#           (gpu_speed.py bwdsweep --bwd-grid split, 64 x 512 at e = 384 and 1536), the tiny training step graphed
+#           with the defaults and with seq_bwd_split=2
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|split}"
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|split|split2}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -350,4 +354,17 @@ if [ "$stage" = split ]; then
       --budget-s 1 > "$OUT/r24/train_$tag.log" 2>&1; grep "tok |" "$OUT/r24/train_$tag.log"
   done
   cp "$OUT/nvidia_smi.txt" "$OUT/r24/"; tar -C "$OUT" -czf "$OUT/r24.tgz" r24 && rm -rf "$OUT/r24"
+fi
+if [ "$stage" = split2 ]; then
+  mkdir -p "$OUT/r25"
+  timeout 100 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py -k "backward_split" \
+    > "$OUT/r25/pytest_split.log" 2>&1; tail -n 3 "$OUT/r25/pytest_split.log"
+  timeout 200 python3 benchmarks/gpu_speed.py bwdsweep --bwd-grid split --seq-only 0 2 --no-mamba --budget-s 0.3 \
+    --out-dir "$OUT/r25" --tag _r25 > "$OUT/r25/bwdsweep.log" 2>&1; grep bwdsweep "$OUT/r25/bwdsweep.log" | tail -n 10
+  for set in default seq_bwd_split=2; do
+    timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT/r25" --tag "_r25_train_${set/=/}" \
+      --variants triton-seq --sizes tiny --kinds train_step --cuda-graph $([ $set = default ] || echo --set $set) \
+      --repeats 10 --budget-s 1 > "$OUT/r25/train_$set.log" 2>&1; grep "tok |" "$OUT/r25/train_$set.log"
+  done
+  cp "$OUT/nvidia_smi.txt" "$OUT/r25/"; tar -C "$OUT" -czf "$OUT/r25.tgz" r25 && rm -rf "$OUT/r25"
 fi
