@@ -274,16 +274,16 @@ def seq_sweep(cases: list[ScanCase], timing: TimingConfig, quick: bool = False) 
     return rows
 
 
-# bwdsweep settings (backward, chunk, group, butterfly[, threads a channel in the seq backward]); "chunks" also
-# moves the chunk shared with the forward:
+# bwdsweep settings (backward, chunk, group, butterfly); "chunks" also moves the chunk shared with the forward:
 # a smaller chunk stores twice the forward's states but shrinks the seq backward's scratch ((T / G + G) x 16 values
 # a thread), which lives in L2 (Nsight Compute, results/gpu_issue8_h200_r10/ncu_seq_bwd.txt)
 BWD_GRIDS = {
     "full": [("chunked", 32, 8, False)] + [("seq", 32, gs, bf) for gs in (4, 8, 16) for bf in (True, False)],
     "chunks": [("chunked", 32, 8, False), ("seq", 32, 8, True), ("seq", 16, 4, True), ("seq", 16, 8, True),
                ("seq", 64, 8, True)],
-    "split": [("seq", 32, 8, True, 1), ("seq", 32, 8, True, 2), ("seq", 32, 8, True, 4), ("seq", 32, 4, True, 2),
-              ("seq", 16, 4, True, 2)],
+    # one group a chunk (G == T): the seq backward skips its first recompute, for more stored states
+    "onegroup": [("seq", 32, 8, True), ("seq", 16, 16, True), ("seq", 8, 8, True), ("seq", 32, 32, True),
+                 ("seq", 16, 4, True)],
 }
 
 
@@ -309,12 +309,11 @@ def bwd_sweep(cases: list[ScanCase], timing: TimingConfig, *, with_mamba: bool, 
         with torch.no_grad():
             fwd_ms = time_ms(lambda: triton_bidirectional(p), timing)
         ref = None
-        for backward, chunk, group, bfly, *rest in BWD_GRIDS[grid]:
-            split = rest[0] if rest else 1
+        for backward, chunk, group, bfly in BWD_GRIDS[grid]:
             st.set_launch_config(st.TritonScanConfig(chunk=chunk, backward=backward, seq_bwd_group=group,
-                                                     seq_bwd_butterfly=bfly, seq_train_chunk=0, seq_bwd_split=split))
+                                                     seq_bwd_butterfly=bfly, seq_train_chunk=0))
             row = asdict(case) | dict(backward=backward, chunk=chunk, seq_bwd_group=group, seq_bwd_butterfly=bfly,
-                                      seq_bwd_split=split, fwd_ms=fwd_ms)
+                                      fwd_ms=fwd_ms)
             try:
                 got = [t.float() for t in grads()]
                 if ref is None:
@@ -523,7 +522,7 @@ def main() -> None:
                        and "fwdbwd_ms" in r]
                 for r in sel:
                     summary.append(f"bwdsweep b{batch} l{tokens} e{e} {r['backward']} T{r.get('chunk')} "
-                                   f"G{r.get('seq_bwd_group')} split {r.get('seq_bwd_split')} "
+                                   f"G{r.get('seq_bwd_group')} "
                                    f"bfly {r.get('seq_bwd_butterfly')}: fwd+bwd {r['fwdbwd_ms']:.3f} ms, bwd "
                                    f"{r.get('bwd_ms', float('nan')):.3f} ms")
         elif part in ("kernel", "sweep"):

@@ -109,14 +109,6 @@ class TritonScanConfig:
     # unpaired in the same call (results/gpu_issue8_h200_r20); training at 64 x 512 within noise
     seq_pass1_both: bool = True
     seq_pass2_both: bool = True
-    # seq forward: threads a channel (1, 2 or 4; d_state divisible by it, one step a loop trip), each holding
-    # d_state / seq_split state elements; the channel's y is summed over them by shuffles. Half / a quarter of
-    # the registers and of the instructions a step a thread (sm_90a, pass 2, AHEAD 4: 168 -> 96 / 72 registers,
-    # ~180 -> 120 / 95 SASS a step, benchmarks/triton_compile_report.py), for 2x / 4x the warps
-    seq_split: int = 1
-    # seq backward: threads a channel (1, 2 or 4; d_state divisible by it), each with d_state / seq_bwd_split of
-    # its states (and of the scratch); the sums over states are summed over the channel's threads by shuffles
-    seq_bwd_split: int = 1
     # the encoder's residual add + stochastic depth + next LayerNorm as one kernel, and one for its backward
     # (add_norm.py, the backend's add_norm hook); False runs the same op unfused, for A/B timings
     fused_add_norm: bool = True
@@ -136,9 +128,6 @@ class TritonScanConfig:
             v = getattr(self, name)
             assert v >= 0 and v & (v - 1) == 0, f"{name} must be 0 (use chunk) or a power of two, got {v}"
         assert self.seq_ahead in (0, 1, 2, 4), f"seq_ahead must be 0 (automatic), 1, 2 or 4, got {self.seq_ahead}"
-        assert self.seq_split in (1, 2, 4), f"seq_split must be 1, 2 or 4 threads a channel, got {self.seq_split}"
-        assert self.seq_bwd_split in (1, 2, 4), (
-            f"seq_bwd_split must be 1, 2 or 4 threads a channel, got {self.seq_bwd_split}")
 
 
 _CONFIG = TritonScanConfig()
@@ -214,13 +203,12 @@ def _infer_chunk() -> int:
     return _CONFIG.seq_infer_chunk or _CONFIG.chunk
 
 
-def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch.device, split: int = 1) -> int:
-    """Sequence segments for the seq forward: enough warps for ``seq_warps_per_sm`` per SM (1 off CUDA); a program
-    is ``block_e`` threads, ``split`` a channel."""
+def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch.device) -> int:
+    """Sequence segments for the seq forward: enough warps for ``seq_warps_per_sm`` per SM (1 off CUDA)."""
     if device.type != "cuda":
         return 1
     sms = torch.cuda.get_device_properties(device).multi_processor_count
-    warps = batch * triton.cdiv(e, block_e // split) * (block_e // 32)  # per direction
+    warps = batch * triton.cdiv(e, block_e) * (block_e // 32)  # per direction
     return max(1, min(nchunks, triton.cdiv(_CONFIG.seq_warps_per_sm * sms, warps)))
 
 
@@ -286,9 +274,7 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     batch, e, length = next(dd for dd in dirs if dd is not None)[0].shape
     n = A32.shape[-1]
     be = _CONFIG.seq_block_e
-    unroll = min(_CONFIG.seq_unroll, chunk)
-    split = _CONFIG.seq_split if unroll == 1 and n % _CONFIG.seq_split == 0 else 1  # threads a channel
-    nseg = _CONFIG.segments or _auto_segments(batch, e, nchunks, be, out.device, split)
+    nseg = _CONFIG.segments or _auto_segments(batch, e, nchunks, be, out.device)
     seg_chunks = triton.cdiv(nchunks, min(nseg, nchunks))
     nseg = triton.cdiv(nchunks, seg_chunks)  # no empty segment
     At = A32.transpose(1, 2).contiguous()  # [ndir, n, e]
@@ -309,6 +295,7 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     every = [t for dd in dirs if dd is not None for t in _tensors(dd)] + [out, z]
     off64 = any(length * max(t.stride()) >= 2 ** 31 for t in every)
 
+    unroll = min(_CONFIG.seq_unroll, chunk)
     ahead = _auto_ahead(out.device)
 
     def operands(d: int):
@@ -326,7 +313,7 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
         (u, dt, B, C, xr, w_t), (_, _, _, _, _, _, _, rank, vec_x) = operands(d)
         (u1, dt1, B1, C1, xr1, w_t1), _ = operands(1) if both else ((u, dt, B, C, xr, w_t), None)
         e1 = 1 if both else d  # direction 1's per-channel operands (direction d's when not both)
-        grid = (triton.cdiv(e, be // split), batch, (2 if both else 1) * (nseg - 1 if pass_ == 1 else nseg))
+        grid = (triton.cdiv(e, be), batch, (2 if both else 1) * (nseg - 1 if pass_ == 1 else nseg))
         st = (states[d], states[e1]) if store_states else (states, states)
         scan_seq_fwd_kernel[grid](
             u, *_bln(u), dt, *_bln(dt), B, *_bln(B), C, *_bln(C), At[d], Dd[d], bias32[d], z, *_bln(z),
@@ -338,8 +325,7 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
             HAS_D=D32 is not None, GATE=has_z and d == ndir - 1 and not both, SOFTPLUS=softplus,
             STORE_STATES=store_states and pass_ == 2, FAST=out.is_cuda and _CONFIG.seq_fast_math,
             VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x,
-            AHEAD=min(ahead, chunk) if unroll == 1 else 1, BOTH=both, SPLIT=split, SHFL=out.is_cuda,
-            num_warps=be // 32)
+            AHEAD=min(ahead, chunk) if unroll == 1 else 1, BOTH=both, num_warps=be // 32)
 
     run = [d for d in range(ndir) if dirs[d] is not None]
     # a pass of both directions in one launch where their layouts agree (the mixer's stacked tensors do)
@@ -372,12 +358,10 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
     n = A32.shape[-1]
     be = _CONFIG.seq_block_e
     group = min(_CONFIG.seq_bwd_group, chunk)
-    split = _CONFIG.seq_bwd_split if n % _CONFIG.seq_bwd_split == 0 else 1  # threads a channel
-    n_e = triton.cdiv(e, be // split)
+    n_e = triton.cdiv(e, be)
     dev = u0.device
     At = A32.transpose(1, 2).contiguous()  # [ndir, n, e]
-    scratch = torch.empty(ndir * batch * n_e * (chunk // group + group) * (16 // split) * be, dtype=torch.float32,
-                          device=dev)
+    scratch = torch.empty(ndir * batch * n_e * (chunk // group + group) * 16 * be, dtype=torch.float32, device=dev)
     gz_parts = None if z is None else _token_major((batch, e, length), dtype=torch.float32, device=dev, lead=ndir)
     zz = gout if z is None else z  # placeholder pointers without a gate
     gzp = gu if gz_parts is None else gz_parts
@@ -392,7 +376,7 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
         batch, length, e, n, nchunks, chunk, group,
         BE=be, T=chunk, G=group, NS=n, NDIR=ndir, HAS_D=has_D, HAS_Z=z is not None, SOFTPLUS=softplus,
         FAST=u0.is_cuda and _CONFIG.seq_fast_math, VEC=vec, F32=B0.dtype == torch.float32, OFF64=off64,
-        BFLY=u0.is_cuda and _CONFIG.seq_bwd_butterfly, SPLIT=split, SHFL=u0.is_cuda, num_warps=be // 32)
+        BFLY=u0.is_cuda and _CONFIG.seq_bwd_butterfly, num_warps=be // 32)
     if gz_parts is None:
         return None
     gz = gz_parts[0] + gz_parts[1] if ndir == 2 else gz_parts[0]  # [b, e, l], token-major

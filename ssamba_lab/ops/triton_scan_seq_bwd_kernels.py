@@ -35,8 +35,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .triton_scan_seq_kernels import (_a2, _bc_load, _bc_unpack, _idx, _load_state, _softplus_base2, _split_sum,
-                                      _upd)
+from .triton_scan_seq_kernels import _a2, _bc_load, _bc_unpack, _idx, _load_state, _softplus_base2, _upd
 
 LN2 = tl.constexpr(0.6931471805599453)
 
@@ -138,36 +137,6 @@ def _sum16_lanes(v, lane, zero_i):
 
 
 @triton.jit
-def _sum_lanes(v, lane, zero_i, SPLIT: tl.constexpr):
-    """``_sum16_lanes`` with SPLIT threads a channel (neighbouring lanes), each holding ``16 / SPLIT`` values: the
-    sums run over the lanes of the same ``lane % SPLIT`` (the same states), ``16 / SPLIT`` values at once. SPLIT 2:
-    lane l returns local value ``(l >> 2) & 7`` summed over its 16 lanes; SPLIT 4: ``(l >> 3) & 3`` over its 8."""
-    if SPLIT == 1:
-        return _sum16_lanes(v, lane, zero_i)
-    elif SPLIT == 2:
-        b4 = (lane & 16) != 0
-        b3 = (lane & 8) != 0
-        b2 = (lane & 4) != 0
-        m16 = zero_i + 16
-        w0 = _half(v[0], v[4], b4, m16)
-        w1 = _half(v[1], v[5], b4, m16)
-        w2 = _half(v[2], v[6], b4, m16)
-        w3 = _half(v[3], v[7], b4, m16)
-        x0 = _half(w0, w2, b3, zero_i + 8)
-        x1 = _half(w1, w3, b3, zero_i + 8)
-        y0 = _half(x0, x1, b2, zero_i + 4)
-        return y0 + _shfl_xor(y0, zero_i + 2)
-    else:
-        tl.static_assert(SPLIT == 4, "SPLIT must be 1, 2 or 4")
-        b4 = (lane & 16) != 0
-        b3 = (lane & 8) != 0
-        w0 = _half(v[0], v[2], b4, zero_i + 16)
-        w1 = _half(v[1], v[3], b4, zero_i + 16)
-        x0 = _half(w0, w1, b3, zero_i + 8)
-        return x0 + _shfl_xor(x0, zero_i + 4)
-
-
-@triton.jit
 def _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L, SOFTPLUS: tl.constexpr,
              FAST: tl.constexpr, OFF64: tl.constexpr):
     """u_t, dt_t (bias and softplus applied), dt_t u_t and the pre-activation; all zero past the sequence's end
@@ -252,43 +221,30 @@ def scan_seq_bwd_kernel(
         batch, L, E, N, nchunks, T_rt, G_rt,
         BE: tl.constexpr, T: tl.constexpr, G: tl.constexpr, NS: tl.constexpr, NDIR: tl.constexpr,
         HAS_D: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False,
-        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, BFLY: tl.constexpr = False,
-        SPLIT: tl.constexpr = 1, SHFL: tl.constexpr = False):
-    """Grid ``(cdiv(E, BE / SPLIT), batch, NDIR)``; SPLIT threads a channel (1: one), each with ``NS / SPLIT`` of
-    its states; direction 1 (if any) scans right-to-left.
+        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, BFLY: tl.constexpr = False):
+    """Grid ``(cdiv(E, BE), batch, NDIR)``; a thread per channel; direction 1 (if any) scans right-to-left.
 
     u*, dt*, z, g (the output's gradient): ``[b, l, e]`` by strides; B*, C*: ``[b, l, n]`` by strides (the two
     directions' tensors share strides); At ``[NDIR, N, E]``, D, bias ``[NDIR, E]`` float32; st: the forward's
     chunk states ``[NDIR, batch, nchunks, E, N]`` (the state entering each chunk of T steps, in scan order);
-    scr: float32 scratch, ``(T / G + G) * (16 / SPLIT) * BE`` per program. Outputs: gu, gdt ``[NDIR, b, l, e]`` by strides
+    scr: float32 scratch, ``(T / G + G) * 16 * BE`` per program. Outputs: gu, gdt ``[NDIR, b, l, e]`` by strides
     (gdt is the gradient of the raw dt, before bias and softplus); gB, gC float32 ``[NDIR, batch, L, N]``, gA
     ``[NDIR, E, N]``, gD, gbias ``[NDIR, E]``, all zeroed (atomic sums); gz float32 ``[NDIR, b, l, e]`` by
     strides: each direction's term of dz (the launcher adds them). T_rt, G_rt: T and G again, as runtime values,
     so that the step loops stay loops. BFLY (compiled CUDA, d_state 16 or less): dB, dC summed over each warp by
-    ``_sum16_lanes``, then one vector atomic each; else ``tl.sum`` and one scalar atomic per state. SPLIT 2 or 4
-    (NS divisible by it): a channel's neighbouring lanes each hold a part of its state (half / a quarter of the
-    registers, SPLIT x the warps), and its sums over states (y, sum g B, sum A g a h) are summed over them by
-    shuffles (SHFL: compiled CUDA) or a reshape (the interpreter).
+    ``_sum16_lanes``, then one vector atomic each; else ``tl.sum`` and one scalar atomic per state.
     """
     tl.static_assert(T % G == 0, "the group size must divide the chunk")
-    tl.static_assert(SPLIT == 1 or ((SPLIT == 2 or SPLIT == 4) and NS % SPLIT == 0),
-                     "SPLIT (threads a channel) must be 1, 2 or 4 and divide NS")
-    NSL: tl.constexpr = NS // SPLIT  # state elements per thread
-    SL: tl.constexpr = 16 // SPLIT  # scratch slots a step per thread
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2)
     rev = d  # direction 1 scans right-to-left: its adjoint runs left-to-right
-    lane_p = tl.arange(0, BE)  # [BE] thread in the program
-    offs_e = pid_e * (BE // SPLIT) + lane_p // SPLIT  # [BE] its channel
+    offs_e = pid_e * BE + tl.arange(0, BE)  # [BE]
     mask_e = offs_e < E
-    part = lane_p % SPLIT  # [BE] which part of the channel's state the thread holds
-    kofs = part * NSL  # [BE] its first state element
-    own = mask_e & (part == 0)  # the thread that stores what the channel's threads share
     u_b = _pick(d, u0_ptr, u1_ptr) + b * su_b
     dt_b = _pick(d, dt0_ptr, dt1_ptr) + b * sdt_b
-    B_b = _pick(d, B0_ptr, B1_ptr) + b * sB_b + kofs * sB_n  # [BE] pointers, at the thread's first state
-    C_b = _pick(d, C0_ptr, C1_ptr) + b * sC_b + kofs * sC_n
+    B_b = _pick(d, B0_ptr, B1_ptr) + b * sB_b
+    C_b = _pick(d, C0_ptr, C1_ptr) + b * sC_b
     z_b = z_ptr + b * sz_b
     g_b = g_ptr + b * sg_b
     gu_b = gu_ptr + d * sgu_d + b * sgu_b
@@ -296,38 +252,29 @@ def scan_seq_bwd_kernel(
     gz_b = gz_ptr + d * sgz_d + b * sgz_b
     gB_b = gB_ptr + (d * batch + b) * L * N
     gC_b = gC_ptr + (d * batch + b) * L * N
-    At = At_ptr + d * N * E + kofs * E
-    a0 = _a2(At, 0, E, offs_e, mask_e, NSL)
-    a1 = _a2(At, 1, E, offs_e, mask_e, NSL)
-    a2 = _a2(At, 2, E, offs_e, mask_e, NSL)
-    a3 = _a2(At, 3, E, offs_e, mask_e, NSL)
-    a4 = _a2(At, 4, E, offs_e, mask_e, NSL)
-    a5 = _a2(At, 5, E, offs_e, mask_e, NSL)
-    a6 = _a2(At, 6, E, offs_e, mask_e, NSL)
-    a7 = _a2(At, 7, E, offs_e, mask_e, NSL)
-    a8 = _a2(At, 8, E, offs_e, mask_e, NSL)
-    a9 = _a2(At, 9, E, offs_e, mask_e, NSL)
-    a10 = _a2(At, 10, E, offs_e, mask_e, NSL)
-    a11 = _a2(At, 11, E, offs_e, mask_e, NSL)
-    a12 = _a2(At, 12, E, offs_e, mask_e, NSL)
-    a13 = _a2(At, 13, E, offs_e, mask_e, NSL)
-    a14 = _a2(At, 14, E, offs_e, mask_e, NSL)
-    a15 = _a2(At, 15, E, offs_e, mask_e, NSL)
+    At = At_ptr + d * N * E
+    a0 = _a2(At, 0, E, offs_e, mask_e, NS)
+    a1 = _a2(At, 1, E, offs_e, mask_e, NS)
+    a2 = _a2(At, 2, E, offs_e, mask_e, NS)
+    a3 = _a2(At, 3, E, offs_e, mask_e, NS)
+    a4 = _a2(At, 4, E, offs_e, mask_e, NS)
+    a5 = _a2(At, 5, E, offs_e, mask_e, NS)
+    a6 = _a2(At, 6, E, offs_e, mask_e, NS)
+    a7 = _a2(At, 7, E, offs_e, mask_e, NS)
+    a8 = _a2(At, 8, E, offs_e, mask_e, NS)
+    a9 = _a2(At, 9, E, offs_e, mask_e, NS)
+    a10 = _a2(At, 10, E, offs_e, mask_e, NS)
+    a11 = _a2(At, 11, E, offs_e, mask_e, NS)
+    a12 = _a2(At, 12, E, offs_e, mask_e, NS)
+    a13 = _a2(At, 13, E, offs_e, mask_e, NS)
+    a14 = _a2(At, 14, E, offs_e, mask_e, NS)
+    a15 = _a2(At, 15, E, offs_e, mask_e, NS)
     bias = tl.load(bias_ptr + d * E + offs_e, mask=mask_e, other=0.0)  # [BE]
     Dv = tl.load(D_ptr + d * E + offs_e, mask=mask_e, other=0.0) if HAS_D else tl.zeros([BE], dtype=tl.float32)
     zero = tl.zeros([BE], dtype=tl.float32)
     zero_i = tl.zeros([BE], dtype=tl.int32)
-    lane = tl.arange(0, BE) % 32  # [BE] element i sits in lane i % 32
-    # the state a lane's butterfly sum belongs to (_sum_lanes), and the lanes that add it
-    if SPLIT == 1:
-        s_lane = (lane >> 1) & 15  # [BE]
-        s_add = (lane & 1) == 0
-    elif SPLIT == 2:
-        s_lane = (lane & 1) * 8 + ((lane >> 2) & 7)
-        s_add = (lane & 2) == 0
-    else:
-        s_lane = (lane & 3) * 4 + ((lane >> 3) & 3)
-        s_add = (lane & 4) == 0
+    lane = tl.arange(0, BE) % 32  # [BE] a thread per channel: element i sits in lane i % 32
+    s_lane = (lane >> 1) & 15  # [BE] the state a lane's butterfly sum belongs to
     gscale = 0.5 if NDIR == 2 else 1.0
     # adjoint carry q_k = a_{t+1} g_{t+1}, and the dA accumulators
     q0, q1, q2, q3, q4, q5, q6, q7 = zero, zero, zero, zero, zero, zero, zero, zero
@@ -337,59 +284,61 @@ def scan_seq_bwd_kernel(
     gD = zero
     gbias = zero
     NG: tl.constexpr = T // G
-    scr = scr_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * ((NG + G) * SL * BE) + tl.arange(0, BE)
-    scr_steps = scr + NG * SL * BE  # [G, SL, BE]: h_{t-1} of each step of the current group
-    st_b = st_ptr + (d * batch + b) * nchunks * E * N + kofs
+    scr = scr_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * ((NG + G) * 16 * BE) + tl.arange(0, BE)
+    scr_steps = scr + NG * 16 * BE  # [G, 16, BE]: h_{t-1} of each step of the current group
+    st_b = st_ptr + (d * batch + b) * nchunks * E * N
     for i in range(nchunks):
         c = i + (1 - rev) * (nchunks - 1 - 2 * i)  # chunks in adjoint order
         t_c = c * T
         # 1. the chunk in scan order; keep the state entering each group
         st = st_b + c * E * N
-        h0 = _load_state(st, 0, offs_e, mask_e, N, NSL)
-        h1 = _load_state(st, 1, offs_e, mask_e, N, NSL)
-        h2 = _load_state(st, 2, offs_e, mask_e, N, NSL)
-        h3 = _load_state(st, 3, offs_e, mask_e, N, NSL)
-        h4 = _load_state(st, 4, offs_e, mask_e, N, NSL)
-        h5 = _load_state(st, 5, offs_e, mask_e, N, NSL)
-        h6 = _load_state(st, 6, offs_e, mask_e, N, NSL)
-        h7 = _load_state(st, 7, offs_e, mask_e, N, NSL)
-        h8 = _load_state(st, 8, offs_e, mask_e, N, NSL)
-        h9 = _load_state(st, 9, offs_e, mask_e, N, NSL)
-        h10 = _load_state(st, 10, offs_e, mask_e, N, NSL)
-        h11 = _load_state(st, 11, offs_e, mask_e, N, NSL)
-        h12 = _load_state(st, 12, offs_e, mask_e, N, NSL)
-        h13 = _load_state(st, 13, offs_e, mask_e, N, NSL)
-        h14 = _load_state(st, 14, offs_e, mask_e, N, NSL)
-        h15 = _load_state(st, 15, offs_e, mask_e, N, NSL)
-        for j in range(T_rt):
-            if j % G == 0:
-                _put16(scr + (j // G) * SL * BE, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14,
-                       h15, BE, NSL)
-            t = t_c + j + rev * (T - 1 - 2 * j)  # scan order
-            u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L, SOFTPLUS,
-                                       FAST, OFF64)
-            brow = _bc_unpack(_bc_load(B_b + _idx(tl.minimum(t, L - 1), OFF64) * sB_l, sB_n, zero_i, NSL, VEC,
-                                       F32), VEC, F32)
-            h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _fwd_step(
-                h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
-                a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dtu, brow, NSL)
+        h0 = _load_state(st, 0, offs_e, mask_e, N, NS)
+        h1 = _load_state(st, 1, offs_e, mask_e, N, NS)
+        h2 = _load_state(st, 2, offs_e, mask_e, N, NS)
+        h3 = _load_state(st, 3, offs_e, mask_e, N, NS)
+        h4 = _load_state(st, 4, offs_e, mask_e, N, NS)
+        h5 = _load_state(st, 5, offs_e, mask_e, N, NS)
+        h6 = _load_state(st, 6, offs_e, mask_e, N, NS)
+        h7 = _load_state(st, 7, offs_e, mask_e, N, NS)
+        h8 = _load_state(st, 8, offs_e, mask_e, N, NS)
+        h9 = _load_state(st, 9, offs_e, mask_e, N, NS)
+        h10 = _load_state(st, 10, offs_e, mask_e, N, NS)
+        h11 = _load_state(st, 11, offs_e, mask_e, N, NS)
+        h12 = _load_state(st, 12, offs_e, mask_e, N, NS)
+        h13 = _load_state(st, 13, offs_e, mask_e, N, NS)
+        h14 = _load_state(st, 14, offs_e, mask_e, N, NS)
+        h15 = _load_state(st, 15, offs_e, mask_e, N, NS)
+        if NG > 1:  # with one group a chunk (G == T) the chunk's state is the group's: no first recompute
+            for j in range(T_rt):
+                if j % G == 0:
+                    _put16(scr + (j // G) * 16 * BE, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13,
+                           h14, h15, BE, NS)
+                t = t_c + j + rev * (T - 1 - 2 * j)  # scan order
+                u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L,
+                                           SOFTPLUS, FAST, OFF64)
+                brow = _bc_unpack(_bc_load(B_b + _idx(tl.minimum(t, L - 1), OFF64) * sB_l, sB_n, zero_i, NS, VEC,
+                                           F32), VEC, F32)
+                h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _fwd_step(
+                    h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
+                    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dtu, brow, NS)
         # 2. the groups in adjoint order
         for gi2 in range(NG):
             gi = NG - 1 - gi2
-            h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _get16(
-                scr + gi * SL * BE, BE, NSL)
+            if NG > 1:
+                h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _get16(
+                    scr + gi * 16 * BE, BE, NS)
             for jj in range(G_rt):  # recompute the group, keeping each step's h_{t-1}
-                _put16(scr_steps + jj * SL * BE, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14,
-                       h15, BE, NSL)
+                _put16(scr_steps + jj * 16 * BE, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14,
+                       h15, BE, NS)
                 j = gi * G + jj
                 t = t_c + j + rev * (T - 1 - 2 * j)
                 u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L,
                                            SOFTPLUS, FAST, OFF64)
-                brow = _bc_unpack(_bc_load(B_b + _idx(tl.minimum(t, L - 1), OFF64) * sB_l, sB_n, zero_i, NSL, VEC,
+                brow = _bc_unpack(_bc_load(B_b + _idx(tl.minimum(t, L - 1), OFF64) * sB_l, sB_n, zero_i, NS, VEC,
                                            F32), VEC, F32)
                 h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _fwd_step(
                     h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
-                    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dtu, brow, NSL)
+                    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dtu, brow, NS)
             for jj2 in range(G_rt):  # the adjoint steps
                 jj = G - 1 - jj2
                 j = gi * G + jj
@@ -400,8 +349,8 @@ def scan_seq_bwd_kernel(
                 u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L,
                                            SOFTPLUS, FAST, OFF64)
                 tb = _idx(tl.minimum(t, L - 1), OFF64)
-                brow = _bc_unpack(_bc_load(B_b + tb * sB_l, sB_n, zero_i, NSL, VEC, F32), VEC, F32)
-                crow = _bc_unpack(_bc_load(C_b + tb * sC_l, sC_n, zero_i, NSL, VEC, F32), VEC, F32)
+                brow = _bc_unpack(_bc_load(B_b + tb * sB_l, sB_n, zero_i, NS, VEC, F32), VEC, F32)
+                crow = _bc_unpack(_bc_load(C_b + tb * sC_l, sC_n, zero_i, NS, VEC, F32), VEC, F32)
                 go = tl.load(g_b + ti * sg_l + offs_e * sg_e, mask=m, other=0.0).to(tl.float32)  # [BE]
                 if HAS_Z:
                     zv = tl.load(z_b + ti * sz_l + offs_e * sz_e, mask=m, other=0.0).to(tl.float32)  # [BE]
@@ -409,58 +358,51 @@ def scan_seq_bwd_kernel(
                     gy = go * zv * sz * gscale  # [BE] dL/dy of this direction
                 else:
                     gy = go * gscale
-                p = scr_steps + jj * SL * BE
+                p = scr_steps + jj * 16 * BE
                 tb_n = tb * N
                 y, sb, sa = zero, zero, zero
-                q0, g0, y, sb, sa, b0, c0 = _adj(0, _get(p, 0, BE, NSL), a0, q0, g0, dt, dtu, gy, brow[0], crow[0],
-                                                 y, sb, sa, NSL)
-                q1, g1, y, sb, sa, b1, c1 = _adj(1, _get(p, 1, BE, NSL), a1, q1, g1, dt, dtu, gy, brow[1], crow[1],
-                                                 y, sb, sa, NSL)
-                q2, g2, y, sb, sa, b2, c2 = _adj(2, _get(p, 2, BE, NSL), a2, q2, g2, dt, dtu, gy, brow[2], crow[2],
-                                                 y, sb, sa, NSL)
-                q3, g3, y, sb, sa, b3, c3 = _adj(3, _get(p, 3, BE, NSL), a3, q3, g3, dt, dtu, gy, brow[3], crow[3],
-                                                 y, sb, sa, NSL)
-                q4, g4, y, sb, sa, b4, c4 = _adj(4, _get(p, 4, BE, NSL), a4, q4, g4, dt, dtu, gy, brow[4], crow[4],
-                                                 y, sb, sa, NSL)
-                q5, g5, y, sb, sa, b5, c5 = _adj(5, _get(p, 5, BE, NSL), a5, q5, g5, dt, dtu, gy, brow[5], crow[5],
-                                                 y, sb, sa, NSL)
-                q6, g6, y, sb, sa, b6, c6 = _adj(6, _get(p, 6, BE, NSL), a6, q6, g6, dt, dtu, gy, brow[6], crow[6],
-                                                 y, sb, sa, NSL)
-                q7, g7, y, sb, sa, b7, c7 = _adj(7, _get(p, 7, BE, NSL), a7, q7, g7, dt, dtu, gy, brow[7], crow[7],
-                                                 y, sb, sa, NSL)
-                q8, g8, y, sb, sa, b8, c8 = _adj(8, _get(p, 8, BE, NSL), a8, q8, g8, dt, dtu, gy, brow[8], crow[8],
-                                                 y, sb, sa, NSL)
-                q9, g9, y, sb, sa, b9, c9 = _adj(9, _get(p, 9, BE, NSL), a9, q9, g9, dt, dtu, gy, brow[9], crow[9],
-                                                 y, sb, sa, NSL)
-                q10, g10, y, sb, sa, b10, c10 = _adj(10, _get(p, 10, BE, NSL), a10, q10, g10, dt, dtu, gy, brow[10],
-                                                     crow[10], y, sb, sa, NSL)
-                q11, g11, y, sb, sa, b11, c11 = _adj(11, _get(p, 11, BE, NSL), a11, q11, g11, dt, dtu, gy, brow[11],
-                                                     crow[11], y, sb, sa, NSL)
-                q12, g12, y, sb, sa, b12, c12 = _adj(12, _get(p, 12, BE, NSL), a12, q12, g12, dt, dtu, gy, brow[12],
-                                                     crow[12], y, sb, sa, NSL)
-                q13, g13, y, sb, sa, b13, c13 = _adj(13, _get(p, 13, BE, NSL), a13, q13, g13, dt, dtu, gy, brow[13],
-                                                     crow[13], y, sb, sa, NSL)
-                q14, g14, y, sb, sa, b14, c14 = _adj(14, _get(p, 14, BE, NSL), a14, q14, g14, dt, dtu, gy, brow[14],
-                                                     crow[14], y, sb, sa, NSL)
-                q15, g15, y, sb, sa, b15, c15 = _adj(15, _get(p, 15, BE, NSL), a15, q15, g15, dt, dtu, gy, brow[15],
-                                                     crow[15], y, sb, sa, NSL)
+                q0, g0, y, sb, sa, b0, c0 = _adj(0, _get(p, 0, BE, NS), a0, q0, g0, dt, dtu, gy, brow[0], crow[0],
+                                                 y, sb, sa, NS)
+                q1, g1, y, sb, sa, b1, c1 = _adj(1, _get(p, 1, BE, NS), a1, q1, g1, dt, dtu, gy, brow[1], crow[1],
+                                                 y, sb, sa, NS)
+                q2, g2, y, sb, sa, b2, c2 = _adj(2, _get(p, 2, BE, NS), a2, q2, g2, dt, dtu, gy, brow[2], crow[2],
+                                                 y, sb, sa, NS)
+                q3, g3, y, sb, sa, b3, c3 = _adj(3, _get(p, 3, BE, NS), a3, q3, g3, dt, dtu, gy, brow[3], crow[3],
+                                                 y, sb, sa, NS)
+                q4, g4, y, sb, sa, b4, c4 = _adj(4, _get(p, 4, BE, NS), a4, q4, g4, dt, dtu, gy, brow[4], crow[4],
+                                                 y, sb, sa, NS)
+                q5, g5, y, sb, sa, b5, c5 = _adj(5, _get(p, 5, BE, NS), a5, q5, g5, dt, dtu, gy, brow[5], crow[5],
+                                                 y, sb, sa, NS)
+                q6, g6, y, sb, sa, b6, c6 = _adj(6, _get(p, 6, BE, NS), a6, q6, g6, dt, dtu, gy, brow[6], crow[6],
+                                                 y, sb, sa, NS)
+                q7, g7, y, sb, sa, b7, c7 = _adj(7, _get(p, 7, BE, NS), a7, q7, g7, dt, dtu, gy, brow[7], crow[7],
+                                                 y, sb, sa, NS)
+                q8, g8, y, sb, sa, b8, c8 = _adj(8, _get(p, 8, BE, NS), a8, q8, g8, dt, dtu, gy, brow[8], crow[8],
+                                                 y, sb, sa, NS)
+                q9, g9, y, sb, sa, b9, c9 = _adj(9, _get(p, 9, BE, NS), a9, q9, g9, dt, dtu, gy, brow[9], crow[9],
+                                                 y, sb, sa, NS)
+                q10, g10, y, sb, sa, b10, c10 = _adj(10, _get(p, 10, BE, NS), a10, q10, g10, dt, dtu, gy, brow[10],
+                                                     crow[10], y, sb, sa, NS)
+                q11, g11, y, sb, sa, b11, c11 = _adj(11, _get(p, 11, BE, NS), a11, q11, g11, dt, dtu, gy, brow[11],
+                                                     crow[11], y, sb, sa, NS)
+                q12, g12, y, sb, sa, b12, c12 = _adj(12, _get(p, 12, BE, NS), a12, q12, g12, dt, dtu, gy, brow[12],
+                                                     crow[12], y, sb, sa, NS)
+                q13, g13, y, sb, sa, b13, c13 = _adj(13, _get(p, 13, BE, NS), a13, q13, g13, dt, dtu, gy, brow[13],
+                                                     crow[13], y, sb, sa, NS)
+                q14, g14, y, sb, sa, b14, c14 = _adj(14, _get(p, 14, BE, NS), a14, q14, g14, dt, dtu, gy, brow[14],
+                                                     crow[14], y, sb, sa, NS)
+                q15, g15, y, sb, sa, b15, c15 = _adj(15, _get(p, 15, BE, NS), a15, q15, g15, dt, dtu, gy, brow[15],
+                                                     crow[15], y, sb, sa, NS)
                 dB = (b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15)
                 dC = (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15)
-                if BFLY:  # lane l ends with state s_lane summed over its warp's channels; the s_add lanes add it
-                    m_red = s_add & (s_lane < NS) & tv
-                    tl.atomic_add(gB_b + tb_n + s_lane, _sum_lanes(dB, lane, zero_i, SPLIT), mask=m_red,
-                                  sem="relaxed")
-                    tl.atomic_add(gC_b + tb_n + s_lane, _sum_lanes(dC, lane, zero_i, SPLIT), mask=m_red,
-                                  sem="relaxed")
+                if BFLY:  # lane l ends with state (l >> 1) & 15 summed over its warp; even lanes add it
+                    m_red = ((lane & 1) == 0) & (s_lane < NS) & tv
+                    tl.atomic_add(gB_b + tb_n + s_lane, _sum16_lanes(dB, lane, zero_i), mask=m_red, sem="relaxed")
+                    tl.atomic_add(gC_b + tb_n + s_lane, _sum16_lanes(dC, lane, zero_i), mask=m_red, sem="relaxed")
                 else:
                     for k in tl.static_range(16):
-                        for pp in tl.static_range(SPLIT):
-                            _sum_out(gB_b + tb_n + pp * NSL, k, tl.where(part == pp, dB[k], 0.0), tv, NSL)
-                            _sum_out(gC_b + tb_n + pp * NSL, k, tl.where(part == pp, dC[k], 0.0), tv, NSL)
-                if SPLIT > 1:  # the channel's sums over its states, in each of its threads
-                    y = _split_sum(y, BE, SPLIT, SHFL)
-                    sb = _split_sum(sb, BE, SPLIT, SHFL)
-                    sa = _split_sum(sa, BE, SPLIT, SHFL)
+                        _sum_out(gB_b + tb_n, k, dB[k], tv, NS)
+                        _sum_out(gC_b + tb_n, k, dC[k], tv, NS)
                 gu = dt * sb  # [BE]
                 if HAS_D:
                     y = y + Dv * u
@@ -471,29 +413,28 @@ def scan_seq_bwd_kernel(
                     gpre = gpre * tl.sigmoid(pre)
                 gpre = tl.where(m, gpre, 0.0)
                 gbias += gpre
-                mo = own & tv
-                tl.store(gu_b + ti * sgu_l + offs_e * sgu_e, gu.to(gu_ptr.dtype.element_ty), mask=mo)
-                tl.store(gdt_b + ti * sgdt_l + offs_e * sgdt_e, gpre.to(gdt_ptr.dtype.element_ty), mask=mo)
+                tl.store(gu_b + ti * sgu_l + offs_e * sgu_e, gu.to(gu_ptr.dtype.element_ty), mask=m)
+                tl.store(gdt_b + ti * sgdt_l + offs_e * sgdt_e, gpre.to(gdt_ptr.dtype.element_ty), mask=m)
                 if HAS_Z:
                     gz = go * y * gscale * sz * (1.0 + zv * (1.0 - sz))  # [BE] this direction's term of dz
-                    tl.store(gz_b + ti * sgz_l + offs_e * sgz_e, gz, mask=mo)
-    gA = gA_ptr + d * E * N + kofs
-    _ga_out(gA, 0, g0, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 1, g1, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 2, g2, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 3, g3, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 4, g4, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 5, g5, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 6, g6, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 7, g7, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 8, g8, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 9, g9, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 10, g10, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 11, g11, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 12, g12, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 13, g13, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 14, g14, offs_e, mask_e, N, NSL)
-    _ga_out(gA, 15, g15, offs_e, mask_e, N, NSL)
+                    tl.store(gz_b + ti * sgz_l + offs_e * sgz_e, gz, mask=m)
+    gA = gA_ptr + d * E * N
+    _ga_out(gA, 0, g0, offs_e, mask_e, N, NS)
+    _ga_out(gA, 1, g1, offs_e, mask_e, N, NS)
+    _ga_out(gA, 2, g2, offs_e, mask_e, N, NS)
+    _ga_out(gA, 3, g3, offs_e, mask_e, N, NS)
+    _ga_out(gA, 4, g4, offs_e, mask_e, N, NS)
+    _ga_out(gA, 5, g5, offs_e, mask_e, N, NS)
+    _ga_out(gA, 6, g6, offs_e, mask_e, N, NS)
+    _ga_out(gA, 7, g7, offs_e, mask_e, N, NS)
+    _ga_out(gA, 8, g8, offs_e, mask_e, N, NS)
+    _ga_out(gA, 9, g9, offs_e, mask_e, N, NS)
+    _ga_out(gA, 10, g10, offs_e, mask_e, N, NS)
+    _ga_out(gA, 11, g11, offs_e, mask_e, N, NS)
+    _ga_out(gA, 12, g12, offs_e, mask_e, N, NS)
+    _ga_out(gA, 13, g13, offs_e, mask_e, N, NS)
+    _ga_out(gA, 14, g14, offs_e, mask_e, N, NS)
+    _ga_out(gA, 15, g15, offs_e, mask_e, N, NS)
     if HAS_D:
-        tl.atomic_add(gD_ptr + d * E + offs_e, gD, mask=own, sem="relaxed")
-    tl.atomic_add(gbias_ptr + d * E + offs_e, gbias, mask=own, sem="relaxed")
+        tl.atomic_add(gD_ptr + d * E + offs_e, gD, mask=mask_e, sem="relaxed")
+    tl.atomic_add(gbias_ptr + d * E + offs_e, gbias, mask=mask_e, sem="relaxed")

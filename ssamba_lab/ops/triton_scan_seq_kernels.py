@@ -92,42 +92,6 @@ def _ld_v4(p):
 
 
 @triton.jit
-def _ld_v2(p):
-    """Two 32-bit words at p (8-byte aligned), as ``_ld_v4``."""
-    return tl.inline_asm_elementwise("ld.global.nc.v2.b32 {$0, $1}, [$2];", "=r,=r,l", [p],
-                                     dtype=(tl.int32, tl.int32), is_pure=True, pack=1)
-
-
-@triton.jit
-def _shfl_xor(x, m: tl.constexpr):
-    """x of the lane whose index differs by the bits m (``shfl.sync.bfly``; compiled CUDA only)."""
-    if m == 1:
-        return tl.inline_asm_elementwise("shfl.sync.bfly.b32 $0, $1, 1, 31, 0xffffffff;", "=f,f", [x],
-                                         dtype=tl.float32, is_pure=True, pack=1)
-    else:
-        tl.static_assert(m == 2, "lane distance 1 or 2")
-        return tl.inline_asm_elementwise("shfl.sync.bfly.b32 $0, $1, 2, 31, 0xffffffff;", "=f,f", [x],
-                                         dtype=tl.float32, is_pure=True, pack=1)
-
-
-@triton.jit
-def _split_sum(y, BE: tl.constexpr, SPLIT: tl.constexpr, SHFL: tl.constexpr):
-    """Sum of y over the SPLIT threads of each channel (elements ``SPLIT c .. SPLIT c + SPLIT - 1`` of a ``[BE]``
-    vector), in every one of them. SHFL (compiled CUDA): butterfly shuffles, element i sitting in lane i % 32 (a
-    1-D blocked layout, as the seq backward's butterfly also relies on); else a reshape (the interpreter)."""
-    if SPLIT == 1:
-        return y
-    elif SHFL:
-        y = y + _shfl_xor(y, 1)
-        if SPLIT == 4:
-            y = y + _shfl_xor(y, 2)
-        return y
-    else:
-        s = tl.sum(tl.reshape(y, [BE // SPLIT, SPLIT]), axis=1)  # [BE / SPLIT]
-        return tl.reshape(tl.broadcast_to(s[:, None], [BE // SPLIT, SPLIT]), [BE])
-
-
-@triton.jit
 def _words8(p):
     """Eight 32-bit words from p (an int32 pointer tensor, 16-byte aligned) by two vector loads."""
     w0, w1, w2, w3 = _ld_v4(p)
@@ -171,28 +135,13 @@ def _bc_load(p, s_n, zero_i, NS: tl.constexpr, VEC: tl.constexpr, F32: tl.conste
         r15 = tl.load(p + 15 * s_n).to(tl.float32) if NS > 15 else 0.0
         return r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15
     else:
-        pw = p.to(tl.pointer_type(tl.int32)) + zero_i  # [BE] int32 pointers (all equal unless split)
-        z = zero_i
+        pw = p.to(tl.pointer_type(tl.int32)) + zero_i  # [BE] int32 pointers, all equal
         if F32:
-            if NS > 8:
-                w0, w1, w2, w3, w4, w5, w6, w7 = _words8(pw)
-                w8, w9, w10, w11, w12, w13, w14, w15 = _words8(pw + 8)
-                return w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15
-            elif NS > 4:
-                w0, w1, w2, w3, w4, w5, w6, w7 = _words8(pw)
-                return w0, w1, w2, w3, w4, w5, w6, w7, z, z, z, z, z, z, z, z
-            else:
-                w0, w1, w2, w3 = _ld_v4(pw)
-                return w0, w1, w2, w3, z, z, z, z, z, z, z, z, z, z, z, z
+            w0, w1, w2, w3, w4, w5, w6, w7 = _words8(pw)
+            w8, w9, w10, w11, w12, w13, w14, w15 = _words8(pw + 8)
+            return w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15
         else:
-            if NS > 8:
-                return _words8(pw)
-            elif NS > 4:
-                w0, w1, w2, w3 = _ld_v4(pw)
-                return w0, w1, w2, w3, z, z, z, z
-            else:
-                w0, w1 = _ld_v2(pw)
-                return w0, w1, z, z, z, z, z, z
+            return _words8(pw)
 
 
 @triton.jit
@@ -322,54 +271,37 @@ def _seq_dir(
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
-        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, SPLIT: tl.constexpr = 1, SHFL: tl.constexpr = False):
+        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1):
     """One direction of the scan (``scan_seq_fwd_kernel`` documents the arguments); this program's segment is
     ``program_id(2) + seg_off`` (+ 1 in pass 1 of direction 1)."""
     tl.static_assert(DT_R == 0 or (U == 1 and DT_R <= 16), "the fused dt_proj needs U == 1 and rank <= 16")
     tl.static_assert((AHEAD == 1 or AHEAD == 2 or AHEAD == 4) and T % AHEAD == 0 and (U == 1 or AHEAD == 1),
                      "AHEAD must be 1, 2 or 4, divide the chunk, and be 1 with U > 1")
-    tl.static_assert(SPLIT == 1 or (U == 1 and NS % SPLIT == 0 and (SPLIT == 2 or SPLIT == 4)),
-                     "SPLIT (threads a channel) must be 1, 2 or 4, divide NS, and run one step a loop trip")
     QUEUE: tl.constexpr = U == 1  # one step a trip: a step's loads come from the queue; U > 1: group prefetch
-    NSL: tl.constexpr = NS // SPLIT  # state elements per thread
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     # segment, in natural time order; pass 1 runs on all but the last segment in scan order (nobody needs its summary)
     s = tl.program_id(2) + seg_off + (1 if (PASS == 1 and REVERSE) else 0)
-    if SPLIT == 1:
-        offs_e = pid_e * BE + tl.arange(0, BE)  # [BE]
-        mask_e = offs_e < E
-        own = mask_e
-        kofs = 0
-    else:
-        # SPLIT threads a channel (neighbouring lanes), each with NSL of its state elements, from kofs on: half or
-        # a quarter of the registers and instructions a step, SPLIT x the warps; y is summed over them by shuffles
-        lane = tl.arange(0, BE)  # [BE]
-        offs_e = pid_e * (BE // SPLIT) + lane // SPLIT  # [BE] this thread's channel
-        mask_e = offs_e < E
-        kofs = (lane % SPLIT) * NSL  # [BE] this thread's first state element
-        own = mask_e & (lane % SPLIT == 0)  # the thread that stores what the channel's threads share
+    offs_e = pid_e * BE + tl.arange(0, BE)  # [BE]
+    mask_e = offs_e < E
     u_b, dt_b, B_b, C_b = u_ptr + b * su_b, dt_ptr + b * sdt_b, B_ptr + b * sB_b, C_ptr + b * sC_b
     z_b, o_b = z_ptr + b * sz_b, o_ptr + b * so_b
-    At_t = At_ptr + kofs * E
-    B_b = B_b + kofs * sB_n
-    C_b = C_b + kofs * sC_n
-    a0 = _a2(At_t, 0, E, offs_e, mask_e, NSL)
-    a1 = _a2(At_t, 1, E, offs_e, mask_e, NSL)
-    a2 = _a2(At_t, 2, E, offs_e, mask_e, NSL)
-    a3 = _a2(At_t, 3, E, offs_e, mask_e, NSL)
-    a4 = _a2(At_t, 4, E, offs_e, mask_e, NSL)
-    a5 = _a2(At_t, 5, E, offs_e, mask_e, NSL)
-    a6 = _a2(At_t, 6, E, offs_e, mask_e, NSL)
-    a7 = _a2(At_t, 7, E, offs_e, mask_e, NSL)
-    a8 = _a2(At_t, 8, E, offs_e, mask_e, NSL)
-    a9 = _a2(At_t, 9, E, offs_e, mask_e, NSL)
-    a10 = _a2(At_t, 10, E, offs_e, mask_e, NSL)
-    a11 = _a2(At_t, 11, E, offs_e, mask_e, NSL)
-    a12 = _a2(At_t, 12, E, offs_e, mask_e, NSL)
-    a13 = _a2(At_t, 13, E, offs_e, mask_e, NSL)
-    a14 = _a2(At_t, 14, E, offs_e, mask_e, NSL)
-    a15 = _a2(At_t, 15, E, offs_e, mask_e, NSL)
+    a0 = _a2(At_ptr, 0, E, offs_e, mask_e, NS)
+    a1 = _a2(At_ptr, 1, E, offs_e, mask_e, NS)
+    a2 = _a2(At_ptr, 2, E, offs_e, mask_e, NS)
+    a3 = _a2(At_ptr, 3, E, offs_e, mask_e, NS)
+    a4 = _a2(At_ptr, 4, E, offs_e, mask_e, NS)
+    a5 = _a2(At_ptr, 5, E, offs_e, mask_e, NS)
+    a6 = _a2(At_ptr, 6, E, offs_e, mask_e, NS)
+    a7 = _a2(At_ptr, 7, E, offs_e, mask_e, NS)
+    a8 = _a2(At_ptr, 8, E, offs_e, mask_e, NS)
+    a9 = _a2(At_ptr, 9, E, offs_e, mask_e, NS)
+    a10 = _a2(At_ptr, 10, E, offs_e, mask_e, NS)
+    a11 = _a2(At_ptr, 11, E, offs_e, mask_e, NS)
+    a12 = _a2(At_ptr, 12, E, offs_e, mask_e, NS)
+    a13 = _a2(At_ptr, 13, E, offs_e, mask_e, NS)
+    a14 = _a2(At_ptr, 14, E, offs_e, mask_e, NS)
+    a15 = _a2(At_ptr, 15, E, offs_e, mask_e, NS)
     bias = tl.load(bias_ptr + offs_e, mask=mask_e, other=0.0)  # [BE]
     Dv = tl.load(D_ptr + offs_e, mask=mask_e, other=0.0) if HAS_D else tl.zeros([BE], dtype=tl.float32)
     zero = tl.zeros([BE], dtype=tl.float32)
@@ -388,24 +320,24 @@ def _seq_dir(
                 sp = i
                 take = sp < s
             if take:
-                sh = seg_h + sp * E * N + kofs * E
+                sh = seg_h + sp * E * N
                 sdt = tl.load(seg_dt + sp * E + offs_e, mask=mask_e, other=0.0)  # [BE]
-                h0 = _fold(h0, sh, 0, a0, sdt, offs_e, mask_e, E, NSL)
-                h1 = _fold(h1, sh, 1, a1, sdt, offs_e, mask_e, E, NSL)
-                h2 = _fold(h2, sh, 2, a2, sdt, offs_e, mask_e, E, NSL)
-                h3 = _fold(h3, sh, 3, a3, sdt, offs_e, mask_e, E, NSL)
-                h4 = _fold(h4, sh, 4, a4, sdt, offs_e, mask_e, E, NSL)
-                h5 = _fold(h5, sh, 5, a5, sdt, offs_e, mask_e, E, NSL)
-                h6 = _fold(h6, sh, 6, a6, sdt, offs_e, mask_e, E, NSL)
-                h7 = _fold(h7, sh, 7, a7, sdt, offs_e, mask_e, E, NSL)
-                h8 = _fold(h8, sh, 8, a8, sdt, offs_e, mask_e, E, NSL)
-                h9 = _fold(h9, sh, 9, a9, sdt, offs_e, mask_e, E, NSL)
-                h10 = _fold(h10, sh, 10, a10, sdt, offs_e, mask_e, E, NSL)
-                h11 = _fold(h11, sh, 11, a11, sdt, offs_e, mask_e, E, NSL)
-                h12 = _fold(h12, sh, 12, a12, sdt, offs_e, mask_e, E, NSL)
-                h13 = _fold(h13, sh, 13, a13, sdt, offs_e, mask_e, E, NSL)
-                h14 = _fold(h14, sh, 14, a14, sdt, offs_e, mask_e, E, NSL)
-                h15 = _fold(h15, sh, 15, a15, sdt, offs_e, mask_e, E, NSL)
+                h0 = _fold(h0, sh, 0, a0, sdt, offs_e, mask_e, E, NS)
+                h1 = _fold(h1, sh, 1, a1, sdt, offs_e, mask_e, E, NS)
+                h2 = _fold(h2, sh, 2, a2, sdt, offs_e, mask_e, E, NS)
+                h3 = _fold(h3, sh, 3, a3, sdt, offs_e, mask_e, E, NS)
+                h4 = _fold(h4, sh, 4, a4, sdt, offs_e, mask_e, E, NS)
+                h5 = _fold(h5, sh, 5, a5, sdt, offs_e, mask_e, E, NS)
+                h6 = _fold(h6, sh, 6, a6, sdt, offs_e, mask_e, E, NS)
+                h7 = _fold(h7, sh, 7, a7, sdt, offs_e, mask_e, E, NS)
+                h8 = _fold(h8, sh, 8, a8, sdt, offs_e, mask_e, E, NS)
+                h9 = _fold(h9, sh, 9, a9, sdt, offs_e, mask_e, E, NS)
+                h10 = _fold(h10, sh, 10, a10, sdt, offs_e, mask_e, E, NS)
+                h11 = _fold(h11, sh, 11, a11, sdt, offs_e, mask_e, E, NS)
+                h12 = _fold(h12, sh, 12, a12, sdt, offs_e, mask_e, E, NS)
+                h13 = _fold(h13, sh, 13, a13, sdt, offs_e, mask_e, E, NS)
+                h14 = _fold(h14, sh, 14, a14, sdt, offs_e, mask_e, E, NS)
+                h15 = _fold(h15, sh, 15, a15, sdt, offs_e, mask_e, E, NS)
     sumdt = zero
     c_lo = s * seg_chunks
     n_mine = tl.minimum(seg_chunks, nchunks - c_lo)  # chunks in this segment
@@ -423,19 +355,19 @@ def _seq_dir(
           sB_n, C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i)
     if QUEUE:
         # the queue: q1 holds the loads of step t0, q2 of step t0 + SD, ... (q1 again as placeholders past AHEAD)
-        q1 = _load_step(t0, la, LZ, LP, PASS == 2, OFF64, NSL, VEC, F32, DT_R, VEC_X)
+        q1 = _load_step(t0, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
         q2, q3, q4 = q1, q1, q1
         if AHEAD >= 2:
-            q2 = _load_step(t0 + SD, la, LZ, LP, PASS == 2, OFF64, NSL, VEC, F32, DT_R, VEC_X)
+            q2 = _load_step(t0 + SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
         if AHEAD == 4:
-            q3 = _load_step(t0 + 2 * SD, la, LZ, LP, PASS == 2, OFF64, NSL, VEC, F32, DT_R, VEC_X)
-            q4 = _load_step(t0 + 3 * SD, la, LZ, LP, PASS == 2, OFF64, NSL, VEC, F32, DT_R, VEC_X)
+            q3 = _load_step(t0 + 2 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+            q4 = _load_step(t0 + 3 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
     else:
         nxt = _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e,
                           mask_e, L, LZ, LP, OFF64, True)
         t_first = _idx(tl.minimum(t_hi - 1, L - 1) if REVERSE else c_lo * T, OFF64)  # first step, in scan order
-        nb = _bc_load(B_b + t_first * sB_l, sB_n, zero_i, NSL, VEC, F32)
-        nc = _bc_load(C_b + t_first * sC_l, sC_n, zero_i, NSL, VEC, F32) if PASS == 2 else zero_i
+        nb = _bc_load(B_b + t_first * sB_l, sB_n, zero_i, NS, VEC, F32)
+        nc = _bc_load(C_b + t_first * sC_l, sC_n, zero_i, NS, VEC, F32) if PASS == 2 else zero_i
         nx = zero_i
     # AHEAD steps a loop trip, unrolled, so the queue rotates by names, not by register moves (a segment's steps
     # are whole chunks, a multiple of AHEAD)
@@ -449,16 +381,16 @@ def _seq_dir(
                 tq = tg + AHEAD * SD
                 if jq == 0:
                     nxt, nb, nc, nx = q1
-                    q1 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NSL, VEC, F32, DT_R, VEC_X)
+                    q1 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
                 elif jq == 1:
                     nxt, nb, nc, nx = q2
-                    q2 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NSL, VEC, F32, DT_R, VEC_X)
+                    q2 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
                 elif jq == 2:
                     nxt, nb, nc, nx = q3
-                    q3 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NSL, VEC, F32, DT_R, VEC_X)
+                    q3 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
                 else:
                     nxt, nb, nc, nx = q4
-                    q4 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NSL, VEC, F32, DT_R, VEC_X)
+                    q4 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
                 u_t, pre_t, z_t, prev_t = nxt  # [1, BE] each
             else:
                 u_t, pre_t, z_t, prev_t = nxt  # [U, BE] each
@@ -470,23 +402,23 @@ def _seq_dir(
             if STORE_STATES:
                 if g % GPC == 0:
                     c = (t_hi - g * U) // T - 1 if REVERSE else tg // T
-                    st = st_ptr + (b * nchunks + c) * E * N + kofs  # the state entering chunk c, in scan order
-                    _store_state(st, 0, h0, offs_e, mask_e, N, NSL)
-                    _store_state(st, 1, h1, offs_e, mask_e, N, NSL)
-                    _store_state(st, 2, h2, offs_e, mask_e, N, NSL)
-                    _store_state(st, 3, h3, offs_e, mask_e, N, NSL)
-                    _store_state(st, 4, h4, offs_e, mask_e, N, NSL)
-                    _store_state(st, 5, h5, offs_e, mask_e, N, NSL)
-                    _store_state(st, 6, h6, offs_e, mask_e, N, NSL)
-                    _store_state(st, 7, h7, offs_e, mask_e, N, NSL)
-                    _store_state(st, 8, h8, offs_e, mask_e, N, NSL)
-                    _store_state(st, 9, h9, offs_e, mask_e, N, NSL)
-                    _store_state(st, 10, h10, offs_e, mask_e, N, NSL)
-                    _store_state(st, 11, h11, offs_e, mask_e, N, NSL)
-                    _store_state(st, 12, h12, offs_e, mask_e, N, NSL)
-                    _store_state(st, 13, h13, offs_e, mask_e, N, NSL)
-                    _store_state(st, 14, h14, offs_e, mask_e, N, NSL)
-                    _store_state(st, 15, h15, offs_e, mask_e, N, NSL)
+                    st = st_ptr + (b * nchunks + c) * E * N  # the state entering chunk c, in scan order
+                    _store_state(st, 0, h0, offs_e, mask_e, N, NS)
+                    _store_state(st, 1, h1, offs_e, mask_e, N, NS)
+                    _store_state(st, 2, h2, offs_e, mask_e, N, NS)
+                    _store_state(st, 3, h3, offs_e, mask_e, N, NS)
+                    _store_state(st, 4, h4, offs_e, mask_e, N, NS)
+                    _store_state(st, 5, h5, offs_e, mask_e, N, NS)
+                    _store_state(st, 6, h6, offs_e, mask_e, N, NS)
+                    _store_state(st, 7, h7, offs_e, mask_e, N, NS)
+                    _store_state(st, 8, h8, offs_e, mask_e, N, NS)
+                    _store_state(st, 9, h9, offs_e, mask_e, N, NS)
+                    _store_state(st, 10, h10, offs_e, mask_e, N, NS)
+                    _store_state(st, 11, h11, offs_e, mask_e, N, NS)
+                    _store_state(st, 12, h12, offs_e, mask_e, N, NS)
+                    _store_state(st, 13, h13, offs_e, mask_e, N, NS)
+                    _store_state(st, 14, h14, offs_e, mask_e, N, NS)
+                    _store_state(st, 15, h15, offs_e, mask_e, N, NS)
             t = tg + rows  # [U]
             valid = (t < L)[:, None]  # [U, 1]; a padded step leaves the state as it is: exp2(0) h + 0
             dt_t = _softplus_base2(pre_t + bias[None, :], FAST) if SOFTPLUS else pre_t + bias[None, :]  # [U, BE]
@@ -504,27 +436,25 @@ def _seq_dir(
                 crow = _bc_unpack(nc, VEC, F32) if PASS == 2 else brow  # pass 1 reads no C (crow is unused)
                 if not QUEUE:
                     tn = _idx(tl.minimum(tl.maximum(tg + r + SD, 0), L - 1), OFF64)
-                    nb = _bc_load(B_b + tn * sB_l, sB_n, zero_i, NSL, VEC, F32)
-                    nc = _bc_load(C_b + tn * sC_l, sC_n, zero_i, NSL, VEC, F32) if PASS == 2 else zero_i
+                    nb = _bc_load(B_b + tn * sB_l, sB_n, zero_i, NS, VEC, F32)
+                    nc = _bc_load(C_b + tn * sC_l, sC_n, zero_i, NS, VEC, F32) if PASS == 2 else zero_i
                 y = zero
-                h0, y = _upd(h0, a0, dt, dtu, brow[0], crow[0], 0, y, NSL)
-                h1, y = _upd(h1, a1, dt, dtu, brow[1], crow[1], 1, y, NSL)
-                h2, y = _upd(h2, a2, dt, dtu, brow[2], crow[2], 2, y, NSL)
-                h3, y = _upd(h3, a3, dt, dtu, brow[3], crow[3], 3, y, NSL)
-                h4, y = _upd(h4, a4, dt, dtu, brow[4], crow[4], 4, y, NSL)
-                h5, y = _upd(h5, a5, dt, dtu, brow[5], crow[5], 5, y, NSL)
-                h6, y = _upd(h6, a6, dt, dtu, brow[6], crow[6], 6, y, NSL)
-                h7, y = _upd(h7, a7, dt, dtu, brow[7], crow[7], 7, y, NSL)
-                h8, y = _upd(h8, a8, dt, dtu, brow[8], crow[8], 8, y, NSL)
-                h9, y = _upd(h9, a9, dt, dtu, brow[9], crow[9], 9, y, NSL)
-                h10, y = _upd(h10, a10, dt, dtu, brow[10], crow[10], 10, y, NSL)
-                h11, y = _upd(h11, a11, dt, dtu, brow[11], crow[11], 11, y, NSL)
-                h12, y = _upd(h12, a12, dt, dtu, brow[12], crow[12], 12, y, NSL)
-                h13, y = _upd(h13, a13, dt, dtu, brow[13], crow[13], 13, y, NSL)
-                h14, y = _upd(h14, a14, dt, dtu, brow[14], crow[14], 14, y, NSL)
-                h15, y = _upd(h15, a15, dt, dtu, brow[15], crow[15], 15, y, NSL)
-                if PASS == 2:
-                    y = _split_sum(y, BE, SPLIT, SHFL)  # [BE] the channel's y in each of its threads
+                h0, y = _upd(h0, a0, dt, dtu, brow[0], crow[0], 0, y, NS)
+                h1, y = _upd(h1, a1, dt, dtu, brow[1], crow[1], 1, y, NS)
+                h2, y = _upd(h2, a2, dt, dtu, brow[2], crow[2], 2, y, NS)
+                h3, y = _upd(h3, a3, dt, dtu, brow[3], crow[3], 3, y, NS)
+                h4, y = _upd(h4, a4, dt, dtu, brow[4], crow[4], 4, y, NS)
+                h5, y = _upd(h5, a5, dt, dtu, brow[5], crow[5], 5, y, NS)
+                h6, y = _upd(h6, a6, dt, dtu, brow[6], crow[6], 6, y, NS)
+                h7, y = _upd(h7, a7, dt, dtu, brow[7], crow[7], 7, y, NS)
+                h8, y = _upd(h8, a8, dt, dtu, brow[8], crow[8], 8, y, NS)
+                h9, y = _upd(h9, a9, dt, dtu, brow[9], crow[9], 9, y, NS)
+                h10, y = _upd(h10, a10, dt, dtu, brow[10], crow[10], 10, y, NS)
+                h11, y = _upd(h11, a11, dt, dtu, brow[11], crow[11], 11, y, NS)
+                h12, y = _upd(h12, a12, dt, dtu, brow[12], crow[12], 12, y, NS)
+                h13, y = _upd(h13, a13, dt, dtu, brow[13], crow[13], 13, y, NS)
+                h14, y = _upd(h14, a14, dt, dtu, brow[14], crow[14], 14, y, NS)
+                h15, y = _upd(h15, a15, dt, dtu, brow[15], crow[15], 15, y, NS)
                 y_t = tl.where(rows[:, None] == r, y[None, :], y_t)  # [U, BE], a select within the thread
             if PASS == 1:
                 sumdt += tl.sum(dt_t, axis=0)
@@ -536,28 +466,28 @@ def _seq_dir(
                 if GATE:
                     zv = z_t.to(tl.float32)
                     y_t = y_t * zv * tl.sigmoid(zv)
-                tmask = (t < L)[:, None] & own[None, :]  # [U, BE]
+                tmask = (t < L)[:, None] & mask_e[None, :]  # [U, BE]
                 optrs = o_b + _idx(t, OFF64)[:, None] * so_l + offs_e[None, :] * so_e  # [U, BE]
                 tl.store(optrs, y_t.to(o_ptr.dtype.element_ty), mask=tmask)
     if PASS == 1:
-        sh = seg_h + s * E * N + kofs * E
-        _store_summary(sh, 0, h0, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 1, h1, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 2, h2, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 3, h3, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 4, h4, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 5, h5, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 6, h6, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 7, h7, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 8, h8, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 9, h9, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 10, h10, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 11, h11, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 12, h12, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 13, h13, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 14, h14, offs_e, mask_e, E, NSL)
-        _store_summary(sh, 15, h15, offs_e, mask_e, E, NSL)
-        tl.store(seg_dt + s * E + offs_e, sumdt, mask=own)
+        sh = seg_h + s * E * N
+        _store_summary(sh, 0, h0, offs_e, mask_e, E, NS)
+        _store_summary(sh, 1, h1, offs_e, mask_e, E, NS)
+        _store_summary(sh, 2, h2, offs_e, mask_e, E, NS)
+        _store_summary(sh, 3, h3, offs_e, mask_e, E, NS)
+        _store_summary(sh, 4, h4, offs_e, mask_e, E, NS)
+        _store_summary(sh, 5, h5, offs_e, mask_e, E, NS)
+        _store_summary(sh, 6, h6, offs_e, mask_e, E, NS)
+        _store_summary(sh, 7, h7, offs_e, mask_e, E, NS)
+        _store_summary(sh, 8, h8, offs_e, mask_e, E, NS)
+        _store_summary(sh, 9, h9, offs_e, mask_e, E, NS)
+        _store_summary(sh, 10, h10, offs_e, mask_e, E, NS)
+        _store_summary(sh, 11, h11, offs_e, mask_e, E, NS)
+        _store_summary(sh, 12, h12, offs_e, mask_e, E, NS)
+        _store_summary(sh, 13, h13, offs_e, mask_e, E, NS)
+        _store_summary(sh, 14, h14, offs_e, mask_e, E, NS)
+        _store_summary(sh, 15, h15, offs_e, mask_e, E, NS)
+        tl.store(seg_dt + s * E + offs_e, sumdt, mask=mask_e)
 
 
 # The channel strides are not specialised to 1: with unit strides known, Triton vectorises the [U, BE] tile loads
@@ -573,8 +503,7 @@ def scan_seq_fwd_kernel(
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
-        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False, SPLIT: tl.constexpr = 1,
-        SHFL: tl.constexpr = False):
+        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False):
     """One direction of the scan, or with ``BOTH`` one pass of both. Grid ``(cdiv(E, BE), batch, nseg)``
     (``nseg - 1`` in pass 1; twice that with ``BOTH``); a thread per channel.
 
@@ -604,19 +533,19 @@ def scan_seq_fwd_kernel(
                      sC_n, At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr,
                      seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
                      BE, T, U, NS, False, PASS, False, HAS_D, False, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
-                     DT_R, VEC_X, AHEAD, SPLIT, SHFL)
+                     DT_R, VEC_X, AHEAD)
         else:
             _seq_dir(u1_ptr, su_b, su_l, su_e, dt1_ptr, sdt_b, sdt_l, sdt_e, B1_ptr, sB_b, sB_l, sB_n, C1_ptr, sC_b,
                      sC_l, sC_n, At1_ptr, D1_ptr, bias1_ptr, z_ptr, sz_b, sz_l, sz_e, o1_ptr, so_b, so_l, so_e,
                      st1_ptr, seg_h1_ptr, seg_dt1_ptr, xr1_ptr, sxr_b, sxr_l, sxr_k, Wt1_ptr, L, E, N, nchunks,
                      seg_chunks, nseg, -half, BE, T, U, NS, True, PASS, False, HAS_D, False, SOFTPLUS, STORE_STATES,
-                     FAST, VEC, F32, OFF64, DT_R, VEC_X, AHEAD, SPLIT, SHFL)
+                     FAST, VEC, F32, OFF64, DT_R, VEC_X, AHEAD)
     else:
         _seq_dir(u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l,
                  sC_n, At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr,
                  seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
                  BE, T, U, NS, REVERSE, PASS, COMBINE, HAS_D, GATE, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
-                 DT_R, VEC_X, AHEAD, SPLIT, SHFL)
+                 DT_R, VEC_X, AHEAD)
 
 
 @triton.jit

@@ -36,22 +36,15 @@ def _rel(a: torch.Tensor, ref: torch.Tensor) -> float:
 
 
 # (forward kernel, segments, steps a loop trip, fast softplus, vector B / C loads, float32 B / C copy, backward
-# kernel, butterfly sums in the seq backward, steps the seq forward loads ahead, threads a channel in the seq
-# forward); fast softplus, vector loads, the float32 copy and the butterfly change compiled CUDA code only (inline
-# PTX), so their variants run on a GPU only
-_FORWARDS = [("chunked", 0, 1, False, False, False, "chunked", False, 1, 1),
-             ("seq", 1, 4, False, False, False, "seq", False, 1, 1),
-             ("seq", 3, 1, False, False, False, "seq", False, 4, 1),
-             ("seq", 3, 1, False, False, False, "seq", False, 2, 2)]
-_FORWARD_IDS = ["chunked", "seq-unroll4", "seq-3segments-ahead4", "seq-3segments-ahead2-split2"]
+# kernel, butterfly sums in the seq backward, steps the seq forward loads ahead); fast softplus, vector loads, the
+# float32 copy and the butterfly change compiled CUDA code only (inline PTX), so their variants run on a GPU only
+_FORWARDS = [("chunked", 0, 1, False, False, False, "chunked", False, 1),
+             ("seq", 1, 4, False, False, False, "seq", False, 1), ("seq", 3, 1, False, False, False, "seq", False, 4)]
+_FORWARD_IDS = ["chunked", "seq-unroll4", "seq-3segments-ahead4"]
 if torch.cuda.is_available():
-    _FORWARDS += [("seq", 3, 1, True, True, False, "seq", True, 2, 1),
-                  ("seq", 1, 2, True, False, True, "seq", False, 1, 1),
-                  ("seq", 1, 1, True, True, False, "chunked", False, 1, 1),
-                  ("seq", 3, 1, True, True, False, "seq", True, 4, 2),
-                  ("seq", 2, 1, True, True, True, "seq", True, 4, 4)]
-    _FORWARD_IDS += ["seq-3segments-fast-vec-bfly-ahead2", "seq-unroll2-fast-bcf32", "seq-fast-vec-chunked-bwd",
-                     "seq-3segments-fast-vec-ahead4-split2", "seq-2segments-fast-bcf32-ahead4-split4"]
+    _FORWARDS += [("seq", 3, 1, True, True, False, "seq", True, 2), ("seq", 1, 2, True, False, True, "seq", False, 1),
+                  ("seq", 1, 1, True, True, False, "chunked", False, 1)]
+    _FORWARD_IDS += ["seq-3segments-fast-vec-bfly-ahead2", "seq-unroll2-fast-bcf32", "seq-fast-vec-chunked-bwd"]
 
 
 @pytest.fixture(params=_FORWARDS, ids=_FORWARD_IDS)
@@ -59,19 +52,17 @@ def small_chunks(request):
     """Chunks of 8 steps so that short test sequences cross several chunk boundaries (carry in both directions),
     with each forward kernel: the chunked one, the seq one on the whole sequence, and the seq one split into 3
     sequence segments (two passes; the last segment is short, so the ragged end meets a segment boundary) loading
-    4 steps ahead (so the queue runs past segment ends and both ends of the sequence), and with two threads a
-    channel (a state split where d_state is even, else one thread a channel); the chunked forward with
+    4 steps ahead (so the queue runs past segment ends and both ends of the sequence); the chunked forward with
     the chunked backward, the seq ones with the seq backward in groups of 4 steps (two groups a chunk); on CUDA
     also the seq forward with fast softplus and vector B / C loads 2 steps ahead (with the butterfly sums in the
     backward), with its float32 B / C copy, and feeding the chunked backward."""
-    forward, segments, unroll, fast, vec, bc_f32, backward, bfly, ahead, split = request.param
+    forward, segments, unroll, fast, vec, bc_f32, backward, bfly, ahead = request.param
     prev = st.set_launch_config(st.TritonScanConfig(chunk=8, fwd=st.ScanLaunchConfig(block_e=4),
                                                     bwd=st.ScanLaunchConfig(block_e=4), forward=forward,
                                                     segments=segments, seq_block_e=32, seq_unroll=unroll,
                                                     seq_fast_math=fast, seq_vec_bc=vec, seq_bc_f32=bc_f32,
                                                     backward=backward, seq_bwd_group=4, seq_bwd_butterfly=bfly,
-                                                    seq_train_chunk=0, seq_ahead=ahead, seq_split=split))
-    # (training: chunks of 8 too)
+                                                    seq_train_chunk=0, seq_ahead=ahead))  # training: chunks of 8 too
     yield
     st.set_launch_config(prev)
 
@@ -204,16 +195,25 @@ def test_seq_backward_is_the_one_tested(monkeypatch):
         assert len(calls) == expected, f"backward={backward!r}: the seq backward ran {len(calls)} times"
 
 
-def test_seq_train_chunk_sets_the_stored_states(monkeypatch):
+@pytest.mark.parametrize("group", [2, 4])
+def test_seq_train_chunk_sets_the_stored_states(monkeypatch, group):
     """With ``seq_train_chunk`` the training forward stores a state every that many steps and the backward
-    restarts from them (gradients still match the float64 reference); inference keeps ``chunk``."""
+    restarts from them (gradients still match the float64 reference); inference keeps ``chunk``. With groups of
+    the chunk's length the backward skips its first recompute (the chunk state is the group state)."""
     seen = []
-    real_fwd, real_bwd = st._seq_forward, st._seq_backward
+    real_fwd, real_bwd, real_kernel = st._seq_forward, st._seq_backward, st.scan_seq_bwd_kernel
+
+    class Spy:
+        def __getitem__(self, grid):
+            return lambda *a, **k: seen.append(("kernel", k["T"], k["G"])) or real_kernel[grid](*a, **k)
+
     monkeypatch.setattr(st, "_seq_forward", lambda *a: seen.append(("fwd", a[9], a[11])) or real_fwd(*a))
     monkeypatch.setattr(st, "_seq_backward", lambda *a: seen.append(("bwd", a[16], a[8].shape[2])) or real_bwd(*a))
+    monkeypatch.setattr(st, "scan_seq_bwd_kernel", Spy())
     gen = torch.Generator().manual_seed(11)
     ins = _inputs(2, 2, 5, 3, 21, torch.float32, gen=gen)
-    prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_train_chunk=4, seq_bwd_group=2, seq_block_e=32))
+    prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_train_chunk=4, seq_bwd_group=group,
+                                                    seq_block_e=32))
     try:
         out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)  # [b, e, l]
         _check_grads(out, lambda **k: _ref_bidirectional(**k), ins, TOL[torch.float32], gen=gen)
@@ -221,7 +221,7 @@ def test_seq_train_chunk_sets_the_stored_states(monkeypatch):
     finally:
         st.set_launch_config(prev)
     # (forward, chunk, states stored), (backward, chunk, chunks in the stored states: cdiv(21, 4)), inference
-    assert seen == [("fwd", 4, True), ("bwd", 4, 6), ("fwd", 8, False)], seen
+    assert seen == [("fwd", 4, True), ("bwd", 4, 6), ("kernel", 4, group), ("fwd", 8, False)], seen
 
 
 def test_seq_infer_chunk_sets_the_segments(monkeypatch):
@@ -293,79 +293,6 @@ def test_passes_of_both_directions_in_one_launch(monkeypatch, gate):
              for k, v in ins.items()}  # silu(40) = 40: no gate, up to the factor 40
     ref = _ref_bidirectional(**ins64) / (1.0 if gate else 40.0)
     assert _rel(outs[-1][0], ref) < TOL[torch.float32]
-
-
-@pytest.mark.parametrize("n", [16, 4, 6])
-def test_seq_forward_split_over_threads_matches_one_thread(monkeypatch, n):
-    """``seq_split`` 2 and 4 threads a channel (each with a part of the state, y summed over them) give the outputs
-    and gradients of one thread a channel (the chunk states stored for the backward included), across sequence
-    segments and a channel block that ends inside a program (40 channels); a d_state the split does not divide
-    (6 by 4) runs one thread a channel."""
-    launches = []
-    real = st.scan_seq_fwd_kernel
-
-    class Spy:
-        def __getitem__(self, grid):
-            return lambda *a, **k: launches.append((k["SPLIT"], grid[0])) or real[grid](*a, **k)
-
-    monkeypatch.setattr(st, "scan_seq_fwd_kernel", Spy())
-    gen = torch.Generator().manual_seed(17)
-    ins = _inputs(2, 2, 40, n, 21, torch.float32, gen=gen)
-    g = torch.randn(2, 40, 21, generator=gen).to(DEVICE)  # the output's gradient [b, e, l]
-    outs = []
-    for split in (1, 2, 4):
-        prev = st.set_launch_config(st.TritonScanConfig(chunk=8, segments=3, seq_block_e=32, seq_bwd_group=4,
-                                                        seq_ahead=2, seq_split=split))
-        try:
-            launches.clear()
-            out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)  # [b, e, l]
-            used = split if n % split == 0 else 1
-            assert set(launches) == {(used, -(-40 // (32 // used)))}, (split, launches)  # (SPLIT, channel blocks)
-            outs.append((out, *torch.autograd.grad(out, list(ins.values()), g)))
-        finally:
-            st.set_launch_config(prev)
-    for split, other in zip((2, 4), outs[1:]):
-        for name, a, b in zip(["out", *ins], outs[0], other):
-            torch.testing.assert_close(b, a, rtol=2e-6, atol=2e-6, msg=lambda m: f"split {split}, {name}: {m}")
-    assert _rel(outs[1][0], _ref_bidirectional(**{k: v.detach().double() for k, v in ins.items()})) < TOL[torch.float32]
-
-
-@pytest.mark.parametrize("n", [16, 6])
-def test_seq_backward_split_over_threads_matches_one_thread(monkeypatch, n):
-    """``seq_bwd_split`` 2 and 4 threads a channel in the seq backward (each with a part of the state and of the
-    scratch; the sums over states summed over the channel's threads, dB / dC over the channels holding the same
-    states) give one thread a channel's gradients, and the float64 reference's; 40 channels, so a program's last
-    block is partly past E; a d_state the split does not divide (6 by 4) runs one thread a channel."""
-    launches = []
-    real = st.scan_seq_bwd_kernel
-
-    class Spy:
-        def __getitem__(self, grid):
-            return lambda *a, **k: launches.append((k["SPLIT"], grid[0])) or real[grid](*a, **k)
-
-    monkeypatch.setattr(st, "scan_seq_bwd_kernel", Spy())
-    gen = torch.Generator().manual_seed(23)
-    ins = _inputs(2, 2, 40, n, 19, torch.float32, gen=gen)
-    g = torch.randn(2, 40, 19, generator=gen).to(DEVICE)  # the output's gradient [b, e, l]
-    grads = []
-    for split in (1, 2, 4):
-        prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_block_e=32, seq_bwd_group=4,
-                                                        seq_bwd_split=split))
-        try:
-            launches.clear()
-            out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)  # [b, e, l]
-            grads.append(torch.autograd.grad(out, list(ins.values()), g))
-            used = split if n % split == 0 else 1
-            assert launches == [(used, -(-40 // (32 // used)))], (split, launches)  # (SPLIT, channel blocks)
-        finally:
-            st.set_launch_config(prev)
-    for split, other in zip((2, 4), grads[1:]):
-        for name, a, b in zip(ins, grads[0], other):
-            torch.testing.assert_close(b, a, rtol=2e-6, atol=2e-6, msg=lambda m: f"split {split}, {name}: {m}")
-    ins64 = {k: v.detach().double().requires_grad_() for k, v in ins.items()}
-    ref = torch.autograd.grad(_ref_bidirectional(**ins64), list(ins64.values()), g.double())
-    for name, a, r in zip(ins, grads[2], ref):
-        assert _rel(a, r) < TOL[torch.float32], f"{name}: {_rel(a, r):.2e}"
 
 
 def test_seq_ahead_auto_choice():
