@@ -73,7 +73,7 @@
 #   split2: GPU pytest of the seq backward's split test, the seq backward alone with 1, 2 and 4 threads a channel
 #           (gpu_speed.py bwdsweep --bwd-grid split, 64 x 512 at e = 384 and 1536), the tiny training step graphed
 #           with the defaults and with seq_bwd_split=2
-#           (split and split2 ran the code of commit 45c5868; measured slower, the split was taken out again and
+#           (split ran at commit 45c5868, split2 at 927190b; measured slower, the split was taken out again and
 #           the two stages with it: results/GPU_SPLIT_2026-12-03.md)
 #   onegroup: one group a chunk in the seq backward (no first recompute): GPU pytest of its test, the seq
 #           backward alone for T/G 32/8 (default), 16/16, 8/8, 32/32, 16/4 (bwdsweep --bwd-grid onegroup, 64 x 512 at

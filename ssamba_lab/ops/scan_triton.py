@@ -87,7 +87,9 @@ class TritonScanConfig:
     # backward's per-thread scratch ((chunk / group + group) x 16 values, in L2: results/gpu_issue8_h200_r10's
     # Nsight Compute). Off by default: on the H200 (results/gpu_issue8_h200_r12) seq_train_chunk=16 with
     # seq_bwd_group=4 made the graphed 64 x 512-token training step 4.7% faster (tiny 80.6 -> 76.8 ms, base
-    # 283.5 -> 271.9) for 16% more memory (tiny 6.9 -> 8.1 GB, base 27.9 -> 32.4 GB: no longer inside 32 GB)
+    # 283.5 -> 271.9) for 16% more memory (tiny 6.9 -> 8.1 GB, base 27.9 -> 32.4 GB: no longer inside 32 GB).
+    # With seq_bwd_group equal to the training chunk the backward skips its first recompute; seq_train_chunk=16,
+    # seq_bwd_group=16 measured the same kind of trade (tiny 73.3 -> 70.8 ms, results/gpu_issue8_h200_r26)
     seq_train_chunk: int = 0
     # inference with the seq forward: sequence segments are whole chunks, so a smaller chunk gives finer segments
     # (0: ``chunk``). Measured, not better on the H200 (results/gpu_issue8_h200_r14, ssamba-tiny, graphed): at

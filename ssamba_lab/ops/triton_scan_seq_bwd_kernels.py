@@ -19,7 +19,7 @@ The adjoint needs ``h_{t-1}`` in reverse order. The forward stored the state ent
 from it each chunk is recomputed twice, at two granularities, so that a program's scratch stays small:
 
 1. scan the chunk in scan order and keep the state entering each group of ``G`` steps (``T / G`` states) in a
-   per-program scratch;
+   per-program scratch (skipped when ``G == T``: the one group's state is the chunk state);
 2. per group, in adjoint order: recompute its ``G`` steps from the group's state, keeping each step's ``h_{t-1}``
    in the scratch, then walk the ``G`` steps back, reading ``h_{t-1}``.
 
