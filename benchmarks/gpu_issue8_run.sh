@@ -78,7 +78,7 @@
 #   onegroup: one group a chunk in the seq backward (no first recompute): GPU pytest of its test, the seq
 #           backward alone for T/G 32/8 (default), 16/16, 8/8, 32/32, 16/4 (bwdsweep --bwd-grid onegroup, 64 x 512 at
 #           e = 384 and 1536), the tiny training step graphed with the defaults and with seq_train_chunk=16
-#           seq_bwd_group=16; one tar file
+#           seq_bwd_group=16; one tar file (r26: the sweep stopped at its 190 s after 32/8 and 16/16, compiling)
 set -uo pipefail
 stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
