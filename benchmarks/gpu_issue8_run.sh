@@ -80,7 +80,10 @@
 #           e = 384 and 1536), the tiny training step graphed with the defaults and with seq_train_chunk=16
 #           seq_bwd_group=16; one tar file (r26: the sweep stopped at its 190 s after 32/8 and 16/16, compiling)
 set -uo pipefail
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup}"
+# and the session of 2026-12-04 (night):
+#   mixerin: conv + x_proj + dt_proj as one launch in inference (fused_mixer_in): GPU pytest of the mixer tests,
+#           tiny inference graphed at 512 and 22016 tokens with and without it, where the 512-token time goes
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -357,4 +360,20 @@ if [ "$stage" = onegroup ]; then
       --budget-s 1 > "$OUT/r26/train_$tag.log" 2>&1; grep -E "tok \||latency_ms" "$OUT/r26/train_$tag.log" | tail -n 2
   done
   cp "$OUT/nvidia_smi.txt" "$OUT/r26/"; tar -C "$OUT" -czf "$OUT/r26.tgz" r26 && rm -rf "$OUT/r26"
+fi
+if [ "$stage" = mixerin ]; then
+  R="${RTAG:-r27}"; mkdir -p "$OUT/$R"
+  timeout 150 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py -k "mixer" \
+    > "$OUT/$R/pytest.log" 2>&1; tail -n 2 "$OUT/$R/pytest.log"
+  for tok in 512 22016; do
+    for set in default fused_mixer_in=False; do
+      timeout 70 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_inf${tok}_${set/=/}" \
+        --variants triton-seq --sizes tiny --kinds inference --tokens $tok --cuda-graph \
+        $([ $set = default ] || echo --set $set) --repeats 20 --budget-s 1 > "$OUT/$R/inf${tok}_$set.log" 2>&1
+      grep "tok |" "$OUT/$R/inf${tok}_$set.log"
+    done
+  done
+  timeout 90 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT/$R" --tag "_$R" --cases 2 > "$OUT/$R/profile.log" 2>&1
+  sed -n '/inference b4 x 512/,/matrix product/p' "$OUT/$R"/gpu_profile_steps_$R.md | head -n 20
+  cp "$OUT/nvidia_smi.txt" "$OUT/$R/"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi
