@@ -13,12 +13,11 @@ Public functions (all differentiable; CUDA tensors, or CPU tensors under ``TRITO
   transposes; ``prepare_mixer(fwd, bwd)`` builds its ``weights`` once for callers that keep them.
 
 Kernels: ``triton_scan_kernels.py`` (chunked forward, backward), ``triton_scan_seq_kernels.py`` (seq forward),
-``triton_scan_seq_bwd_kernels.py`` (seq backward, the default backward), ``triton_conv_kernels.py``,
-``triton_mixer_in_kernels.py`` (conv, x_proj and dt_proj as one launch in inference).
+``triton_scan_seq_bwd_kernels.py`` (seq backward, the default backward), ``triton_conv_kernels.py``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import triton
@@ -26,7 +25,6 @@ from einops import rearrange
 
 from .add_norm import add_layer_norm_torch, add_layer_norm_triton
 from .triton_conv_kernels import conv_bidir_bwd_pre_kernel, conv_bidir_bwd_x_kernel, conv_bidir_fwd_kernel
-from .triton_mixer_in_kernels import mixer_in_kernel
 from .triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
 from .triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
 from .triton_scan_seq_kernels import gate_average_kernel, scan_seq_fwd_kernel
@@ -116,11 +114,6 @@ class TritonScanConfig:
     # the encoder's residual add + stochastic depth + next LayerNorm as one kernel, and one for its backward
     # (add_norm.py, the backend's add_norm hook); False runs the same op unfused, for A/B timings
     fused_add_norm: bool = True
-    # inference: the mixer's conv + SiLU, x_proj and dt_proj of both directions as one launch
-    # (triton_mixer_in_kernels.py) instead of three; False runs the three, for A/B timings. ``mixer_in_block_m``:
-    # positions a program (16, 32 or 64; 0: the largest that still gives every SM a program)
-    fused_mixer_in: bool = True
-    mixer_in_block_m: int = 0
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
@@ -137,8 +130,6 @@ class TritonScanConfig:
             v = getattr(self, name)
             assert v >= 0 and v & (v - 1) == 0, f"{name} must be 0 (use chunk) or a power of two, got {v}"
         assert self.seq_ahead in (0, 1, 2, 4), f"seq_ahead must be 0 (automatic), 1, 2 or 4, got {self.seq_ahead}"
-        assert self.mixer_in_block_m in (0, 16, 32, 64), (
-            f"mixer_in_block_m must be 0 (automatic), 16, 32 or 64, got {self.mixer_in_block_m}")
 
 
 _CONFIG = TritonScanConfig()
@@ -587,9 +578,6 @@ class MixerWeights:
     D: torch.Tensor  # [2, e]
     dt_bias: torch.Tensor  # [2, e]
     rank: int  # r
-    # forms of these weights that one inference path needs (``("mixer_in", dtype)``: ``_mixer_in``'s operands),
-    # built on first use; a mixer keeps them with the weights
-    derived: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def prepare_mixer(fwd: dict, bwd: dict) -> MixerWeights:
@@ -633,83 +621,14 @@ def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd:
         f"weights for A {tuple(w.A.shape[1:])}, rank {w.rank} do not match the parameters' A "
         f"{tuple(fwd['A'].shape)}, rank {fwd['dt_proj_weight'].shape[1]}")
     rp = w.dt_proj_weight.shape[-1]
-    cdt = None if grad or not _CONFIG.fused_mixer_in else _products_dtype(x, w.x_proj_weight)
-    if cdt is not None:  # inference: one launch for conv, x_proj and dt_proj (triton_mixer_in_kernels.py)
-        key = ("mixer_in", cdt)
-        if key not in w.derived:
-            w.derived[key] = (w.conv_weight.float().contiguous(), w.conv_bias.float().contiguous(),
-                              *_mixer_in_weights(w.x_proj_weight, w.dt_proj_weight, n, cdt))
-        u, x_dbl, dt = _mixer_in(x, *w.derived[key], w.x_proj_weight.shape[1])  # [2, b, e, l], [2, b*l, c], [2, b, e, l]
-    else:
-        u = bidirectional_conv1d_triton(x, w.conv_weight, w.conv_bias)  # [2, b, e, l]
-        u_tok = rearrange(u, "d b e l -> d (b l) e")  # [2, b*l, e], a view
-        x_dbl = _dir_linear(u_tok, w.x_proj_weight, split=grad)  # [2, b*l, 2n + rp + pad]
-        dt = _dir_linear(x_dbl[..., 2 * n:2 * n + rp], w.dt_proj_weight, split=grad)  # [2, b*l, e]
-        dt = rearrange(dt, "d (b l) e -> d b e l", b=batch)  # [2, b, e, l], a view
+    u = bidirectional_conv1d_triton(x, w.conv_weight, w.conv_bias)  # [2, b, e, l]
+    u_tok = rearrange(u, "d b e l -> d (b l) e")  # [2, b*l, e], a view
+    x_dbl = _dir_linear(u_tok, w.x_proj_weight, split=grad)  # [2, b*l, 2n + rp + pad]
+    dt = _dir_linear(x_dbl[..., 2 * n:2 * n + rp], w.dt_proj_weight, split=grad)  # [2, b*l, e]
+    dt = rearrange(dt, "d (b l) e -> d b e l", b=batch)  # [2, b, e, l], a view
     B = rearrange(x_dbl[..., :n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
     C = rearrange(x_dbl[..., n:2 * n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
     return bidirectional_selective_scan_triton(u, dt, w.A, B, C, w.D, z, w.dt_bias, True)
-
-
-def _products_dtype(x: torch.Tensor, w: torch.Tensor) -> torch.dtype | None:
-    """The dtype ``torch.bmm(x, w)`` computes in: autocast's where it is on, else x's when w has it (None
-    otherwise: that bmm would raise, and so does the unfused path the caller then takes)."""
-    dev = x.device.type
-    if torch.is_autocast_enabled(dev):
-        return torch.get_autocast_dtype(dev)  # bf16 or fp16
-    return x.dtype if w.dtype == x.dtype and x.dtype in (torch.float32, torch.bfloat16, torch.float16) else None
-
-
-def _mixer_in_weights(x_proj_weight: torch.Tensor, dt_proj_weight: torch.Tensor | None, n: int,
-                      dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``mixer_in_kernel``'s projection weights from x_proj's ``[2, C, e]`` (rows B | C | dt_in | padding,
-    ``_bc_first``) and dt_proj's ``[2, e, rp]``: ``wx [2, e, CP]`` (transposed, zero columns up to a power of two
-    CP >= 16) and ``wdt [2, CP, e]`` (dt_proj's weight transposed at the dt_in rows ``2n .. 2n + rp``, zero
-    elsewhere), both in ``dtype``."""
-    nd, c, e = x_proj_weight.shape
-    cp = max(16, triton.next_power_of_2(c))
-    wx = x_proj_weight.new_zeros(nd, cp, e)  # [2, CP, e]
-    wx[:, :c] = x_proj_weight
-    wx = wx.transpose(1, 2).to(dtype).contiguous()  # [2, e, CP]
-    if dt_proj_weight is None:
-        return wx, None
-    rp = dt_proj_weight.shape[-1]
-    wdt = dt_proj_weight.new_zeros(nd, cp, e)  # [2, CP, e]
-    wdt[:, 2 * n:2 * n + rp] = dt_proj_weight.transpose(1, 2)
-    return wx, wdt.to(dtype).contiguous()
-
-
-def _mixer_in(x: torch.Tensor, conv_w: torch.Tensor, conv_b: torch.Tensor, wx: torch.Tensor, wdt: torch.Tensor | None,
-              c: int, *, only: int = -1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Inference: ``mixer_in_kernel``, the conv + SiLU, x_proj and (with ``wdt``) dt_proj of both directions (or of
-    direction ``only``) in one launch. x ``[b, e, l]`` (any strides); conv_w ``[2, e, k]``, conv_b ``[2, e]``
-    float32; wx, wdt from ``_mixer_in_weights``; c: x_dbl's columns. Returns u ``[nd, b, e, l]`` (memory ``[nd,
-    b, l, e]``, x's dtype), x_dbl ``[nd, b * l, c]`` and dt ``[nd, b, e, l]`` (memory ``[nd, b, l, e]``; None
-    without wdt) in wx's dtype; nd is 2, or 1 with ``only``."""
-    batch, e, length = x.shape
-    k = conv_w.shape[-1]
-    assert k <= 4, f"mixer_in_kernel handles conv widths up to 4, got {k}"
-    assert conv_w.shape == (2, e, k) and conv_b.shape == (2, e), "conv weight [2, e, k], bias [2, e]"
-    cp = wx.shape[-1]
-    assert wx.shape == (2, e, cp) and c <= cp, f"wx must be [2, {e}, >= {c}], got {tuple(wx.shape)}"
-    nd = 2 if only == -1 else 1
-    dev = x.device
-    u = torch.empty(nd, batch, length, e, dtype=x.dtype, device=dev)  # [nd, b, l, e]
-    x_dbl = torch.empty(nd, batch * length, c, dtype=wx.dtype, device=dev)  # [nd, b*l, c]
-    dt = None if wdt is None else torch.empty(nd, batch * length, e, dtype=wx.dtype, device=dev)  # [nd, b*l, e]
-    bm = _CONFIG.mixer_in_block_m
-    if not bm:
-        sms = torch.cuda.get_device_properties(dev).multi_processor_count if x.is_cuda else 1
-        bm = next((m for m in (64, 32) if batch * triton.cdiv(length, m) >= sms), 16)
-    bk = min(64, max(16, triton.next_power_of_2(e)))
-    mixer_in_kernel[(triton.cdiv(length, bm), batch)](
-        x, x.stride(0), x.stride(2), x.stride(1), conv_w, conv_b, wx, wx if wdt is None else wdt, u, x_dbl,
-        x_dbl if dt is None else dt, batch, length, e, c, K=k, CP=cp, BM=bm, BK=bk, BN=bk, ONLY=only,
-        DT=wdt is not None, IEEE=wx.dtype == torch.float32, num_warps=4)
-    u = rearrange(u, "d b l e -> d b e l")  # a view
-    if dt is not None:
-        dt = rearrange(dt, "d (b l) e -> d b e l", b=batch)  # a view
-    return u, x_dbl, dt
 
 
 def _bc_first(w: torch.Tensor, r: int, dt_cols: int = 0) -> torch.Tensor:
@@ -735,21 +654,14 @@ def _mixer_one_direction_at_a_time(x: torch.Tensor, z: torch.Tensor, fwd: dict, 
     nchunks = triton.cdiv(length, chunk)
     out = _token_major((batch, e, length), dtype=x.dtype, device=x.device)  # [b, e, l]
     no_states = torch.empty(1, dtype=torch.float32, device=x.device)
-    fuse = _CONFIG.seq_fuse_dt and _CONFIG.seq_unroll == 1 and r <= 16
-    w_x = _bc_first(torch.stack([fwd["x_proj_weight"], bwd["x_proj_weight"]]), r, 16 if fuse else 0)  # [2, c, e]
-    cdt = _products_dtype(x, w_x) if _CONFIG.fused_mixer_in else None
-    if cdt is not None:  # conv + x_proj of a direction in one launch (dt_proj: in the scan, or by a matmul)
-        wx, _ = _mixer_in_weights(w_x, None, n, cdt)
     for d, params in enumerate((fwd, bwd)):
-        if cdt is not None:
-            u, x_dbl, _ = _mixer_in(x, w_conv, b_conv, wx, None, w_x.shape[1], only=d)  # [1, b, e, l], [1, b*l, c]
-            u, x_dbl = u[0].transpose(1, 2), x_dbl[0]  # [b, l, e] (a view), [b*l, c]
-        else:
-            u = torch.empty(batch, length, e, dtype=x.dtype, device=x.device)  # [b, l, e]
-            grid = (triton.cdiv(length, 64), triton.cdiv(e, 32), batch)
-            conv_bidir_fwd_kernel[grid](x, x.stride(0), x.stride(2), x.stride(1), w_conv, b_conv, u, batch, length,
-                                        e, K=w_conv.shape[-1], BT=64, BE=32, ONLY=d, num_warps=4)
-            x_dbl = rearrange(u, "b l e -> (b l) e") @ w_x[d].T  # [b*l, 2n + r + pad]
+        u = torch.empty(batch, length, e, dtype=x.dtype, device=x.device)  # [b, l, e]
+        grid = (triton.cdiv(length, 64), triton.cdiv(e, 32), batch)
+        conv_bidir_fwd_kernel[grid](x, x.stride(0), x.stride(2), x.stride(1), w_conv, b_conv, u, batch, length, e,
+                                    K=w_conv.shape[-1], BT=64, BE=32, ONLY=d, num_warps=4)
+        fuse = _CONFIG.seq_fuse_dt and _CONFIG.seq_unroll == 1 and r <= 16
+        w = _bc_first(params["x_proj_weight"], r, 16 if fuse else 0)  # [2n + r + pad, e]
+        x_dbl = rearrange(u, "b l e -> (b l) e") @ w.T  # [b*l, 2n + r + pad]
         x_bcl = rearrange(x_dbl, "(b l) c -> b c l", b=batch)  # [b, 2n + r + pad, l], a view
         if fuse:
             dt = LowRankDt(x_bcl[:, 2 * n:2 * n + r], params["dt_proj_weight"].T.float().contiguous(), True)

@@ -21,7 +21,6 @@ if not torch.cuda.is_available():
 pytest.importorskip("triton")
 
 import torch.nn.functional as F  # noqa: E402
-from einops import rearrange  # noqa: E402
 
 from ssamba_lab.ops import scan_triton as st  # noqa: E402
 from ssamba_lab.ops.conv import causal_conv1d_torch  # noqa: E402
@@ -328,66 +327,6 @@ def test_bidirectional_conv_matches_flipped_causal_conv(length):
     out = st.bidirectional_conv1d_triton(x, w, bias)
     assert out.shape == (2, 2, 5, length)
     _check_grads(out, ref, dict(x=x, w=w, bias=bias), TOL[torch.float32], gen=gen)
-
-
-@pytest.mark.parametrize("only", [-1, 0, 1], ids=["both", "dir0", "dir1"])
-@pytest.mark.parametrize("block_m", [16, 64])
-def test_mixer_in_kernel_matches_conv_and_projections(only, block_m, monkeypatch):
-    """``mixer_in_kernel`` (inference: conv + SiLU, x_proj, dt_proj of both directions in one launch) against the
-    float64 reference: 37 positions (ragged tiles of 16, one short tile of 64, the conv's halo across tile ends),
-    80 channels (blocks of 64 and a masked 16), x a strided view of in_proj's output, dt rank 5 padded to 8."""
-    monkeypatch.setattr(st, "_CONFIG", st.TritonScanConfig(mixer_in_block_m=block_m))
-    gen = torch.Generator().manual_seed(21)
-    b, e, length, n, r, rp = 2, 80, 37, 4, 5, 8
-    xz = torch.randn(b, length, 2 * e, generator=gen)  # [b, l, 2e]
-    x = xz[..., :e].transpose(1, 2).to(DEVICE)  # [b, e, l] view, strides (l*2e, 1, 2e)
-    conv_w, conv_b = torch.randn(2, e, 4, generator=gen), torch.randn(2, e, generator=gen)
-    w_xproj = torch.randn(2, r + 2 * n, e, generator=gen) / e ** 0.5  # rows dt_in | B | C, as nn.Linear
-    w_dt = torch.cat([torch.randn(2, e, r, generator=gen), torch.zeros(2, e, rp - r)], dim=-1)  # [2, e, rp]
-    wx_rows = st._bc_first(w_xproj, r, rp)  # [2, c, e]: B | C | dt_in | padding
-    c = wx_rows.shape[1]
-    u, x_dbl, dt = st._mixer_in(x, conv_w.to(DEVICE), conv_b.to(DEVICE),
-                                *st._mixer_in_weights(wx_rows.to(DEVICE), w_dt.to(DEVICE), n, torch.float32), c,
-                                only=only)
-    dirs = [0, 1] if only == -1 else [only]
-    assert u.shape == (len(dirs), b, e, length) and x_dbl.shape == (len(dirs), b * length, c)
-    assert dt.shape == (len(dirs), b, e, length)
-    x64 = x.double().cpu()
-    for o, d in enumerate(dirs):
-        xd = x64 if d == 0 else x64.flip(-1)
-        u_ref = causal_conv1d_torch(xd, conv_w[d].double(), conv_b[d].double())  # [b, e, l], silu applied
-        u_ref = u_ref if d == 0 else u_ref.flip(-1)
-        xdbl_ref = rearrange(u_ref, "b e l -> (b l) e") @ wx_rows[d].double().T  # [b*l, c]
-        dt_ref = rearrange(xdbl_ref[:, 2 * n:2 * n + rp] @ w_dt[d].double().T, "(b l) e -> b e l", b=b)
-        for name, got, ref in (("u", u[o], u_ref), ("x_dbl", x_dbl[o], xdbl_ref), ("dt", dt[o], dt_ref)):
-            assert _rel(got.cpu(), ref) < TOL[torch.float32], f"direction {d} {name}: rel {_rel(got.cpu(), ref):.2e}"
-    assert x_dbl[..., 2 * n + r:].abs().max() == 0, "the padding columns of x_dbl are zero"
-
-
-def test_mixer_inference_runs_the_input_stage_as_one_launch(monkeypatch):
-    """Without gradients ``bidirectional_mixer_triton`` computes conv, x_proj and dt_proj with one
-    ``mixer_in_kernel`` launch (with ``fused_mixer_in``); the output equals the three-launch path's."""
-    from ssamba_lab.models.mamba_mixer import MambaMixer
-
-    launches = []
-
-    class Spy:
-        def __getitem__(self, grid):
-            return lambda *a, **k: launches.append(grid) or real[grid](*a, **k)
-
-    real = st.mixer_in_kernel
-    monkeypatch.setattr(st, "mixer_in_kernel", Spy())
-    torch.manual_seed(22)
-    mixer = MambaMixer(dim=8, d_state=4, d_conv=4, expand=2, dt_rank=5).to(DEVICE)
-    x, z = (rearrange(t, "b l e -> b e l") for t in mixer.in_proj(torch.randn(2, 21, 8, device=DEVICE)).chunk(2, -1))
-    outs = []
-    with torch.no_grad():
-        for fused in (True, False):
-            monkeypatch.setattr(st, "_CONFIG", st.TritonScanConfig(fused_mixer_in=fused, mixer_in_block_m=16))
-            outs.append(st.bidirectional_mixer_triton(x, z, mixer.direction_params(""),
-                                                      mixer.direction_params("_b")))  # [b, e, l]
-    assert launches == [(2, 2)], f"one launch (21 positions in tiles of 16, 2 sequences) when fused: {launches}"
-    torch.testing.assert_close(outs[0], outs[1], rtol=1e-5, atol=1e-6)
 
 
 def test_fused_mixer_matches_flip_mixer(small_chunks):
