@@ -83,7 +83,10 @@ set -uo pipefail
 # and the session of 2026-12-04 (night):
 #   mixerin: conv + x_proj + dt_proj as one launch in inference (fused_mixer_in): GPU pytest of the mixer tests,
 #           tiny inference graphed at 512 and 22016 tokens with and without it, where the 512-token time goes
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin}"
+#           (r27 at 9d4b81a: slower at both lengths, taken out again; results/GPU_CONV_SEQ_2026-12-04.md)
+#   convseq: the bidirectional conv a thread a channel (conv_seq): GPU pytest of the conv and mixer tests, the tiny
+#           training step and tiny inference (both lengths) graphed with and without it
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -375,5 +378,24 @@ if [ "$stage" = mixerin ]; then
   done
   timeout 90 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT/$R" --tag "_$R" --cases 2 > "$OUT/$R/profile.log" 2>&1
   sed -n '/inference b4 x 512/,/matrix product/p' "$OUT/$R"/gpu_profile_steps_$R.md | head -n 20
+  cp "$OUT/nvidia_smi.txt" "$OUT/$R/"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
+fi
+if [ "$stage" = convseq ]; then
+  R="${RTAG:-r28}"; mkdir -p "$OUT/$R"
+  timeout 150 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py -k "conv or mixer" \
+    > "$OUT/$R/pytest.log" 2>&1; tail -n 2 "$OUT/$R/pytest.log"
+  for set in default conv_seq=False; do
+    timeout 100 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_${set/=/}" --variants triton-seq \
+      --sizes tiny --kinds train_step --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
+      --budget-s 1 > "$OUT/$R/train_$set.log" 2>&1; grep "tok |" "$OUT/$R/train_$set.log"
+  done
+  for tok in 512 22016; do
+    for set in default conv_seq=False; do
+      timeout 70 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_inf${tok}_${set/=/}" \
+        --variants triton-seq --sizes tiny --kinds inference --tokens $tok --cuda-graph \
+        $([ $set = default ] || echo --set $set) --repeats 20 --budget-s 1 > "$OUT/$R/inf${tok}_$set.log" 2>&1
+      grep "tok |" "$OUT/$R/inf${tok}_$set.log"
+    done
+  done
   cp "$OUT/nvidia_smi.txt" "$OUT/$R/"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi

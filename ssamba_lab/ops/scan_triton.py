@@ -24,7 +24,8 @@ import triton
 from einops import rearrange
 
 from .add_norm import add_layer_norm_torch, add_layer_norm_triton
-from .triton_conv_kernels import conv_bidir_bwd_pre_kernel, conv_bidir_bwd_x_kernel, conv_bidir_fwd_kernel
+from .triton_conv_kernels import (conv_bidir_bwd_pre_kernel, conv_bidir_bwd_seq_kernel, conv_bidir_bwd_x_kernel,
+                                  conv_bidir_fwd_kernel, conv_bidir_fwd_seq_kernel)
 from .triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
 from .triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
 from .triton_scan_seq_kernels import gate_average_kernel, scan_seq_fwd_kernel
@@ -114,6 +115,11 @@ class TritonScanConfig:
     # the encoder's residual add + stochastic depth + next LayerNorm as one kernel, and one for its backward
     # (add_norm.py, the backend's add_norm hook); False runs the same op unfused, for A/B timings
     fused_add_norm: bool = True
+    # the bidirectional conv a thread a channel walking time (``conv_bidir_*_seq_kernel``: x loaded once a step
+    # for both directions, the backward in one launch without a float32 buffer) instead of the tile kernels;
+    # ``conv_seq_steps``: positions a program (0: enough programs for ``_conv_steps``' target)
+    conv_seq: bool = True
+    conv_seq_steps: int = 0
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
@@ -130,6 +136,7 @@ class TritonScanConfig:
             v = getattr(self, name)
             assert v >= 0 and v & (v - 1) == 0, f"{name} must be 0 (use chunk) or a power of two, got {v}"
         assert self.seq_ahead in (0, 1, 2, 4), f"seq_ahead must be 0 (automatic), 1, 2 or 4, got {self.seq_ahead}"
+        assert self.conv_seq_steps >= 0, f"conv_seq_steps must be >= 0 (0: automatic), got {self.conv_seq_steps}"
 
 
 _CONFIG = TritonScanConfig()
@@ -507,6 +514,40 @@ def bidirectional_selective_scan_split_triton(x_f, x_b, z, dt_f, B_f, C_f, A_f, 
                          pair(bias_f, bias_b))
 
 
+def _conv_w4(w32: torch.Tensor) -> torch.Tensor:
+    """Conv weights ``[2, e, k]`` (k <= 4) as 4 taps with k - 4 leading zeros: the same conv in both directions
+    (causal: tap i of k meets x[t - (k-1) + i], which is tap 4 - k + i of 4), for the K = 4 seq kernels."""
+    k = w32.shape[-1]
+    assert k <= 4, f"the conv kernels handle kernel widths up to 4, got {k}"
+    return w32 if k == 4 else torch.cat([w32.new_zeros(*w32.shape[:-1], 4 - k), w32], dim=-1).contiguous()
+
+
+def _conv_steps(batch: int, e: int, length: int, device: torch.device) -> int:
+    """Positions a program of the seq conv kernels walks: enough programs for ~32 one-warp programs a SM (the
+    loop is a chain of dependent loads and math; occupancy hides it), at least 32 steps (a segment re-walks 6)."""
+    if _CONFIG.conv_seq_steps:
+        return _CONFIG.conv_seq_steps
+    if device.type != "cuda":
+        return length
+    sms = torch.cuda.get_device_properties(device).multi_processor_count
+    segments = triton.cdiv(32 * sms, batch * triton.cdiv(e, 32))
+    return max(32, triton.cdiv(length, segments))
+
+
+def _conv_fwd(x: torch.Tensor, w32: torch.Tensor, b32: torch.Tensor, out: torch.Tensor, only: int = -1) -> None:
+    """The bidirectional conv + SiLU of x ``[b, e, l]`` (any strides) into out ``[2 (1 with only), b, l, e]``."""
+    batch, e, length = x.shape
+    if _CONFIG.conv_seq:
+        steps = _conv_steps(batch, e, length, x.device)
+        conv_bidir_fwd_seq_kernel[(triton.cdiv(e, 32), batch, triton.cdiv(length, steps))](
+            x, x.stride(0), x.stride(2), x.stride(1), _conv_w4(w32), b32, out, batch, length, e, steps, BE=32,
+            ONLY=only, num_warps=1)
+        return
+    grid = (triton.cdiv(length, 64), triton.cdiv(e, 32), batch)
+    conv_bidir_fwd_kernel[grid](x, x.stride(0), x.stride(2), x.stride(1), w32, b32, out, batch, length, e,
+                                K=w32.shape[-1], BT=64, BE=32, ONLY=only, num_warps=4)
+
+
 class _ConvFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
@@ -515,9 +556,7 @@ class _ConvFn(torch.autograd.Function):
         assert weight.shape == (2, e, k) and bias.shape == (2, e), "weight [2, e, k], bias [2, e]"
         w32, b32 = weight.float().contiguous(), bias.float().contiguous()
         out = torch.empty(2, batch, length, e, dtype=x.dtype, device=x.device)  # [2, b, l, e]
-        grid = (triton.cdiv(length, 64), triton.cdiv(e, 32), batch)
-        conv_bidir_fwd_kernel[grid](x, x.stride(0), x.stride(2), x.stride(1), w32, b32, out, batch, length, e,
-                                    K=k, BT=64, BE=32, num_warps=4)
+        _conv_fwd(x, w32, b32, out)
         ctx.save_for_backward(x, w32, b32)
         ctx.dtypes = (weight.dtype, bias.dtype)
         return out.transpose(2, 3)  # [2, b, e, l]
@@ -530,6 +569,14 @@ class _ConvFn(torch.autograd.Function):
         gu = rearrange(gu, "d b e l -> d b l e").contiguous()  # [2, b, l, e] (a no-op for the fused path's grads)
         assert k <= 4, f"the conv backward kernel handles kernel widths up to 4, got {k}"
         gx = _token_major((batch, e, length), dtype=x.dtype, device=x.device)  # [b, e, l]
+        if _CONFIG.conv_seq:
+            gw = torch.zeros(2, e, 4, dtype=torch.float32, device=x.device)
+            gb = torch.zeros_like(b32)
+            steps = _conv_steps(batch, e, length, x.device)
+            conv_bidir_bwd_seq_kernel[(triton.cdiv(e, 32), batch, triton.cdiv(length, steps))](
+                x, x.stride(0), x.stride(2), x.stride(1), _conv_w4(w32), b32, gu, gx, gx.stride(0), gx.stride(2),
+                gx.stride(1), gw, gb, batch, length, e, steps, BE=32, num_warps=1)
+            return gx, gw[..., 4 - k:].to(ctx.dtypes[0]), gb.to(ctx.dtypes[1])
         gp = torch.empty(2, batch, length, e, dtype=torch.float32, device=x.device)  # [2, b, l, e] d loss / d pre
         gw = torch.zeros_like(w32)
         gb = torch.zeros_like(b32)
@@ -656,9 +703,7 @@ def _mixer_one_direction_at_a_time(x: torch.Tensor, z: torch.Tensor, fwd: dict, 
     no_states = torch.empty(1, dtype=torch.float32, device=x.device)
     for d, params in enumerate((fwd, bwd)):
         u = torch.empty(batch, length, e, dtype=x.dtype, device=x.device)  # [b, l, e]
-        grid = (triton.cdiv(length, 64), triton.cdiv(e, 32), batch)
-        conv_bidir_fwd_kernel[grid](x, x.stride(0), x.stride(2), x.stride(1), w_conv, b_conv, u, batch, length, e,
-                                    K=w_conv.shape[-1], BT=64, BE=32, ONLY=d, num_warps=4)
+        _conv_fwd(x, w_conv, b_conv, u, only=d)
         fuse = _CONFIG.seq_fuse_dt and _CONFIG.seq_unroll == 1 and r <= 16
         w = _bc_first(params["x_proj_weight"], r, 16 if fuse else 0)  # [2n + r + pad, e]
         x_dbl = rearrange(u, "b l e -> (b l) e") @ w.T  # [b*l, 2n + r + pad]

@@ -137,3 +137,187 @@ def conv_bidir_bwd_x_kernel(gp_ptr, w_ptr, gx_ptr, sgx_b, sgx_l, sgx_e, batch, L
             gx += gpi * tl.load(w_ptr + d * E * K + e * K + i, mask=mask_e, other=0.0)[None, :]
     m2 = (t < L)[:, None] & mask_e[None, :]
     tl.store(gx_ptr + b * sgx_b + t[:, None] * sgx_l + e[None, :] * sgx_e, gx.to(gx_ptr.dtype.element_ty), mask=m2)
+
+
+# ---- one thread a channel, walking time (``TritonScanConfig.conv_seq``) -------------------------------------------
+# The tile kernels above load every x tile 2K times (once per shift and direction) with a 2-D mask each, and the
+# backward goes through a float32 ``[2, b, L, E]`` buffer of pre-activation gradients: ~70 instructions an element
+# and direction, instruction-bound (H200, 64 x 512 tokens, e = 384: 165 + 75 us a layer for the backward's two
+# kernels, results/gpu_issue8_h200_r23's profile). Here a thread owns a channel and walks a segment of S positions,
+# the 2K - 1 = 7 x values around its position in registers (one new load a step, uniform masks), so a step loads
+# x once for both directions; the backward also keeps the last 4 / 7 pre-activation gradients of the two
+# directions and emits ``dx`` three steps behind, with no buffer. A segment re-walks 3 positions either side
+# (the conv's reach). Every load is issued 8 steps before its use (a rotating register queue, as the seq scan's
+# ``AHEAD``): a program's steps are a chain, and only loads in flight hide its latency. K = 4 only: a shorter
+# conv runs with zero leading taps (``scan_triton._conv_w4``).
+
+
+@triton.jit
+def _ldx(xb, t, sx_l, me, L):
+    """Row t (a scalar) of the ``[BE]`` pointers ``xb`` (x, or a gu direction with ``sx_l = E``) as float32;
+    zero outside [0, L)."""
+    return tl.load(xb + t * sx_l, mask=me & (t >= 0) & (t < L), other=0.0).to(tl.float32)
+
+
+@triton.jit
+def conv_bidir_fwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, o_ptr, batch, L, E, S,
+                              BE: tl.constexpr, ONLY: tl.constexpr = -1):
+    """``conv_bidir_fwd_kernel`` a thread a channel. Grid ``(cdiv(E, BE), batch, cdiv(L, S))``, num_warps BE / 32;
+    w ``[2, E, 4]``, bias ``[2, E]`` float32 contiguous; out ``[2, b, L, E]`` (``[1, b, L, E]`` with ONLY 0 / 1)."""
+    pid_e = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    s0 = tl.program_id(2) * S
+    s1 = tl.minimum(s0 + S, L)
+    e = pid_e * BE + tl.arange(0, BE)  # [BE] channels, a thread each
+    me = e < E
+    xb = x_ptr + b * sx_b + e * sx_e  # [BE]
+    wf0 = tl.load(w_ptr + e * 4, mask=me, other=0.0)
+    wf1 = tl.load(w_ptr + e * 4 + 1, mask=me, other=0.0)
+    wf2 = tl.load(w_ptr + e * 4 + 2, mask=me, other=0.0)
+    wf3 = tl.load(w_ptr + e * 4 + 3, mask=me, other=0.0)
+    wb0 = tl.load(w_ptr + E * 4 + e * 4, mask=me, other=0.0)
+    wb1 = tl.load(w_ptr + E * 4 + e * 4 + 1, mask=me, other=0.0)
+    wb2 = tl.load(w_ptr + E * 4 + e * 4 + 2, mask=me, other=0.0)
+    wb3 = tl.load(w_ptr + E * 4 + e * 4 + 3, mask=me, other=0.0)
+    bf = tl.load(bias_ptr + e, mask=me, other=0.0)
+    bb = tl.load(bias_ptr + E + e, mask=me, other=0.0)
+    # x[t-3 .. t+3] at t = s0, and x[t+4 .. t+11]: each load is issued 8 steps before its value enters the
+    # window (a step is a few dozen instructions, a load from DRAM a few hundred cycles)
+    xm3 = _ldx(xb, s0 - 3, sx_l, me, L)
+    xm2 = _ldx(xb, s0 - 2, sx_l, me, L)
+    xm1 = _ldx(xb, s0 - 1, sx_l, me, L)
+    x0 = _ldx(xb, s0, sx_l, me, L)
+    xp1 = _ldx(xb, s0 + 1, sx_l, me, L)
+    xp2 = _ldx(xb, s0 + 2, sx_l, me, L)
+    xp3 = _ldx(xb, s0 + 3, sx_l, me, L)
+    q1 = _ldx(xb, s0 + 4, sx_l, me, L)
+    q2 = _ldx(xb, s0 + 5, sx_l, me, L)
+    q3 = _ldx(xb, s0 + 6, sx_l, me, L)
+    q4 = _ldx(xb, s0 + 7, sx_l, me, L)
+    q5 = _ldx(xb, s0 + 8, sx_l, me, L)
+    q6 = _ldx(xb, s0 + 9, sx_l, me, L)
+    q7 = _ldx(xb, s0 + 10, sx_l, me, L)
+    q8 = _ldx(xb, s0 + 11, sx_l, me, L)
+    o_f = o_ptr + b * L * E + e  # [BE]
+    o_b = o_ptr + (b if ONLY == 1 else batch + b) * L * E + e
+    for t in range(s0, s1):
+        if ONLY != 1:
+            pf = bf + wf0 * xm3 + wf1 * xm2 + wf2 * xm1 + wf3 * x0  # causal: x[t-3 .. t]
+            tl.store(o_f + t * E, (pf * tl.sigmoid(pf)).to(o_ptr.dtype.element_ty), mask=me)
+        if ONLY != 0:
+            pb = bb + wb0 * xp3 + wb1 * xp2 + wb2 * xp1 + wb3 * x0  # anti-causal: x[t+3 .. t]
+            tl.store(o_b + t * E, (pb * tl.sigmoid(pb)).to(o_ptr.dtype.element_ty), mask=me)
+        xm3, xm2, xm1, x0, xp1, xp2, xp3 = xm2, xm1, x0, xp1, xp2, xp3, q1
+        q1, q2, q3, q4, q5, q6, q7 = q2, q3, q4, q5, q6, q7, q8
+        q8 = _ldx(xb, t + 12, sx_l, me, L)
+
+
+@triton.jit
+def conv_bidir_bwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, gx_ptr, sgx_b, sgx_l, sgx_e,
+                              gw_ptr, gbias_ptr, batch, L, E, S, BE: tl.constexpr):
+    """The backward of ``conv_bidir_fwd_seq_kernel`` in one launch: ``gp_d = gu_d silu'(pre_d)`` (pre recomputed),
+    ``gx[s] = sum_i w_0[i] gp_0[s + 3 - i] + w_1[i] gp_1[s - 3 + i]``, and the weight and bias gradients of the
+    positions a program owns (one atomic per weight and program). Grid ``(cdiv(E, BE), batch, cdiv(L, S))``;
+    gu ``[2, b, L, E]`` contiguous; gx by its strides; gw ``[2, E, 4]``, gbias ``[2, E]`` float32 zeroed.
+
+    A program owns positions [s0, s1) and walks t over [s0 - 3, s1 + 3): gx[s] needs gp_0 at s .. s + 3 and gp_1
+    at s - 3 .. s, so gx[t - 3] is complete at step t."""
+    pid_e = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    s0 = tl.program_id(2) * S
+    s1 = tl.minimum(s0 + S, L)
+    e = pid_e * BE + tl.arange(0, BE)  # [BE] channels, a thread each
+    me = e < E
+    xb = x_ptr + b * sx_b + e * sx_e  # [BE]
+    wf0 = tl.load(w_ptr + e * 4, mask=me, other=0.0)
+    wf1 = tl.load(w_ptr + e * 4 + 1, mask=me, other=0.0)
+    wf2 = tl.load(w_ptr + e * 4 + 2, mask=me, other=0.0)
+    wf3 = tl.load(w_ptr + e * 4 + 3, mask=me, other=0.0)
+    wb0 = tl.load(w_ptr + E * 4 + e * 4, mask=me, other=0.0)
+    wb1 = tl.load(w_ptr + E * 4 + e * 4 + 1, mask=me, other=0.0)
+    wb2 = tl.load(w_ptr + E * 4 + e * 4 + 2, mask=me, other=0.0)
+    wb3 = tl.load(w_ptr + E * 4 + e * 4 + 3, mask=me, other=0.0)
+    bf = tl.load(bias_ptr + e, mask=me, other=0.0)
+    bb = tl.load(bias_ptr + E + e, mask=me, other=0.0)
+    gu_f = gu_ptr + b * L * E + e  # [BE]
+    gu_b = gu_ptr + (batch + b) * L * E + e
+    gx_b = gx_ptr + b * sgx_b + e * sgx_e
+    t0 = s0 - 3
+    # x[t-3 .. t+3] at t = t0 and x[t+4 .. t+11]; gu of both directions at t .. t+7: loads issued 8 steps ahead
+    xm3 = _ldx(xb, t0 - 3, sx_l, me, L)
+    xm2 = _ldx(xb, t0 - 2, sx_l, me, L)
+    xm1 = _ldx(xb, t0 - 1, sx_l, me, L)
+    x0 = _ldx(xb, t0, sx_l, me, L)
+    xp1 = _ldx(xb, t0 + 1, sx_l, me, L)
+    xp2 = _ldx(xb, t0 + 2, sx_l, me, L)
+    xp3 = _ldx(xb, t0 + 3, sx_l, me, L)
+    q1 = _ldx(xb, t0 + 4, sx_l, me, L)
+    q2 = _ldx(xb, t0 + 5, sx_l, me, L)
+    q3 = _ldx(xb, t0 + 6, sx_l, me, L)
+    q4 = _ldx(xb, t0 + 7, sx_l, me, L)
+    q5 = _ldx(xb, t0 + 8, sx_l, me, L)
+    q6 = _ldx(xb, t0 + 9, sx_l, me, L)
+    q7 = _ldx(xb, t0 + 10, sx_l, me, L)
+    q8 = _ldx(xb, t0 + 11, sx_l, me, L)
+    gf0 = _ldx(gu_f, t0, E, me, L)
+    gf1 = _ldx(gu_f, t0 + 1, E, me, L)
+    gf2 = _ldx(gu_f, t0 + 2, E, me, L)
+    gf3 = _ldx(gu_f, t0 + 3, E, me, L)
+    gf4 = _ldx(gu_f, t0 + 4, E, me, L)
+    gf5 = _ldx(gu_f, t0 + 5, E, me, L)
+    gf6 = _ldx(gu_f, t0 + 6, E, me, L)
+    gf7 = _ldx(gu_f, t0 + 7, E, me, L)
+    gb0 = _ldx(gu_b, t0, E, me, L)
+    gb1 = _ldx(gu_b, t0 + 1, E, me, L)
+    gb2 = _ldx(gu_b, t0 + 2, E, me, L)
+    gb3 = _ldx(gu_b, t0 + 3, E, me, L)
+    gb4 = _ldx(gu_b, t0 + 4, E, me, L)
+    gb5 = _ldx(gu_b, t0 + 5, E, me, L)
+    gb6 = _ldx(gu_b, t0 + 6, E, me, L)
+    gb7 = _ldx(gu_b, t0 + 7, E, me, L)
+    zero = tl.zeros([BE], dtype=tl.float32)
+    f1, f2, f3 = zero, zero, zero  # gp_0 at t-1, t-2, t-3
+    g1, g2, g3, g4, g5, g6 = zero, zero, zero, zero, zero, zero  # gp_1 at t-1 .. t-6
+    awf0, awf1, awf2, awf3, awb0, awb1, awb2, awb3, abf, abb = zero, zero, zero, zero, zero, zero, zero, zero, zero, zero
+    for t in range(t0, s1 + 3):
+        pf = bf + wf0 * xm3 + wf1 * xm2 + wf2 * xm1 + wf3 * x0
+        pb = bb + wb0 * xp3 + wb1 * xp2 + wb2 * xp1 + wb3 * x0
+        sf = tl.sigmoid(pf)
+        sb = tl.sigmoid(pb)
+        f0 = gf0 * sf * (1.0 + pf * (1.0 - sf))  # gp_0[t] (0 outside [0, L): gu is)
+        h0 = gb0 * sb * (1.0 + pb * (1.0 - sb))  # gp_1[t]
+        own = (t >= s0) & (t < s1)
+        of = tl.where(own, f0, 0.0)
+        ob = tl.where(own, h0, 0.0)
+        awf0 += of * xm3
+        awf1 += of * xm2
+        awf2 += of * xm1
+        awf3 += of * x0
+        awb0 += ob * xp3
+        awb1 += ob * xp2
+        awb2 += ob * xp1
+        awb3 += ob * x0
+        abf += of
+        abb += ob
+        gx = wf3 * f3 + wf2 * f2 + wf1 * f1 + wf0 * f0 + wb0 * g6 + wb1 * g5 + wb2 * g4 + wb3 * g3  # gx[t - 3]
+        s = t - 3
+        tl.store(gx_b + s * sgx_l, gx.to(gx_ptr.dtype.element_ty), mask=me & (s >= s0) & (s < s1))
+        f3, f2, f1 = f2, f1, f0
+        g6, g5, g4, g3, g2, g1 = g5, g4, g3, g2, g1, h0
+        xm3, xm2, xm1, x0, xp1, xp2, xp3 = xm2, xm1, x0, xp1, xp2, xp3, q1
+        q1, q2, q3, q4, q5, q6, q7 = q2, q3, q4, q5, q6, q7, q8
+        q8 = _ldx(xb, t + 12, sx_l, me, L)
+        gf0, gf1, gf2, gf3, gf4, gf5, gf6 = gf1, gf2, gf3, gf4, gf5, gf6, gf7
+        gf7 = _ldx(gu_f, t + 8, E, me, L)
+        gb0, gb1, gb2, gb3, gb4, gb5, gb6 = gb1, gb2, gb3, gb4, gb5, gb6, gb7
+        gb7 = _ldx(gu_b, t + 8, E, me, L)
+    tl.atomic_add(gw_ptr + e * 4, awf0, mask=me, sem="relaxed")
+    tl.atomic_add(gw_ptr + e * 4 + 1, awf1, mask=me, sem="relaxed")
+    tl.atomic_add(gw_ptr + e * 4 + 2, awf2, mask=me, sem="relaxed")
+    tl.atomic_add(gw_ptr + e * 4 + 3, awf3, mask=me, sem="relaxed")
+    tl.atomic_add(gw_ptr + E * 4 + e * 4, awb0, mask=me, sem="relaxed")
+    tl.atomic_add(gw_ptr + E * 4 + e * 4 + 1, awb1, mask=me, sem="relaxed")
+    tl.atomic_add(gw_ptr + E * 4 + e * 4 + 2, awb2, mask=me, sem="relaxed")
+    tl.atomic_add(gw_ptr + E * 4 + e * 4 + 3, awb3, mask=me, sem="relaxed")
+    tl.atomic_add(gbias_ptr + e, abf, mask=me, sem="relaxed")
+    tl.atomic_add(gbias_ptr + E + e, abb, mask=me, sem="relaxed")

@@ -310,13 +310,20 @@ def test_seq_ahead_auto_choice():
         st.TritonScanConfig(seq_ahead=3)
 
 
-@pytest.mark.parametrize("length", [40, 300])
-def test_bidirectional_conv_matches_flipped_causal_conv(length):
-    """300 steps: the backward's first part splits the sequence over programs (256 steps each, in tiles of 32),
-    its second part over tiles of 64."""
+_CONVS = [(40, False, 0, 4), (300, False, 0, 4), (40, True, 0, 4), (300, True, 16, 4), (37, True, 8, 3)]
+
+
+@pytest.mark.parametrize("length, seq, steps, k", _CONVS,
+                         ids=["tiles-40", "tiles-300", "seq-40", "seq-300-segments16", "seq-37-segments8-k3"])
+def test_bidirectional_conv_matches_flipped_causal_conv(length, seq, steps, k, monkeypatch):
+    """The tile kernels (``conv_seq=False``; at 300 steps the backward's first part splits the sequence over
+    programs, 256 steps each in tiles of 32, its second part over tiles of 64) and the thread-a-channel kernels
+    (whole sequence a program, or segments of 16 / 8 positions with a ragged last one, where each segment's
+    re-walked 3 positions a side meet its neighbours'; a 3-tap conv as 4 taps with a leading zero)."""
+    monkeypatch.setattr(st, "_CONFIG", st.TritonScanConfig(conv_seq=seq, conv_seq_steps=steps))
     gen = torch.Generator().manual_seed(5)
     x = torch.randn(2, length, 5, generator=gen).to(DEVICE).transpose(1, 2).requires_grad_()  # [b, e, l], strided
-    w = torch.randn(2, 5, 4, generator=gen).to(DEVICE).requires_grad_()
+    w = torch.randn(2, 5, k, generator=gen).to(DEVICE).requires_grad_()
     bias = torch.randn(2, 5, generator=gen).to(DEVICE).requires_grad_()
 
     def ref(x, w, bias):
