@@ -25,7 +25,7 @@ from einops import rearrange
 
 from .add_norm import add_layer_norm_torch, add_layer_norm_triton
 from .triton_conv_kernels import (conv_bidir_bwd_pre_kernel, conv_bidir_bwd_seq_kernel, conv_bidir_bwd_x_kernel,
-                                  conv_bidir_fwd_kernel, conv_bidir_fwd_seq_kernel)
+                                  conv_bidir_fwd_kernel)
 from .triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
 from .triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
 from .triton_scan_seq_kernels import gate_average_kernel, scan_seq_fwd_kernel
@@ -115,8 +115,8 @@ class TritonScanConfig:
     # the encoder's residual add + stochastic depth + next LayerNorm as one kernel, and one for its backward
     # (add_norm.py, the backend's add_norm hook); False runs the same op unfused, for A/B timings
     fused_add_norm: bool = True
-    # the bidirectional conv a thread a channel walking time (``conv_bidir_*_seq_kernel``: x loaded once a step
-    # for both directions, the backward in one launch without a float32 buffer) instead of the tile kernels;
+    # the bidirectional conv's backward a thread a channel walking time (``conv_bidir_bwd_seq_kernel``: one launch,
+    # x loaded once a step for both directions, no float32 buffer) instead of the two tile kernels;
     # ``conv_seq_steps``: positions a program (0: enough programs for ``_conv_steps``' target)
     conv_seq: bool = True
     conv_seq_steps: int = 0
@@ -523,7 +523,7 @@ def _conv_w4(w32: torch.Tensor) -> torch.Tensor:
 
 
 def _conv_steps(batch: int, e: int, length: int, device: torch.device) -> int:
-    """Positions a program of the seq conv kernels walks: enough programs for ~32 one-warp programs a SM (the
+    """Positions a program of the seq conv backward walks: enough programs for ~32 one-warp programs a SM (the
     loop is a chain of dependent loads and math; occupancy hides it), at least 32 steps (a segment re-walks 6)."""
     if _CONFIG.conv_seq_steps:
         return _CONFIG.conv_seq_steps
@@ -537,12 +537,6 @@ def _conv_steps(batch: int, e: int, length: int, device: torch.device) -> int:
 def _conv_fwd(x: torch.Tensor, w32: torch.Tensor, b32: torch.Tensor, out: torch.Tensor, only: int = -1) -> None:
     """The bidirectional conv + SiLU of x ``[b, e, l]`` (any strides) into out ``[2 (1 with only), b, l, e]``."""
     batch, e, length = x.shape
-    if _CONFIG.conv_seq:
-        steps = _conv_steps(batch, e, length, x.device)
-        conv_bidir_fwd_seq_kernel[(triton.cdiv(e, 32), batch, triton.cdiv(length, steps))](
-            x, x.stride(0), x.stride(2), x.stride(1), _conv_w4(w32), b32, out, batch, length, e, steps, BE=32,
-            ONLY=only, num_warps=1)
-        return
     grid = (triton.cdiv(length, 64), triton.cdiv(e, 32), batch)
     conv_bidir_fwd_kernel[grid](x, x.stride(0), x.stride(2), x.stride(1), w32, b32, out, batch, length, e,
                                 K=w32.shape[-1], BT=64, BE=32, ONLY=only, num_warps=4)

@@ -139,17 +139,18 @@ def conv_bidir_bwd_x_kernel(gp_ptr, w_ptr, gx_ptr, sgx_b, sgx_l, sgx_e, batch, L
     tl.store(gx_ptr + b * sgx_b + t[:, None] * sgx_l + e[None, :] * sgx_e, gx.to(gx_ptr.dtype.element_ty), mask=m2)
 
 
-# ---- one thread a channel, walking time (``TritonScanConfig.conv_seq``) -------------------------------------------
-# The tile kernels above load every x tile 2K times (once per shift and direction) with a 2-D mask each, and the
-# backward goes through a float32 ``[2, b, L, E]`` buffer of pre-activation gradients: ~70 instructions an element
-# and direction, instruction-bound (H200, 64 x 512 tokens, e = 384: 165 + 75 us a layer for the backward's two
-# kernels, results/gpu_issue8_h200_r23's profile). Here a thread owns a channel and walks a segment of S positions,
-# the 2K - 1 = 7 x values around its position in registers (one new load a step, uniform masks), so a step loads
-# x once for both directions; the backward also keeps the last 4 / 7 pre-activation gradients of the two
-# directions and emits ``dx`` three steps behind, with no buffer. A segment re-walks 3 positions either side
-# (the conv's reach). Every load is issued 8 steps before its use (a rotating register queue, as the seq scan's
-# ``AHEAD``): a program's steps are a chain, and only loads in flight hide its latency. K = 4 only: a shorter
-# conv runs with zero leading taps (``scan_triton._conv_w4``).
+# ---- the backward a thread a channel, walking time (``TritonScanConfig.conv_seq``) -----------------------------
+# The tile backward above loads every x tile 2K times (once per shift and direction) with a 2-D mask each and
+# goes through a float32 ``[2, b, L, E]`` buffer of pre-activation gradients: instruction-bound, 165 + 75 us a
+# layer at 64 x 512 tokens, e = 384 on the H200 (results/gpu_issue8_h200_r23's profile). Here a thread owns a
+# channel and walks a segment of S positions with the 7 x values around its position in registers (one new load
+# a step, uniform masks), the last 4 / 7 pre-activation gradients of the two directions, and emits ``dx`` three
+# steps behind, with no buffer; a segment re-walks 3 positions either side (the conv's reach). Every load is
+# issued 8 steps before its use (a rotating register queue, as the seq scan's ``AHEAD``): a program's steps are
+# a chain, and only loads in flight hide its latency. K = 4 only: a shorter conv runs with zero leading taps
+# (``scan_triton._conv_w4``). A forward of this shape was slower than ``conv_bidir_fwd_kernel`` at inference
+# (H200, tiny, graphed: 512 tokens 1.93 -> 1.99 ms, 22k 39.9 -> 42.9 ms, results/gpu_issue8_h200_r28) and was
+# taken out.
 
 
 @triton.jit
@@ -157,59 +158,6 @@ def _ldx(xb, t, sx_l, me, L):
     """Row t (a scalar) of the ``[BE]`` pointers ``xb`` (x, or a gu direction with ``sx_l = E``) as float32;
     zero outside [0, L)."""
     return tl.load(xb + t * sx_l, mask=me & (t >= 0) & (t < L), other=0.0).to(tl.float32)
-
-
-@triton.jit
-def conv_bidir_fwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, o_ptr, batch, L, E, S,
-                              BE: tl.constexpr, ONLY: tl.constexpr = -1):
-    """``conv_bidir_fwd_kernel`` a thread a channel. Grid ``(cdiv(E, BE), batch, cdiv(L, S))``, num_warps BE / 32;
-    w ``[2, E, 4]``, bias ``[2, E]`` float32 contiguous; out ``[2, b, L, E]`` (``[1, b, L, E]`` with ONLY 0 / 1)."""
-    pid_e = tl.program_id(0)
-    b = tl.program_id(1).to(tl.int64)
-    s0 = tl.program_id(2) * S
-    s1 = tl.minimum(s0 + S, L)
-    e = pid_e * BE + tl.arange(0, BE)  # [BE] channels, a thread each
-    me = e < E
-    xb = x_ptr + b * sx_b + e * sx_e  # [BE]
-    wf0 = tl.load(w_ptr + e * 4, mask=me, other=0.0)
-    wf1 = tl.load(w_ptr + e * 4 + 1, mask=me, other=0.0)
-    wf2 = tl.load(w_ptr + e * 4 + 2, mask=me, other=0.0)
-    wf3 = tl.load(w_ptr + e * 4 + 3, mask=me, other=0.0)
-    wb0 = tl.load(w_ptr + E * 4 + e * 4, mask=me, other=0.0)
-    wb1 = tl.load(w_ptr + E * 4 + e * 4 + 1, mask=me, other=0.0)
-    wb2 = tl.load(w_ptr + E * 4 + e * 4 + 2, mask=me, other=0.0)
-    wb3 = tl.load(w_ptr + E * 4 + e * 4 + 3, mask=me, other=0.0)
-    bf = tl.load(bias_ptr + e, mask=me, other=0.0)
-    bb = tl.load(bias_ptr + E + e, mask=me, other=0.0)
-    # x[t-3 .. t+3] at t = s0, and x[t+4 .. t+11]: each load is issued 8 steps before its value enters the
-    # window (a step is a few dozen instructions, a load from DRAM a few hundred cycles)
-    xm3 = _ldx(xb, s0 - 3, sx_l, me, L)
-    xm2 = _ldx(xb, s0 - 2, sx_l, me, L)
-    xm1 = _ldx(xb, s0 - 1, sx_l, me, L)
-    x0 = _ldx(xb, s0, sx_l, me, L)
-    xp1 = _ldx(xb, s0 + 1, sx_l, me, L)
-    xp2 = _ldx(xb, s0 + 2, sx_l, me, L)
-    xp3 = _ldx(xb, s0 + 3, sx_l, me, L)
-    q1 = _ldx(xb, s0 + 4, sx_l, me, L)
-    q2 = _ldx(xb, s0 + 5, sx_l, me, L)
-    q3 = _ldx(xb, s0 + 6, sx_l, me, L)
-    q4 = _ldx(xb, s0 + 7, sx_l, me, L)
-    q5 = _ldx(xb, s0 + 8, sx_l, me, L)
-    q6 = _ldx(xb, s0 + 9, sx_l, me, L)
-    q7 = _ldx(xb, s0 + 10, sx_l, me, L)
-    q8 = _ldx(xb, s0 + 11, sx_l, me, L)
-    o_f = o_ptr + b * L * E + e  # [BE]
-    o_b = o_ptr + (b if ONLY == 1 else batch + b) * L * E + e
-    for t in range(s0, s1):
-        if ONLY != 1:
-            pf = bf + wf0 * xm3 + wf1 * xm2 + wf2 * xm1 + wf3 * x0  # causal: x[t-3 .. t]
-            tl.store(o_f + t * E, (pf * tl.sigmoid(pf)).to(o_ptr.dtype.element_ty), mask=me)
-        if ONLY != 0:
-            pb = bb + wb0 * xp3 + wb1 * xp2 + wb2 * xp1 + wb3 * x0  # anti-causal: x[t+3 .. t]
-            tl.store(o_b + t * E, (pb * tl.sigmoid(pb)).to(o_ptr.dtype.element_ty), mask=me)
-        xm3, xm2, xm1, x0, xp1, xp2, xp3 = xm2, xm1, x0, xp1, xp2, xp3, q1
-        q1, q2, q3, q4, q5, q6, q7 = q2, q3, q4, q5, q6, q7, q8
-        q8 = _ldx(xb, t + 12, sx_l, me, L)
 
 
 @triton.jit
@@ -275,9 +223,20 @@ def conv_bidir_bwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, 
     gb5 = _ldx(gu_b, t0 + 5, E, me, L)
     gb6 = _ldx(gu_b, t0 + 6, E, me, L)
     gb7 = _ldx(gu_b, t0 + 7, E, me, L)
-    zero = tl.zeros([BE], dtype=tl.float32)
-    f1, f2, f3 = zero, zero, zero  # gp_0 at t-1, t-2, t-3
-    g1, g2, g3, g4, g5, g6 = zero, zero, zero, zero, zero, zero  # gp_1 at t-1 .. t-6
+    # one tl.zeros each: Triton carries a variable through the loop only if its value object changes in the body,
+    # and a shift ``f3, f2 = f2, f1`` of windows that all start as one zero tensor would leave f3 and f2 behind
+    # (seen on the H200, r28; the interpreter cannot show it: tests/ops/test_scan_triton.py compiles the kernel
+    # and counts the loop's carried values)
+    f1 = tl.zeros([BE], dtype=tl.float32)  # gp_0 at t-1, t-2, t-3
+    f2 = tl.zeros([BE], dtype=tl.float32)
+    f3 = tl.zeros([BE], dtype=tl.float32)
+    g1 = tl.zeros([BE], dtype=tl.float32)  # gp_1 at t-1 .. t-6
+    g2 = tl.zeros([BE], dtype=tl.float32)
+    g3 = tl.zeros([BE], dtype=tl.float32)
+    g4 = tl.zeros([BE], dtype=tl.float32)
+    g5 = tl.zeros([BE], dtype=tl.float32)
+    g6 = tl.zeros([BE], dtype=tl.float32)
+    zero = tl.zeros([BE], dtype=tl.float32)  # the sums (each changes every step)
     awf0, awf1, awf2, awf3, awb0, awb1, awb2, awb3, abf, abb = zero, zero, zero, zero, zero, zero, zero, zero, zero, zero
     for t in range(t0, s1 + 3):
         pf = bf + wf0 * xm3 + wf1 * xm2 + wf2 * xm1 + wf3 * x0

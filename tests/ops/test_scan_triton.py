@@ -336,6 +336,40 @@ def test_bidirectional_conv_matches_flipped_causal_conv(length, seq, steps, k, m
     _check_grads(out, ref, dict(x=x, w=w, bias=bias), TOL[torch.float32], gen=gen)
 
 
+_CARRIED_SCRIPT = """
+import re, triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+from ssamba_lab.ops.triton_conv_kernels import conv_bidir_bwd_seq_kernel as fn
+names = fn.arg_names
+sig = {a: "constexpr" if a == "BE" else ("*bf16" if a in ("x_ptr", "gu_ptr", "gx_ptr") else "*fp32")
+       if a.endswith("_ptr") else "i32" for a in names}
+src = ASTSource(fn=fn, signature=sig, constexprs={(names.index("BE"),): 32})
+ttir = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=dict(num_warps=1)).asm["ttir"]
+loop = next(line for line in ttir.splitlines() if "scf.for" in line)
+print(" ".join(re.findall(r"%([A-Za-z]\\w*?)(?:_\\d+)? = %", loop.split("iter_args(")[1].split(")")[0])))
+"""
+
+
+def test_conv_backward_loop_carries_its_windows():
+    """The seq conv backward shifts windows of earlier gradients (``f3, f2, f1 = f2, f1, f0``) through its loop;
+    Triton's compiler carries a variable only if its value changes in the body, which windows started from one
+    shared zero tensor defeat (they compiled to a loop carrying f1 alone: wrong dx on the H200, r28), while the
+    interpreter runs plain Python and passes. So this compiles the kernel for sm_90 (no GPU needed; in a
+    subprocess, as this module runs the interpreter) and checks that every window value is carried."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    run = subprocess.run([sys.executable, "-c", _CARRIED_SCRIPT], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    carried = set(run.stdout.split())
+    windows = {"f1", "f2", "f3", "g1", "g2", "g3", "g4", "g5", "g6", "xm3", "xm2", "xm1", "x0", "xp1", "xp2", "xp3",
+               *(f"q{i}" for i in range(1, 9)), *(f"gf{i}" for i in range(8)), *(f"gb{i}" for i in range(8))}
+    assert windows <= carried, f"not carried through the loop: {sorted(windows - carried)}"
+
+
 def test_fused_mixer_matches_flip_mixer(small_chunks):
     """``bidirectional_mixer_triton`` inside a MambaMixer equals the mixer's own flip-based torch path."""
     from einops import rearrange
