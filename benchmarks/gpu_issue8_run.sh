@@ -88,7 +88,10 @@ set -uo pipefail
 #           training step graphed with and without it (r28 also: tiny inference at both lengths, for the forward of
 #           this shape, since taken out), then (RTAG other than r28) the base training step graphed and where the
 #           tiny training step's time goes
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq}"
+#   final4: after the seq conv backward and prepare_mixer's single cat: GPU pytest (scan tests of the conv and mixer,
+#           the compile test, whole-model parity, the CUDA-graph tests), every target graphed (both models), where
+#           the tiny training step's time goes
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -411,5 +414,19 @@ if [ "$stage" = convseq ]; then
     timeout 90 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT/$R" --tag "_$R" --cases 0 > "$OUT/$R/profile.log" 2>&1
     head -n 20 "$OUT/$R"/gpu_profile_steps_$R.md | tail -n 14
   fi
+  cp "$OUT/nvidia_smi.txt" "$OUT/$R/"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
+fi
+if [ "$stage" = final4 ]; then
+  R="${RTAG:-r30}"; mkdir -p "$OUT/$R"
+  timeout 130 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py tests/ops/test_gpu_parity.py \
+    tests/models/test_graphed.py -k "conv or mixer or carries or cuda_backends or replays" > "$OUT/$R/pytest.log" 2>&1
+  tail -n 2 "$OUT/$R/pytest.log"
+  timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_inf_graph" --variants triton-seq \
+    --kinds inference --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/inf_graph.log" 2>&1; grep "tok |" "$OUT/$R/inf_graph.log"
+  timeout 120 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_graph" --variants triton-seq \
+    --sizes tiny base --kinds train_step --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/train_graph.log" 2>&1
+  grep "tok |" "$OUT/$R/train_graph.log"
+  timeout 80 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT/$R" --tag "_$R" --cases 0 > "$OUT/$R/profile.log" 2>&1
+  head -n 20 "$OUT/$R"/gpu_profile_steps_$R.md | tail -n 14
   cp "$OUT/nvidia_smi.txt" "$OUT/$R/"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi

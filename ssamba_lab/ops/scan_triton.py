@@ -17,6 +17,8 @@ Kernels: ``triton_scan_kernels.py`` (chunked forward, backward), ``triton_scan_s
 """
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import torch
@@ -631,9 +633,45 @@ def prepare_mixer(fwd: dict, bwd: dict) -> MixerWeights:
     backward has 16-byte rows, so cuBLAS takes its aligned kernels (rank 12 ran in align1 / align2 CUTLASS kernels:
     3.9 ms of a 64 x 512-token training step, benchmarks/results/gpu_seq_bwd_h200_r9/gpu_profile_steps_r9.md).
     """
-    stack = lambda key: torch.stack([fwd[key], bwd[key]])  # noqa: E731 - [2, ...] per-direction parameters
     r = fwd["dt_proj_weight"].shape[1]
     rp = r + (-r % 8)
+    dtype = fwd["x_proj_weight"].dtype
+    if any(t.dtype != dtype for d in (fwd, bwd) for t in d.values()):
+        return _prepare_mixer_stacked(fwd, bwd, r, rp)
+    # One cat for everything but dt_proj (which is padded along its columns): each stacked tensor is a view of
+    # the result. In training these are rebuilt every step, and 7 stacks + 2 cats + 2 zero fills were 11 launches
+    # a layer (264 of a tiny training step's ~1530; benchmarks/results/gpu_issue8_h200_r29's profile).
+    e, k = fwd["conv_weight"].shape
+    n = fwd["A"].shape[1]
+    rows = 2 * n + rp  # x_proj's rows B | C | dt_in (padded to rp), then zero rows up to a multiple of 8
+    c = rows + (-rows % 8)
+    zero_rows = _zeros((c - 2 * n - r) * e, dtype, fwd["x_proj_weight"].device)
+    keys = ("conv_weight", "conv_bias", "A", "D", "dt_bias")
+    pieces = [d[key].reshape(-1) for key in keys for d in (fwd, bwd)]
+    pieces += [t for d in (fwd, bwd) for t in (d["x_proj_weight"][r:].reshape(-1), d["x_proj_weight"][:r].reshape(-1),
+                                               zero_rows)]
+    flat = torch.cat(pieces)  # [2 (e k + e + e n + e + e + c e)]
+    shapes = ((2, e, k), (2, e), (2, e, n), (2, e), (2, e), (2, c, e))
+    parts = torch.split(flat, [math.prod(sh) for sh in shapes])
+    conv_w, conv_b, A, D, dt_bias, x_proj = (t.view(sh) for t, sh in zip(parts, shapes))
+    w_dt = fwd["dt_proj_weight"]  # [e, r]
+    pad = _zeros((rp - r) * e, dtype, w_dt.device).view(rp - r, e)
+    w_dt = torch.cat([fwd["dt_proj_weight"].T, pad, bwd["dt_proj_weight"].T, pad])  # [2 rp, e]
+    w_dt = rearrange(w_dt, "(two rp) e -> two e rp", two=2)  # [2, e, rp], a view: bmm reads its transpose
+    return MixerWeights(conv_weight=conv_w, conv_bias=conv_b, x_proj_weight=x_proj, dt_proj_weight=w_dt, A=A, D=D,
+                        dt_bias=dt_bias, rank=r)
+
+
+@functools.lru_cache(maxsize=32)
+def _zeros(numel: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A zero vector for ``prepare_mixer``'s padding, made once (only ever read)."""
+    return torch.zeros(numel, dtype=dtype, device=device)
+
+
+def _prepare_mixer_stacked(fwd: dict, bwd: dict, r: int, rp: int) -> MixerWeights:
+    """``prepare_mixer`` by stacking each parameter pair, for parameters of mixed dtypes (``MambaMixer.
+    direction_params`` gives A and D in float32 whatever the others' dtype)."""
+    stack = lambda key: torch.stack([fwd[key], bwd[key]])  # noqa: E731 - [2, ...] per-direction parameters
     w_dt = stack("dt_proj_weight")  # [2, e, r]
     if rp != r:
         w_dt = torch.cat([w_dt, w_dt.new_zeros(*w_dt.shape[:-1], rp - r)], dim=-1)  # [2, e, rp]
