@@ -91,7 +91,9 @@ set -uo pipefail
 #   final4: after the seq conv backward and prepare_mixer's single cat: GPU pytest (scan tests of the conv and mixer,
 #           the compile test, whole-model parity, the CUDA-graph tests), every target graphed (both models), where
 #           the tiny training step's time goes
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4}"
+#   onecat: x_proj padded in front (no row reorder) and prepare_mixer's single cat: the tiny training step graphed
+#           with prepare_one_cat on and off, then the fused-mixer parity test with the CUDA variants
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -429,4 +431,16 @@ if [ "$stage" = final4 ]; then
   timeout 80 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT/$R" --tag "_$R" --cases 0 > "$OUT/$R/profile.log" 2>&1
   head -n 20 "$OUT/$R"/gpu_profile_steps_$R.md | tail -n 14
   cp "$OUT/nvidia_smi.txt" "$OUT/$R/"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
+fi
+if [ "$stage" = onecat ]; then
+  R="${RTAG:-r31}"; mkdir -p "$OUT/$R"
+  for set in default prepare_one_cat=False; do
+    timeout 80 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_${set/=/}" --variants triton-seq \
+      --sizes tiny --kinds train_step --cuda-graph $([ $set = default ] || echo --set $set) --repeats 10 \
+      --budget-s 1 > "$OUT/$R/train_$set.log" 2>&1; grep "tok |" "$OUT/$R/train_$set.log"
+  done
+  cp "$OUT/nvidia_smi.txt" "$OUT/$R/"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  timeout 60 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py -k "fused_mixer_matches and vec" \
+    > "$OUT/$R/pytest.log" 2>&1; tail -n 2 "$OUT/$R/pytest.log"
+  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi

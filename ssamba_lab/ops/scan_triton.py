@@ -117,6 +117,8 @@ class TritonScanConfig:
     # the encoder's residual add + stochastic depth + next LayerNorm as one kernel, and one for its backward
     # (add_norm.py, the backend's add_norm hook); False runs the same op unfused, for A/B timings
     fused_add_norm: bool = True
+    # ``prepare_mixer`` builds the stacked weights as views of one cat (False: a stack each), for A/B timings
+    prepare_one_cat: bool = True
     # the bidirectional conv's backward a thread a channel walking time (``conv_bidir_bwd_seq_kernel``: one launch,
     # x loaded once a step for both directions, no float32 buffer) instead of the two tile kernels;
     # ``conv_seq_steps``: positions a program (0: enough programs for ``_conv_steps``' target)
@@ -615,8 +617,8 @@ class MixerWeights:
 
     conv_weight: torch.Tensor  # [2, e, k]
     conv_bias: torch.Tensor  # [2, e]
-    x_proj_weight: torch.Tensor  # [2, 2n + rp + pad, e]: rows B | C | dt_in (``_bc_first``)
-    dt_proj_weight: torch.Tensor  # [2, e, rp]: the dt rank r padded to rp, a multiple of 8
+    x_proj_weight: torch.Tensor  # [2, rp + 2n, e]: rows 0 (rp - r) | dt_in (r) | B (n) | C (n)
+    dt_proj_weight: torch.Tensor  # [2, e, rp]: the dt rank r with rp - r zero columns in front
     A: torch.Tensor  # [2, e, n]
     D: torch.Tensor  # [2, e]
     dt_bias: torch.Tensor  # [2, e]
@@ -626,37 +628,43 @@ class MixerWeights:
 def prepare_mixer(fwd: dict, bwd: dict) -> MixerWeights:
     """``MambaMixer.direction_params`` of each direction -> :class:`MixerWeights` (the ``prepare_mixer`` hook).
 
-    x_proj's rows are reordered to B | C | dt_in and padded to a multiple of 8: every B and C row then starts on
-    16 bytes in bf16, so the seq forward reads it with vector loads (``_vec_width``); the padding is a few zero
-    rows. dt_proj's inner size (the dt rank, 12 in ssamba-tiny) is padded to a multiple of 8 with zero weight
-    columns that meet x_dbl's zero padding columns: the same product, but every matrix of dt_proj's forward and
-    backward has 16-byte rows, so cuBLAS takes its aligned kernels (rank 12 ran in align1 / align2 CUTLASS kernels:
-    3.9 ms of a 64 x 512-token training step, benchmarks/results/gpu_seq_bwd_h200_r9/gpu_profile_steps_r9.md).
+    x_proj's rows get ``pad`` zero rows in front, ``pad = -(r + 2n) % 8``: its output x_dbl is then
+    ``[0 (pad) | dt_in (r) | B (n) | C (n)]`` with a multiple of 8 columns, and B, C start on 16 bytes in bf16
+    (n a multiple of 4), so the seq forward reads them with vector loads (``_vec_width``). dt_proj reads the first
+    ``rp = pad + r`` columns with ``pad`` zero weight columns in front: the same product, with 16-byte rows in every
+    matrix of its forward and backward, so cuBLAS takes its aligned kernels (rank 12 ran in align1 / align2
+    CUTLASS kernels: 3.9 ms of a 64 x 512-token training step, results/gpu_seq_bwd_h200_r9/gpu_profile_steps_r9.md).
+    Padding in front rather than reordering the rows to B | C | dt_in (as until 2026-12-04) keeps every parameter
+    whole: slices of x_proj's weight cost a zero fill, a copy and an add each in the backward.
+
+    With ``prepare_one_cat`` (and one dtype throughout) the stacked tensors are views of one ``torch.cat``, and
+    dt_proj's padded weight is a second: in training they are rebuilt every step, and 7 stacks + 2 cats + 2 zero
+    fills were 11 launches a layer (264 of a tiny training step's ~1530, results/gpu_issue8_h200_r29's profile).
     """
     r = fwd["dt_proj_weight"].shape[1]
-    rp = r + (-r % 8)
-    dtype = fwd["x_proj_weight"].dtype
-    if any(t.dtype != dtype for d in (fwd, bwd) for t in d.values()):
-        return _prepare_mixer_stacked(fwd, bwd, r, rp)
-    # One cat for everything but dt_proj (which is padded along its columns): each stacked tensor is a view of
-    # the result. In training these are rebuilt every step, and 7 stacks + 2 cats + 2 zero fills were 11 launches
-    # a layer (264 of a tiny training step's ~1530; benchmarks/results/gpu_issue8_h200_r29's profile).
     e, k = fwd["conv_weight"].shape
     n = fwd["A"].shape[1]
-    rows = 2 * n + rp  # x_proj's rows B | C | dt_in (padded to rp), then zero rows up to a multiple of 8
-    c = rows + (-rows % 8)
-    zero_rows = _zeros((c - 2 * n - r) * e, dtype, fwd["x_proj_weight"].device)
+    pad = -(r + 2 * n) % 8
+    dtype = fwd["x_proj_weight"].dtype
+    dev = fwd["x_proj_weight"].device
+    pad_rows = _zeros(pad * e, dtype, dev).view(pad, e)
+    if not _CONFIG.prepare_one_cat or any(t.dtype != dtype for d in (fwd, bwd) for t in d.values()):
+        stack = lambda key: torch.stack([fwd[key], bwd[key]])  # noqa: E731 - [2, ...] per-direction parameters
+        x_proj = torch.cat([pad_rows, fwd["x_proj_weight"], pad_rows, bwd["x_proj_weight"]])  # [2 c, e]
+        w_dt = torch.cat([pad_rows, fwd["dt_proj_weight"].T, pad_rows, bwd["dt_proj_weight"].T])  # [2 rp, e]
+        return MixerWeights(conv_weight=stack("conv_weight"), conv_bias=stack("conv_bias"),
+                            x_proj_weight=x_proj.view(2, -1, e), dt_proj_weight=rearrange(
+                                w_dt, "(two rp) e -> two e rp", two=2), A=stack("A"), D=stack("D"),
+                            dt_bias=stack("dt_bias"), rank=r)
     keys = ("conv_weight", "conv_bias", "A", "D", "dt_bias")
     pieces = [d[key].reshape(-1) for key in keys for d in (fwd, bwd)]
-    pieces += [t for d in (fwd, bwd) for t in (d["x_proj_weight"][r:].reshape(-1), d["x_proj_weight"][:r].reshape(-1),
-                                               zero_rows)]
+    pieces += [t for d in (fwd, bwd) for t in (pad_rows.reshape(-1), d["x_proj_weight"].reshape(-1))]
     flat = torch.cat(pieces)  # [2 (e k + e + e n + e + e + c e)]
+    c = pad + r + 2 * n
     shapes = ((2, e, k), (2, e), (2, e, n), (2, e), (2, e), (2, c, e))
     parts = torch.split(flat, [math.prod(sh) for sh in shapes])
     conv_w, conv_b, A, D, dt_bias, x_proj = (t.view(sh) for t, sh in zip(parts, shapes))
-    w_dt = fwd["dt_proj_weight"]  # [e, r]
-    pad = _zeros((rp - r) * e, dtype, w_dt.device).view(rp - r, e)
-    w_dt = torch.cat([fwd["dt_proj_weight"].T, pad, bwd["dt_proj_weight"].T, pad])  # [2 rp, e]
+    w_dt = torch.cat([pad_rows, fwd["dt_proj_weight"].T, pad_rows, bwd["dt_proj_weight"].T])  # [2 rp, e]
     w_dt = rearrange(w_dt, "(two rp) e -> two e rp", two=2)  # [2, e, rp], a view: bmm reads its transpose
     return MixerWeights(conv_weight=conv_w, conv_bias=conv_b, x_proj_weight=x_proj, dt_proj_weight=w_dt, A=A, D=D,
                         dt_bias=dt_bias, rank=r)
@@ -666,18 +674,6 @@ def prepare_mixer(fwd: dict, bwd: dict) -> MixerWeights:
 def _zeros(numel: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """A zero vector for ``prepare_mixer``'s padding, made once (only ever read)."""
     return torch.zeros(numel, dtype=dtype, device=device)
-
-
-def _prepare_mixer_stacked(fwd: dict, bwd: dict, r: int, rp: int) -> MixerWeights:
-    """``prepare_mixer`` by stacking each parameter pair, for parameters of mixed dtypes (``MambaMixer.
-    direction_params`` gives A and D in float32 whatever the others' dtype)."""
-    stack = lambda key: torch.stack([fwd[key], bwd[key]])  # noqa: E731 - [2, ...] per-direction parameters
-    w_dt = stack("dt_proj_weight")  # [2, e, r]
-    if rp != r:
-        w_dt = torch.cat([w_dt, w_dt.new_zeros(*w_dt.shape[:-1], rp - r)], dim=-1)  # [2, e, rp]
-    return MixerWeights(conv_weight=stack("conv_weight"), conv_bias=stack("conv_bias"),
-                        x_proj_weight=_bc_first(stack("x_proj_weight"), r, rp), dt_proj_weight=w_dt, A=stack("A"),
-                        D=stack("D"), dt_bias=stack("dt_bias"), rank=r)
 
 
 def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd: dict, *,
@@ -699,14 +695,14 @@ def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd:
     assert w.A.shape[1:] == fwd["A"].shape and w.rank == fwd["dt_proj_weight"].shape[1], (
         f"weights for A {tuple(w.A.shape[1:])}, rank {w.rank} do not match the parameters' A "
         f"{tuple(fwd['A'].shape)}, rank {fwd['dt_proj_weight'].shape[1]}")
-    rp = w.dt_proj_weight.shape[-1]
+    rp = w.dt_proj_weight.shape[-1]  # x_dbl's columns: zeros and dt_in (rp), B (n), C (n)
     u = bidirectional_conv1d_triton(x, w.conv_weight, w.conv_bias)  # [2, b, e, l]
     u_tok = rearrange(u, "d b e l -> d (b l) e")  # [2, b*l, e], a view
-    x_dbl = _dir_linear(u_tok, w.x_proj_weight, split=grad)  # [2, b*l, 2n + rp + pad]
-    dt = _dir_linear(x_dbl[..., 2 * n:2 * n + rp], w.dt_proj_weight, split=grad)  # [2, b*l, e]
+    x_dbl = _dir_linear(u_tok, w.x_proj_weight, split=grad)  # [2, b*l, rp + 2n]
+    dt = _dir_linear(x_dbl[..., :rp], w.dt_proj_weight, split=grad)  # [2, b*l, e]
     dt = rearrange(dt, "d (b l) e -> d b e l", b=batch)  # [2, b, e, l], a view
-    B = rearrange(x_dbl[..., :n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
-    C = rearrange(x_dbl[..., n:2 * n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
+    B = rearrange(x_dbl[..., rp:rp + n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
+    C = rearrange(x_dbl[..., rp + n:rp + 2 * n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
     return bidirectional_selective_scan_triton(u, dt, w.A, B, C, w.D, z, w.dt_bias, True)
 
 
