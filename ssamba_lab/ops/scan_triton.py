@@ -18,7 +18,6 @@ Kernels: ``triton_scan_kernels.py`` (chunked forward, backward), ``triton_scan_s
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 
 import torch
@@ -117,8 +116,6 @@ class TritonScanConfig:
     # the encoder's residual add + stochastic depth + next LayerNorm as one kernel, and one for its backward
     # (add_norm.py, the backend's add_norm hook); False runs the same op unfused, for A/B timings
     fused_add_norm: bool = True
-    # ``prepare_mixer`` builds the stacked weights as views of one cat (False: a stack each), for A/B timings
-    prepare_one_cat: bool = True
     # the bidirectional conv's backward a thread a channel walking time (``conv_bidir_bwd_seq_kernel``: one launch,
     # x loaded once a step for both directions, no float32 buffer) instead of the two tile kernels;
     # ``conv_seq_steps``: positions a program (0: enough programs for ``_conv_steps``' target)
@@ -634,40 +631,22 @@ def prepare_mixer(fwd: dict, bwd: dict) -> MixerWeights:
     ``rp = pad + r`` columns with ``pad`` zero weight columns in front: the same product, with 16-byte rows in every
     matrix of its forward and backward, so cuBLAS takes its aligned kernels (rank 12 ran in align1 / align2
     CUTLASS kernels: 3.9 ms of a 64 x 512-token training step, results/gpu_seq_bwd_h200_r9/gpu_profile_steps_r9.md).
-    Padding in front rather than reordering the rows to B | C | dt_in (as until 2026-12-04) keeps every parameter
-    whole: slices of x_proj's weight cost a zero fill, a copy and an add each in the backward.
-
-    With ``prepare_one_cat`` (and one dtype throughout) the stacked tensors are views of one ``torch.cat``, and
-    dt_proj's padded weight is a second: in training they are rebuilt every step, and 7 stacks + 2 cats + 2 zero
-    fills were 11 launches a layer (264 of a tiny training step's ~1530, results/gpu_issue8_h200_r29's profile).
+    Padding in front rather than reordering the rows to B | C | dt_in (as until 2026-12-04) keeps each parameter
+    whole: a slice of a weight costs a zero fill, a copy and an add in the backward. (Building all stacked
+    tensors as views of one cat instead of a stack each changed nothing measurable: results/gpu_issue8_h200_r31.)
     """
     r = fwd["dt_proj_weight"].shape[1]
-    e, k = fwd["conv_weight"].shape
+    e = fwd["x_proj_weight"].shape[1]
     n = fwd["A"].shape[1]
     pad = -(r + 2 * n) % 8
-    dtype = fwd["x_proj_weight"].dtype
-    dev = fwd["x_proj_weight"].device
-    pad_rows = _zeros(pad * e, dtype, dev).view(pad, e)
-    if not _CONFIG.prepare_one_cat or any(t.dtype != dtype for d in (fwd, bwd) for t in d.values()):
-        stack = lambda key: torch.stack([fwd[key], bwd[key]])  # noqa: E731 - [2, ...] per-direction parameters
-        x_proj = torch.cat([pad_rows, fwd["x_proj_weight"], pad_rows, bwd["x_proj_weight"]])  # [2 c, e]
-        w_dt = torch.cat([pad_rows, fwd["dt_proj_weight"].T, pad_rows, bwd["dt_proj_weight"].T])  # [2 rp, e]
-        return MixerWeights(conv_weight=stack("conv_weight"), conv_bias=stack("conv_bias"),
-                            x_proj_weight=x_proj.view(2, -1, e), dt_proj_weight=rearrange(
-                                w_dt, "(two rp) e -> two e rp", two=2), A=stack("A"), D=stack("D"),
-                            dt_bias=stack("dt_bias"), rank=r)
-    keys = ("conv_weight", "conv_bias", "A", "D", "dt_bias")
-    pieces = [d[key].reshape(-1) for key in keys for d in (fwd, bwd)]
-    pieces += [t for d in (fwd, bwd) for t in (pad_rows.reshape(-1), d["x_proj_weight"].reshape(-1))]
-    flat = torch.cat(pieces)  # [2 (e k + e + e n + e + e + c e)]
-    c = pad + r + 2 * n
-    shapes = ((2, e, k), (2, e), (2, e, n), (2, e), (2, e), (2, c, e))
-    parts = torch.split(flat, [math.prod(sh) for sh in shapes])
-    conv_w, conv_b, A, D, dt_bias, x_proj = (t.view(sh) for t, sh in zip(parts, shapes))
+    pad_rows = _zeros(pad * e, fwd["x_proj_weight"].dtype, fwd["x_proj_weight"].device).view(pad, e)
+    stack = lambda key: torch.stack([fwd[key], bwd[key]])  # noqa: E731 - [2, ...] per-direction parameters
+    x_proj = torch.cat([pad_rows, fwd["x_proj_weight"], pad_rows, bwd["x_proj_weight"]])  # [2 (rp + 2n), e]
     w_dt = torch.cat([pad_rows, fwd["dt_proj_weight"].T, pad_rows, bwd["dt_proj_weight"].T])  # [2 rp, e]
-    w_dt = rearrange(w_dt, "(two rp) e -> two e rp", two=2)  # [2, e, rp], a view: bmm reads its transpose
-    return MixerWeights(conv_weight=conv_w, conv_bias=conv_b, x_proj_weight=x_proj, dt_proj_weight=w_dt, A=A, D=D,
-                        dt_bias=dt_bias, rank=r)
+    return MixerWeights(conv_weight=stack("conv_weight"), conv_bias=stack("conv_bias"),
+                        x_proj_weight=rearrange(x_proj, "(two c) e -> two c e", two=2),
+                        dt_proj_weight=rearrange(w_dt, "(two rp) e -> two e rp", two=2),  # a view: bmm reads w^T
+                        A=stack("A"), D=stack("D"), dt_bias=stack("dt_bias"), rank=r)
 
 
 @functools.lru_cache(maxsize=32)

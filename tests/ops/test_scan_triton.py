@@ -393,34 +393,25 @@ def test_fused_mixer_matches_flip_mixer(small_chunks):
         assert _rel(a, r) < 1e-4, f"grad {name}: rel error {_rel(a, r):.2e}"
 
 
-def test_prepare_mixer_one_cat_equals_stacks(monkeypatch):
-    """``prepare_mixer``'s views of one cat equal its per-parameter stacks, values and gradients, with x_proj's
-    rows 0 (pad) | dt_in | B | C and dt_proj's columns 0 (pad) | W: dt rank 5 + 2 x 4 states -> 3 zero rows."""
+def test_prepare_mixer_pads_in_front():
+    """``prepare_mixer``'s x_proj rows are 0 (pad) | dt_in | B | C and dt_proj's columns 0 (pad) | W, so x_dbl's B, C
+    start on a multiple of 8 columns (dt rank 5 + 2 x 4 states -> 3 zero rows); every parameter of both directions
+    gets its gradient through them."""
     from ssamba_lab.models.mamba_mixer import MambaMixer
 
     torch.manual_seed(23)
     mixer = MambaMixer(dim=8, d_state=4, d_conv=4, expand=2, dt_rank=5)
-    got = {}
-    for one_cat in (True, False):
-        monkeypatch.setattr(st, "_CONFIG", st.TritonScanConfig(prepare_one_cat=one_cat))
-        w = st.prepare_mixer(mixer.direction_params(""), mixer.direction_params("_b"))
-        fields = ("conv_weight", "conv_bias", "x_proj_weight", "dt_proj_weight", "A", "D", "dt_bias")
-        loss = sum((getattr(w, f) * torch.randn(getattr(w, f).shape, generator=torch.Generator().manual_seed(i)))
-                   .sum() for i, f in enumerate(fields))
-        grads = torch.autograd.grad(loss, list(mixer.parameters()), allow_unused=True)  # None: in_proj, out_proj
-        got[one_cat] = ({f: getattr(w, f).detach() for f in fields}, grads)
-    (w1, g1), (w0, g0) = got[True], got[False]
-    assert w1["x_proj_weight"].shape == (2, 16, 16) and w1["dt_proj_weight"].shape == (2, 16, 8)
-    torch.testing.assert_close(w1["x_proj_weight"][0, 3:], mixer.x_proj.weight.detach(), rtol=0, atol=0)
-    assert w1["x_proj_weight"][:, :3].abs().max() == 0 and w1["dt_proj_weight"][..., :3].abs().max() == 0
-    torch.testing.assert_close(w1["dt_proj_weight"][1, :, 3:], mixer.dt_proj_b.weight.detach(), rtol=0, atol=0)
-    for f in w1:
-        torch.testing.assert_close(w1[f], w0[f], rtol=0, atol=0, msg=f)
-    assert sum(g is not None for g in g1) == 14, "both directions' 7 parameters get gradients"
-    for (name, _), a, b in zip(mixer.named_parameters(), g1, g0):
-        assert (a is None) == (b is None), name
-        if a is not None:
-            torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    w = st.prepare_mixer(mixer.direction_params(""), mixer.direction_params("_b"))
+    assert w.x_proj_weight.shape == (2, 16, 16) and w.dt_proj_weight.shape == (2, 16, 8) and w.rank == 5
+    for d, suffix in enumerate(("", "_b")):
+        x_proj, dt_proj = getattr(mixer, f"x_proj{suffix}"), getattr(mixer, f"dt_proj{suffix}")
+        torch.testing.assert_close(w.x_proj_weight[d, 3:], x_proj.weight, rtol=0, atol=0)
+        torch.testing.assert_close(w.dt_proj_weight[d, :, 3:], dt_proj.weight, rtol=0, atol=0)
+    assert w.x_proj_weight[:, :3].abs().max() == 0 and w.dt_proj_weight[..., :3].abs().max() == 0
+    fields = ("conv_weight", "conv_bias", "x_proj_weight", "dt_proj_weight", "A", "D", "dt_bias")
+    loss = sum(getattr(w, f).sum() for f in fields)
+    grads = torch.autograd.grad(loss, list(mixer.parameters()), allow_unused=True)  # None: in_proj, out_proj
+    assert sum(g is not None for g in grads) == 14, "both directions' 7 parameters get gradients"
 
 
 def test_mixer_keeps_prepared_weights_in_inference(monkeypatch):
