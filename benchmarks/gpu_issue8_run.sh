@@ -80,10 +80,10 @@
 #           e = 384 and 1536), the tiny training step graphed with the defaults and with seq_train_chunk=16
 #           seq_bwd_group=16; one tar file (r26: the sweep stopped at its 190 s after 32/8 and 16/16, compiling)
 set -uo pipefail
-# and the session of 2026-12-04 (night):
+# and the session of 2026-12-04, early morning (results/GPU_CONV_2026-12-04.md):
 #   mixerin: conv + x_proj + dt_proj as one launch in inference (fused_mixer_in): GPU pytest of the mixer tests,
 #           tiny inference graphed at 512 and 22016 tokens with and without it, where the 512-token time goes
-#           (r27 at 9d4b81a: slower at both lengths, taken out again; results/GPU_CONV_SEQ_2026-12-04.md)
+#           (r27 at 9d4b81a: slower at both lengths, taken out again; results/GPU_CONV_2026-12-04.md)
 #   convseq: the bidirectional conv a thread a channel (conv_seq): GPU pytest of the conv and mixer tests, the tiny
 #           training step graphed with and without it (r28 also: tiny inference at both lengths, for the forward of
 #           this shape, since taken out), then (RTAG other than r28) the base training step graphed and where the
@@ -391,7 +391,7 @@ if [ "$stage" = convseq ]; then
   R="${RTAG:-r28}"; mkdir -p "$OUT/$R"
   timeout 150 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py -k "conv or mixer" \
     > "$OUT/$R/pytest.log" 2>&1; tail -n 2 "$OUT/$R/pytest.log"
-  if [ "$R" = r28 ]; then  # (r28 ran the forward of this shape too, at 32e3f05; its backward was wrong, see r29)
+  if [ "$R" = r28 ]; then  # (r28 ran the forward of this shape too, at 1cfe957; its backward was wrong, see r29)
     sets="default conv_seq=False"; tokens="512 22016"
   else
     sets="default conv_seq=False"; tokens=""

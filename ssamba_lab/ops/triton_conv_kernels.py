@@ -6,10 +6,13 @@ in natural order: ``pre_b[t] = bias_b + sum_i w_b[i] x[t + (K-1) - i]``. One lau
 ``x`` and writes ``u = silu(pre)`` as ``[2, batch, length, channels]`` (channels contiguous, what the projections
 and the fused scan read without transposes).
 
-Backward in two launches: the pre-activation gradients of both directions (and the weight and bias gradients, a
-few atomics per program), then ``dx`` from them. Until 2026-12-02 it was one kernel that recomputed ``pre`` at
-the K - 1 neighbours of every position and added the weight gradients per 64-step tile: 0.82 ms per layer at
-64 x 512 tokens, e = 384 (H200, benchmarks/results/gpu_profile_steps_r7.md), 17% of the training step.
+Backward, by default (``TritonScanConfig.conv_seq``): ``conv_bidir_bwd_seq_kernel``, one launch, a thread a
+channel walking time (below): 2.96 ms of the tiny training step at 64 x 512 tokens against 5.77 ms for the two
+tile kernels (H200, benchmarks/results/GPU_CONV_2026-12-04.md). The tile backward, two launches: the
+pre-activation gradients of both directions (and the weight and bias gradients, a few atomics per program), then
+``dx`` from them. Until 2026-12-02 that was one kernel that recomputed ``pre`` at the K - 1 neighbours of every
+position and added the weight gradients per 64-step tile: 0.82 ms per layer at 64 x 512 tokens, e = 384 (H200,
+benchmarks/results/gpu_profile_steps_r7.md), 17% of the training step.
 """
 from __future__ import annotations
 
