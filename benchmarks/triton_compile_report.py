@@ -2,13 +2,15 @@
 
 Cross-compiles ``scan_fwd_kernel`` / ``scan_bwd_kernel`` (bidirectional, bf16 activations, d_state 16) or the seq
 forward ``scan_seq_fwd_kernel`` (``--kernel seq``: pass 2 of direction 1, the combining and gating one) or the seq
-backward ``scan_seq_bwd_kernel`` (``--kernel seqbwd``: both directions, G steps a group) for a
-launch configuration, runs Triton's bundled ``ptxas -v`` for registers and spills, and counts what costs time in
+backward ``scan_seq_bwd_kernel`` (``--kernel seqbwd``: both directions, G steps a group), or the bidirectional
+conv's kernels (``--kernel convfwd``: the tile forward; ``convbwd``: the tile backward's first part;
+``convseqbwd``: the backward a thread a channel, ``--block-e 32``) for a launch configuration, runs Triton's bundled ``ptxas -v`` for registers and spills, and counts what costs time in
 the PTX (warp shuffles, barriers, exp2) and layout conversions in the TTGIR. Usage::
 
     python benchmarks/triton_compile_report.py --kernel fwd --block-e 4 --chunk 32 --num-warps 4
     python benchmarks/triton_compile_report.py --kernel seq --block-e 64 --chunk 32
     python benchmarks/triton_compile_report.py --kernel seqbwd --block-e 32 --chunk 32 --const G=8
+    python benchmarks/triton_compile_report.py --kernel convseqbwd --block-e 32
 """
 from __future__ import annotations
 
@@ -22,24 +24,29 @@ import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
+from ssamba_lab.ops.triton_conv_kernels import conv_bidir_bwd_pre_kernel, conv_bidir_bwd_seq_kernel, conv_bidir_fwd_kernel
 from ssamba_lab.ops.triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
 from ssamba_lab.ops.triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
 from ssamba_lab.ops.triton_scan_seq_kernels import scan_seq_fwd_kernel
 
 _BF16_PTRS = {"u0_ptr", "u1_ptr", "dt0_ptr", "dt1_ptr", "B0_ptr", "B1_ptr", "C0_ptr", "C1_ptr", "z_ptr", "o_ptr",
-              "g_ptr", "gu_ptr", "gdt_ptr", "gz_ptr", "u_ptr", "dt_ptr", "B_ptr", "C_ptr", "xr_ptr", "xr1_ptr", "o1_ptr"}
+              "g_ptr", "gu_ptr", "gdt_ptr", "gz_ptr", "u_ptr", "dt_ptr", "B_ptr", "C_ptr", "xr_ptr", "xr1_ptr", "o1_ptr",
+              "x_ptr", "gx_ptr"}
 
 
 def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll: int = 4,
                    extra: dict | None = None, sass_out: Path | None = None) -> dict:
     fn = {"fwd": scan_fwd_kernel, "bwd": scan_bwd_kernel, "seq": scan_seq_fwd_kernel,
-          "seqbwd": scan_seq_bwd_kernel}[kernel]
+          "seqbwd": scan_seq_bwd_kernel, "convfwd": conv_bidir_fwd_kernel, "convbwd": conv_bidir_bwd_pre_kernel,
+          "convseqbwd": conv_bidir_bwd_seq_kernel}[kernel]
     consts = dict(BE=block_e, NP=16, T=chunk, BIDIR=True, HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
                   STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True,
                   VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0, G=8, NDIR=2, AHEAD=4, BOTH=False)
     consts |= extra or {}
     if kernel in ("seq", "seqbwd"):  # unit strides, as Triton specialises them at launch for the mixer's layouts
         consts |= {a: 1 for a in ("sB_n", "sC_n")}  # the channel strides are not specialised (see the kernel)
+    if kernel.startswith("conv"):  # channels contiguous (the mixer's x and gx); tiles of 64 / 32 positions
+        consts |= dict(sx_e=1, sgx_e=1, K=4, BT=64 if kernel == "convfwd" else 32, ONLY=-1)
     names = fn.arg_names
     bf16 = _BF16_PTRS - {"gz_ptr"} if kernel == "seqbwd" else _BF16_PTRS  # the seq backward's dz terms: float32
     sig = {a: ("constexpr" if a in consts else ("*bf16" if a in bf16 else "*fp32") if a.endswith("_ptr")
@@ -88,7 +95,8 @@ def _loop_histogram(sass: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kernel", choices=["fwd", "bwd", "seq", "seqbwd"], default="fwd")
+    ap.add_argument("--kernel", choices=["fwd", "bwd", "seq", "seqbwd", "convfwd", "convbwd", "convseqbwd"],
+                    default="fwd")
     ap.add_argument("--block-e", type=int, default=4)
     ap.add_argument("--chunk", type=int, default=32)
     ap.add_argument("--num-warps", type=int, default=4)
@@ -96,7 +104,7 @@ def main() -> None:
     ap.add_argument("--const", nargs="*", default=[], metavar="NAME=INT", help="override constexprs (PF=0 ...)")
     ap.add_argument("--sass", type=Path, default=None, help="write the SASS here")
     args = ap.parse_args()
-    if args.kernel in ("seq", "seqbwd"):
+    if args.kernel in ("seq", "seqbwd", "convseqbwd"):
         args.num_warps = args.block_e // 32  # a thread per channel
     extra = {k: int(v) for k, v in (c.split("=") for c in args.const)}
     print(compile_report(args.kernel, args.block_e, args.chunk, args.num_warps, args.unroll, extra, args.sass))
