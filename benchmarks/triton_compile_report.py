@@ -46,7 +46,7 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
     if kernel in ("seq", "seqbwd"):  # unit strides, as Triton specialises them at launch for the mixer's layouts
         consts |= {a: 1 for a in ("sB_n", "sC_n")}  # the channel strides are not specialised (see the kernel)
     if kernel.startswith("conv"):  # channels contiguous (the mixer's x and gx); tiles of 64 / 32 positions
-        consts |= dict(sx_e=1, sgx_e=1, K=4, BT=64 if kernel == "convfwd" else 32, ONLY=-1)
+        consts |= {"sx_e": 1, "sgx_e": 1, "K": 4, "BT": 64 if kernel == "convfwd" else 32, "ONLY": -1}
     names = fn.arg_names
     bf16 = _BF16_PTRS - {"gz_ptr"} if kernel == "seqbwd" else _BF16_PTRS  # the seq backward's dz terms: float32
     sig = {a: ("constexpr" if a in consts else ("*bf16" if a in bf16 else "*fp32") if a.endswith("_ptr")

@@ -25,8 +25,12 @@ import triton
 from einops import rearrange
 
 from .add_norm import add_layer_norm_torch, add_layer_norm_triton
-from .triton_conv_kernels import (conv_bidir_bwd_pre_kernel, conv_bidir_bwd_seq_kernel, conv_bidir_bwd_x_kernel,
-                                  conv_bidir_fwd_kernel)
+from .triton_conv_kernels import (
+    conv_bidir_bwd_pre_kernel,
+    conv_bidir_bwd_seq_kernel,
+    conv_bidir_bwd_x_kernel,
+    conv_bidir_fwd_kernel,
+)
 from .triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
 from .triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
 from .triton_scan_seq_kernels import gate_average_kernel, scan_seq_fwd_kernel

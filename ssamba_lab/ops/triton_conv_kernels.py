@@ -166,7 +166,7 @@ def _ldx(xb, t, sx_l, me, L):
 @triton.jit
 def conv_bidir_bwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, gx_ptr, sgx_b, sgx_l, sgx_e,
                               gw_ptr, gbias_ptr, batch, L, E, S, BE: tl.constexpr):
-    """The backward of ``conv_bidir_fwd_seq_kernel`` in one launch: ``gp_d = gu_d silu'(pre_d)`` (pre recomputed),
+    """The backward of ``conv_bidir_fwd_kernel`` (K = 4): ``gp_d = gu_d silu'(pre_d)`` (pre recomputed),
     ``gx[s] = sum_i w_0[i] gp_0[s + 3 - i] + w_1[i] gp_1[s - 3 + i]``, and the weight and bias gradients of the
     positions a program owns (one atomic per weight and program). Grid ``(cdiv(E, BE), batch, cdiv(L, S))``;
     gu ``[2, b, L, E]`` contiguous; gx by its strides; gw ``[2, E, 4]``, gbias ``[2, E]`` float32 zeroed.

@@ -362,7 +362,7 @@ def test_conv_backward_loop_carries_its_windows():
 
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     run = subprocess.run([sys.executable, "-c", _CARRIED_SCRIPT], capture_output=True, text=True, env=env,
-                         timeout=300)
+                         timeout=300, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
     carried = set(run.stdout.split())
     windows = {"f1", "f2", "f3", "g1", "g2", "g3", "g4", "g5", "g6", "xm3", "xm2", "xm1", "x0", "xp1", "xp2", "xp3",
