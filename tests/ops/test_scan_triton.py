@@ -310,19 +310,22 @@ def test_seq_ahead_auto_choice():
         st.TritonScanConfig(seq_ahead=3)
 
 
-_CONVS = [(40, False, 0, 4), (300, False, 0, 4), (40, True, 0, 4), (300, True, 16, 4), (37, True, 8, 3)]
+_CONVS = [(40, False, 0, 4, torch.float32), (300, False, 0, 4, torch.float32), (40, True, 0, 4, torch.float32),
+          (300, True, 16, 4, torch.float32), (37, True, 8, 3, torch.float32), (45, True, 16, 4, torch.bfloat16)]
 
 
-@pytest.mark.parametrize("length, seq, steps, k", _CONVS,
-                         ids=["tiles-40", "tiles-300", "seq-40", "seq-300-segments16", "seq-37-segments8-k3"])
-def test_bidirectional_conv_matches_flipped_causal_conv(length, seq, steps, k, monkeypatch):
+@pytest.mark.parametrize("length, seq, steps, k, dtype", _CONVS,
+                         ids=["tiles-40", "tiles-300", "seq-40", "seq-300-segments16", "seq-37-segments8-k3",
+                              "seq-45-segments16-bf16"])
+def test_bidirectional_conv_matches_flipped_causal_conv(length, seq, steps, k, dtype, monkeypatch):
     """The tile kernels (``conv_seq=False``; at 300 steps the backward's first part splits the sequence over
-    programs, 256 steps each in tiles of 32, its second part over tiles of 64) and the thread-a-channel kernels
+    programs, 256 steps each in tiles of 32, its second part over tiles of 64) and the backward a thread a channel
     (whole sequence a program, or segments of 16 / 8 positions with a ragged last one, where each segment's
-    re-walked 3 positions a side meet its neighbours'; a 3-tap conv as 4 taps with a leading zero)."""
+    re-walked 3 positions a side meet its neighbours'; a 3-tap conv as 4 taps with a leading zero; bf16 x, as
+    in_proj's output under autocast, with float32 weights)."""
     monkeypatch.setattr(st, "_CONFIG", st.TritonScanConfig(conv_seq=seq, conv_seq_steps=steps))
     gen = torch.Generator().manual_seed(5)
-    x = torch.randn(2, length, 5, generator=gen).to(DEVICE).transpose(1, 2).requires_grad_()  # [b, e, l], strided
+    x = torch.randn(2, length, 5, generator=gen).to(DEVICE, dtype).transpose(1, 2).requires_grad_()  # [b, e, l]
     w = torch.randn(2, 5, k, generator=gen).to(DEVICE).requires_grad_()
     bias = torch.randn(2, 5, generator=gen).to(DEVICE).requires_grad_()
 
@@ -332,8 +335,8 @@ def test_bidirectional_conv_matches_flipped_causal_conv(length, seq, steps, k, m
         return torch.stack([fwd, bwd])  # [2, b, e, l]
 
     out = st.bidirectional_conv1d_triton(x, w, bias)
-    assert out.shape == (2, 2, 5, length)
-    _check_grads(out, ref, dict(x=x, w=w, bias=bias), TOL[torch.float32], gen=gen)
+    assert out.shape == (2, 2, 5, length) and out.dtype == dtype
+    _check_grads(out, ref, dict(x=x, w=w, bias=bias), TOL[dtype], gen=gen)
 
 
 _CARRIED_SCRIPT = """
