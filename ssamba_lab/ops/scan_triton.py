@@ -655,8 +655,10 @@ def prepare_mixer(fwd: dict, bwd: dict) -> MixerWeights:
 
 @functools.lru_cache(maxsize=32)
 def _zeros(numel: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """A zero vector for ``prepare_mixer``'s padding, made once (only ever read)."""
-    return torch.zeros(numel, dtype=dtype, device=device)
+    """A zero vector for ``prepare_mixer``'s padding, made once (only ever read; a normal tensor even when first
+    asked for under ``inference_mode``, since training calls reuse it)."""
+    with torch.inference_mode(False):
+        return torch.zeros(numel, dtype=dtype, device=device)
 
 
 def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd: dict, *,
