@@ -2,7 +2,8 @@
 
 Cross-compiles ``scan_fwd_kernel`` / ``scan_bwd_kernel`` (bidirectional, bf16 activations, d_state 16) or the seq
 forward ``scan_seq_fwd_kernel`` (``--kernel seq``: pass 2 of direction 1, the combining and gating one) or the seq
-backward ``scan_seq_bwd_kernel`` (``--kernel seqbwd``: both directions, G steps a group), or the bidirectional
+backward ``scan_seq_bwd_kernel`` (``--kernel seqbwd``: both directions, G steps a group) or its two-launch form
+(``seqhist``: every step's state; ``seqbwdhist``: the adjoint reading them), or the bidirectional
 conv's kernels (``--kernel convfwd``: the tile forward; ``convbwd``: the tile backward's first part;
 ``convseqbwd``: the backward a thread a channel, ``--block-e 32``) for a launch configuration, runs Triton's bundled ``ptxas -v`` for registers and spills, and counts what costs time in
 the PTX (warp shuffles, barriers, exp2) and layout conversions in the TTGIR. Usage::
@@ -26,7 +27,7 @@ from triton.compiler import ASTSource
 
 from ssamba_lab.ops.triton_conv_kernels import conv_bidir_bwd_pre_kernel, conv_bidir_bwd_seq_kernel, conv_bidir_fwd_kernel
 from ssamba_lab.ops.triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
-from ssamba_lab.ops.triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
+from ssamba_lab.ops.triton_scan_seq_bwd_kernels import scan_seq_bwd_hist_kernel, scan_seq_bwd_kernel, scan_seq_hist_kernel
 from ssamba_lab.ops.triton_scan_seq_kernels import scan_seq_fwd_kernel
 
 _BF16_PTRS = {"u0_ptr", "u1_ptr", "dt0_ptr", "dt1_ptr", "B0_ptr", "B1_ptr", "C0_ptr", "C1_ptr", "z_ptr", "o_ptr",
@@ -38,17 +39,18 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
                    extra: dict | None = None, sass_out: Path | None = None) -> dict:
     fn = {"fwd": scan_fwd_kernel, "bwd": scan_bwd_kernel, "seq": scan_seq_fwd_kernel,
           "seqbwd": scan_seq_bwd_kernel, "convfwd": conv_bidir_fwd_kernel, "convbwd": conv_bidir_bwd_pre_kernel,
-          "convseqbwd": conv_bidir_bwd_seq_kernel}[kernel]
+          "convseqbwd": conv_bidir_bwd_seq_kernel, "seqhist": scan_seq_hist_kernel,
+          "seqbwdhist": scan_seq_bwd_hist_kernel}[kernel]
     consts = dict(BE=block_e, NP=16, T=chunk, BIDIR=True, HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
                   STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True,
                   VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0, G=8, NDIR=2, AHEAD=4, BOTH=False)
     consts |= extra or {}
-    if kernel in ("seq", "seqbwd"):  # unit strides, as Triton specialises them at launch for the mixer's layouts
+    if kernel in ("seq", "seqbwd", "seqhist", "seqbwdhist"):  # unit strides, as Triton specialises them at launch for the mixer's layouts
         consts |= {a: 1 for a in ("sB_n", "sC_n")}  # the channel strides are not specialised (see the kernel)
     if kernel.startswith("conv"):  # channels contiguous (the mixer's x and gx); tiles of 64 / 32 positions
         consts |= {"sx_e": 1, "sgx_e": 1, "K": 4, "BT": 64 if kernel == "convfwd" else 32, "ONLY": -1}
     names = fn.arg_names
-    bf16 = _BF16_PTRS - {"gz_ptr"} if kernel == "seqbwd" else _BF16_PTRS  # the seq backward's dz terms: float32
+    bf16 = _BF16_PTRS - {"gz_ptr"} if kernel.startswith("seqbwd") else _BF16_PTRS  # the seq backward's dz terms: float32
     sig = {a: ("constexpr" if a in consts else ("*bf16" if a in bf16 else "*fp32") if a.endswith("_ptr")
                else "i32") for a in names}
     src = ASTSource(fn=fn, signature=sig,
@@ -95,7 +97,8 @@ def _loop_histogram(sass: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kernel", choices=["fwd", "bwd", "seq", "seqbwd", "convfwd", "convbwd", "convseqbwd"],
+    ap.add_argument("--kernel", choices=["fwd", "bwd", "seq", "seqbwd", "seqhist", "seqbwdhist", "convfwd", "convbwd",
+                                           "convseqbwd"],
                     default="fwd")
     ap.add_argument("--block-e", type=int, default=4)
     ap.add_argument("--chunk", type=int, default=32)

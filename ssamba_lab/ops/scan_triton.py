@@ -32,7 +32,7 @@ from .triton_conv_kernels import (
     conv_bidir_fwd_kernel,
 )
 from .triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
-from .triton_scan_seq_bwd_kernels import scan_seq_bwd_kernel
+from .triton_scan_seq_bwd_kernels import scan_seq_bwd_hist_kernel, scan_seq_bwd_kernel, scan_seq_hist_kernel
 from .triton_scan_seq_kernels import gate_average_kernel, scan_seq_fwd_kernel
 
 
@@ -105,6 +105,16 @@ class TritonScanConfig:
     # compiled CUDA: dB, dC summed over a warp by a transposing butterfly (16 shuffles for 16 states) and one
     # vector atomic, instead of a tl.sum (5 shuffles) and a scalar atomic per state
     seq_bwd_butterfly: bool = True
+    # the seq backward in two launches (``seq_bwd_hist``): every step's state recomputed first, by a program per
+    # chunk, into a float32 [ndir, b, l, n, e] buffer, then the adjoint walk with no recompute, reading it one
+    # step ahead. Taken when that buffer fits in ``seq_bwd_hist_mb`` MiB (0.8 GB a layer at 64 x 512 tokens,
+    # ssamba-tiny; it lives for one layer's backward), else the one-launch backward with its per-program scratch
+    seq_bwd_hist: bool = False
+    seq_bwd_hist_mb: int = 4096
+    # registers a thread of that adjoint walk may use (0: the compiler's choice). Left free, ptxas takes 253 for
+    # its one-warp programs (8 a SM: 1.45 waves at 64 x 512 tokens, e = 384); 168 keeps 12 a SM (one wave) with
+    # no spills (``triton_compile_report.py --kernel seqbwdhist``: 572 -> 631 SASS a step)
+    seq_bwd_hist_maxnreg: int = 168
     # seq forward, one step a loop trip: every load of a step is issued this many steps before it (1, 2 or 4;
     # 0: automatic, ``_auto_ahead``). Each step of queue costs ~28 registers (80 -> 168 at 4); it hides memory
     # latency that few warps per SM cannot (Nsight Compute at 4 x 512 tokens, ~5 warps per SM: 62% of the stalls
@@ -141,6 +151,9 @@ class TritonScanConfig:
             v = getattr(self, name)
             assert v >= 0 and v & (v - 1) == 0, f"{name} must be 0 (use chunk) or a power of two, got {v}"
         assert self.seq_ahead in (0, 1, 2, 4), f"seq_ahead must be 0 (automatic), 1, 2 or 4, got {self.seq_ahead}"
+        assert self.seq_bwd_hist_mb >= 0, f"seq_bwd_hist_mb must be >= 0, got {self.seq_bwd_hist_mb}"
+        assert self.seq_bwd_hist_maxnreg == 0 or 24 <= self.seq_bwd_hist_maxnreg <= 255, (
+            f"seq_bwd_hist_maxnreg must be 0 (the compiler's choice) or 24..255, got {self.seq_bwd_hist_maxnreg}")
         assert self.conv_seq_steps >= 0, f"conv_seq_steps must be >= 0 (0: automatic), got {self.conv_seq_steps}"
 
 
@@ -375,7 +388,6 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
     n_e = triton.cdiv(e, be)
     dev = u0.device
     At = A32.transpose(1, 2).contiguous()  # [ndir, n, e]
-    scratch = torch.empty(ndir * batch * n_e * (chunk // group + group) * 16 * be, dtype=torch.float32, device=dev)
     gz_parts = None if z is None else _token_major((batch, e, length), dtype=torch.float32, device=dev, lead=ndir)
     zz = gout if z is None else z  # placeholder pointers without a gate
     gzp = gu if gz_parts is None else gz_parts
@@ -383,18 +395,43 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
     vec = min(_vec_width(B0, C0), _vec_width(B1, C1)) if cuda16 else 0
     every = [u0, u1, dt0, dt1, B0, B1, C0, C1, zz, gout, gu[0], gdt[0], gzp[0]]
     off64 = any(length * max(t.stride()) >= 2 ** 31 for t in every)
-    scan_seq_bwd_kernel[(n_e, batch, ndir)](
-        u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
-        At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), states, scratch,
-        gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzp, *_d_bln(gzp), gA, gD, gbias,
-        batch, length, e, n, nchunks, chunk, group,
-        BE=be, T=chunk, G=group, NS=n, NDIR=ndir, HAS_D=has_D, HAS_Z=z is not None, SOFTPLUS=softplus,
-        FAST=u0.is_cuda and _CONFIG.seq_fast_math, VEC=vec, F32=B0.dtype == torch.float32, OFF64=off64,
-        BFLY=u0.is_cuda and _CONFIG.seq_bwd_butterfly, num_warps=be // 32)
+    fast, f32 = u0.is_cuda and _CONFIG.seq_fast_math, B0.dtype == torch.float32
+    bfly = u0.is_cuda and _CONFIG.seq_bwd_butterfly
+    ep = n_e * be  # channels padded to whole programs
+    hist_numel = ndir * batch * length * n * ep
+    if _CONFIG.seq_bwd_hist and hist_numel * 4 <= _CONFIG.seq_bwd_hist_mb * 2 ** 20:
+        hs = torch.empty(hist_numel, dtype=torch.float32, device=dev)  # [ndir, b, l, n, ep]: every step's h_{t-1}
+        off64 = off64 or length * n * ep >= 2 ** 31
+        scan_seq_hist_kernel[(n_e, batch, ndir * nchunks)](
+            u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,
+            batch, length, e, n, ep, nchunks, chunk,
+            BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, num_warps=be // 32)
+        scan_seq_bwd_hist_kernel[(n_e, batch, ndir)](
+            u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
+            At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), hs,
+            gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzp, *_d_bln(gzp), gA, gD, gbias,
+            batch, length, e, n, ep,
+            BE=be, NS=n, NDIR=ndir, HAS_D=has_D, HAS_Z=z is not None, SOFTPLUS=softplus, FAST=fast, VEC=vec,
+            F32=f32, OFF64=off64, BFLY=bfly, num_warps=be // 32, **_maxnreg(_CONFIG.seq_bwd_hist_maxnreg))
+    else:
+        scratch = torch.empty(ndir * batch * n_e * (chunk // group + group) * 16 * be, dtype=torch.float32,
+                              device=dev)
+        scan_seq_bwd_kernel[(n_e, batch, ndir)](
+            u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
+            At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), states, scratch,
+            gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzp, *_d_bln(gzp), gA, gD, gbias,
+            batch, length, e, n, nchunks, chunk, group,
+            BE=be, T=chunk, G=group, NS=n, NDIR=ndir, HAS_D=has_D, HAS_Z=z is not None, SOFTPLUS=softplus,
+            FAST=fast, VEC=vec, F32=f32, OFF64=off64, BFLY=bfly, num_warps=be // 32)
     if gz_parts is None:
         return None
     gz = gz_parts[0] + gz_parts[1] if ndir == 2 else gz_parts[0]  # [b, e, l], token-major
     return gz.to(z.dtype)
+
+
+def _maxnreg(n: int) -> dict:
+    """The ``maxnreg`` launch option (a register cap per thread) when n > 0, else nothing."""
+    return {"maxnreg": n} if n else {}
 
 
 class _ScanFn(torch.autograd.Function):

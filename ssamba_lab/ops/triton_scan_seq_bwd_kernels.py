@@ -137,6 +137,40 @@ def _sum16_lanes(v, lane, zero_i):
 
 
 @triton.jit
+def _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv, ti, tb_n, lane, s_lane, zero_i,
+             gB_b, gC_b, gu_b, sgu_l, sgu_e, gdt_b, sgdt_l, sgdt_e, gz_b, sgz_l, sgz_e, offs_e, gscale,
+             NS: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
+             BFLY: tl.constexpr):
+    """What an adjoint step writes once its 16 states are done (``_adj``): dB, dC summed over channels into
+    their rows, du, d(dt) (raw, before bias and softplus) and this direction's dz term; returns the dD and
+    d(bias) accumulators. dB, dC: this thread's 16 terms each; y, sb, sa: the sums over states."""
+    if BFLY:  # lane l ends with state (l >> 1) & 15 summed over its warp; even lanes add it
+        m_red = ((lane & 1) == 0) & (s_lane < NS) & tv
+        tl.atomic_add(gB_b + tb_n + s_lane, _sum16_lanes(dB, lane, zero_i), mask=m_red, sem="relaxed")
+        tl.atomic_add(gC_b + tb_n + s_lane, _sum16_lanes(dC, lane, zero_i), mask=m_red, sem="relaxed")
+    else:
+        for k in tl.static_range(16):
+            _sum_out(gB_b + tb_n, k, dB[k], tv, NS)
+            _sum_out(gC_b + tb_n, k, dC[k], tv, NS)
+    gu = dt * sb  # [BE]
+    if HAS_D:
+        y = y + Dv * u
+        gu = gu + Dv * gy
+        gD += gy * u
+    gpre = sb * u + sa * LN2  # [BE] dL/d(dt)
+    if SOFTPLUS:
+        gpre = gpre * tl.sigmoid(pre)
+    gpre = tl.where(m, gpre, 0.0)
+    gbias += gpre
+    tl.store(gu_b + ti * sgu_l + offs_e * sgu_e, gu.to(gu_b.dtype.element_ty), mask=m)
+    tl.store(gdt_b + ti * sgdt_l + offs_e * sgdt_e, gpre.to(gdt_b.dtype.element_ty), mask=m)
+    if HAS_Z:
+        gz = go * y * gscale * sz * (1.0 + zv * (1.0 - sz))  # [BE] this direction's term of dz
+        tl.store(gz_b + ti * sgz_l + offs_e * sgz_e, gz, mask=m)
+    return gD, gbias
+
+
+@triton.jit
 def _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L, SOFTPLUS: tl.constexpr,
              FAST: tl.constexpr, OFF64: tl.constexpr):
     """u_t, dt_t (bias and softplus applied), dt_t u_t and the pre-activation; all zero past the sequence's end
@@ -210,6 +244,40 @@ def _ga_out(p, k: tl.constexpr, ga, offs_e, mask_e, N, NS: tl.constexpr):
         tl.atomic_add(p + offs_e * N + k, ga, mask=mask_e, sem="relaxed")
 
 
+@triton.jit
+def _a16(At, E, offs_e, mask_e, NS: tl.constexpr):
+    """A^T's 16 rows at this program's channels, times log2(e): 16 ``[BE]`` vectors (zero past NS)."""
+    return (_a2(At, 0, E, offs_e, mask_e, NS), _a2(At, 1, E, offs_e, mask_e, NS), _a2(At, 2, E, offs_e, mask_e, NS),
+            _a2(At, 3, E, offs_e, mask_e, NS), _a2(At, 4, E, offs_e, mask_e, NS), _a2(At, 5, E, offs_e, mask_e, NS),
+            _a2(At, 6, E, offs_e, mask_e, NS), _a2(At, 7, E, offs_e, mask_e, NS), _a2(At, 8, E, offs_e, mask_e, NS),
+            _a2(At, 9, E, offs_e, mask_e, NS), _a2(At, 10, E, offs_e, mask_e, NS),
+            _a2(At, 11, E, offs_e, mask_e, NS), _a2(At, 12, E, offs_e, mask_e, NS),
+            _a2(At, 13, E, offs_e, mask_e, NS), _a2(At, 14, E, offs_e, mask_e, NS),
+            _a2(At, 15, E, offs_e, mask_e, NS))
+
+
+@triton.jit
+def _ga_out16(gA, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, offs_e, mask_e, N,
+              NS: tl.constexpr):
+    """The 16 dA accumulators added into ``gA [E, N]``."""
+    _ga_out(gA, 0, g0, offs_e, mask_e, N, NS)
+    _ga_out(gA, 1, g1, offs_e, mask_e, N, NS)
+    _ga_out(gA, 2, g2, offs_e, mask_e, N, NS)
+    _ga_out(gA, 3, g3, offs_e, mask_e, N, NS)
+    _ga_out(gA, 4, g4, offs_e, mask_e, N, NS)
+    _ga_out(gA, 5, g5, offs_e, mask_e, N, NS)
+    _ga_out(gA, 6, g6, offs_e, mask_e, N, NS)
+    _ga_out(gA, 7, g7, offs_e, mask_e, N, NS)
+    _ga_out(gA, 8, g8, offs_e, mask_e, N, NS)
+    _ga_out(gA, 9, g9, offs_e, mask_e, N, NS)
+    _ga_out(gA, 10, g10, offs_e, mask_e, N, NS)
+    _ga_out(gA, 11, g11, offs_e, mask_e, N, NS)
+    _ga_out(gA, 12, g12, offs_e, mask_e, N, NS)
+    _ga_out(gA, 13, g13, offs_e, mask_e, N, NS)
+    _ga_out(gA, 14, g14, offs_e, mask_e, N, NS)
+    _ga_out(gA, 15, g15, offs_e, mask_e, N, NS)
+
+
 # Channel strides are not specialised to 1, as in the seq forward: the [BE] vectors stay one element a thread.
 @triton.jit(do_not_specialize=["su_e", "sdt_e", "sz_e", "sg_e", "sgu_e", "sgdt_e", "sgz_e", "T_rt", "G_rt"])
 def scan_seq_bwd_kernel(
@@ -253,22 +321,7 @@ def scan_seq_bwd_kernel(
     gB_b = gB_ptr + (d * batch + b) * L * N
     gC_b = gC_ptr + (d * batch + b) * L * N
     At = At_ptr + d * N * E
-    a0 = _a2(At, 0, E, offs_e, mask_e, NS)
-    a1 = _a2(At, 1, E, offs_e, mask_e, NS)
-    a2 = _a2(At, 2, E, offs_e, mask_e, NS)
-    a3 = _a2(At, 3, E, offs_e, mask_e, NS)
-    a4 = _a2(At, 4, E, offs_e, mask_e, NS)
-    a5 = _a2(At, 5, E, offs_e, mask_e, NS)
-    a6 = _a2(At, 6, E, offs_e, mask_e, NS)
-    a7 = _a2(At, 7, E, offs_e, mask_e, NS)
-    a8 = _a2(At, 8, E, offs_e, mask_e, NS)
-    a9 = _a2(At, 9, E, offs_e, mask_e, NS)
-    a10 = _a2(At, 10, E, offs_e, mask_e, NS)
-    a11 = _a2(At, 11, E, offs_e, mask_e, NS)
-    a12 = _a2(At, 12, E, offs_e, mask_e, NS)
-    a13 = _a2(At, 13, E, offs_e, mask_e, NS)
-    a14 = _a2(At, 14, E, offs_e, mask_e, NS)
-    a15 = _a2(At, 15, E, offs_e, mask_e, NS)
+    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15 = _a16(At, E, offs_e, mask_e, NS)
     bias = tl.load(bias_ptr + d * E + offs_e, mask=mask_e, other=0.0)  # [BE]
     Dv = tl.load(D_ptr + d * E + offs_e, mask=mask_e, other=0.0) if HAS_D else tl.zeros([BE], dtype=tl.float32)
     zero = tl.zeros([BE], dtype=tl.float32)
@@ -357,6 +410,7 @@ def scan_seq_bwd_kernel(
                     sz = tl.sigmoid(zv)
                     gy = go * zv * sz * gscale  # [BE] dL/dy of this direction
                 else:
+                    zv, sz = go, go  # unused without a gate
                     gy = go * gscale
                 p = scr_steps + jj * 16 * BE
                 tb_n = tb * N
@@ -395,46 +449,219 @@ def scan_seq_bwd_kernel(
                                                      crow[15], y, sb, sa, NS)
                 dB = (b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15)
                 dC = (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15)
-                if BFLY:  # lane l ends with state (l >> 1) & 15 summed over its warp; even lanes add it
-                    m_red = ((lane & 1) == 0) & (s_lane < NS) & tv
-                    tl.atomic_add(gB_b + tb_n + s_lane, _sum16_lanes(dB, lane, zero_i), mask=m_red, sem="relaxed")
-                    tl.atomic_add(gC_b + tb_n + s_lane, _sum16_lanes(dC, lane, zero_i), mask=m_red, sem="relaxed")
-                else:
-                    for k in tl.static_range(16):
-                        _sum_out(gB_b + tb_n, k, dB[k], tv, NS)
-                        _sum_out(gC_b + tb_n, k, dC[k], tv, NS)
-                gu = dt * sb  # [BE]
-                if HAS_D:
-                    y = y + Dv * u
-                    gu = gu + Dv * gy
-                    gD += gy * u
-                gpre = sb * u + sa * LN2  # [BE] dL/d(dt)
-                if SOFTPLUS:
-                    gpre = gpre * tl.sigmoid(pre)
-                gpre = tl.where(m, gpre, 0.0)
-                gbias += gpre
-                tl.store(gu_b + ti * sgu_l + offs_e * sgu_e, gu.to(gu_ptr.dtype.element_ty), mask=m)
-                tl.store(gdt_b + ti * sgdt_l + offs_e * sgdt_e, gpre.to(gdt_ptr.dtype.element_ty), mask=m)
-                if HAS_Z:
-                    gz = go * y * gscale * sz * (1.0 + zv * (1.0 - sz))  # [BE] this direction's term of dz
-                    tl.store(gz_b + ti * sgz_l + offs_e * sgz_e, gz, mask=m)
+                gD, gbias = _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv, ti, tb_n,
+                                     lane, s_lane, zero_i, gB_b, gC_b, gu_b, sgu_l, sgu_e, gdt_b, sgdt_l, sgdt_e,
+                                     gz_b, sgz_l, sgz_e, offs_e, gscale, NS, HAS_D, HAS_Z, SOFTPLUS, BFLY)
     gA = gA_ptr + d * E * N
-    _ga_out(gA, 0, g0, offs_e, mask_e, N, NS)
-    _ga_out(gA, 1, g1, offs_e, mask_e, N, NS)
-    _ga_out(gA, 2, g2, offs_e, mask_e, N, NS)
-    _ga_out(gA, 3, g3, offs_e, mask_e, N, NS)
-    _ga_out(gA, 4, g4, offs_e, mask_e, N, NS)
-    _ga_out(gA, 5, g5, offs_e, mask_e, N, NS)
-    _ga_out(gA, 6, g6, offs_e, mask_e, N, NS)
-    _ga_out(gA, 7, g7, offs_e, mask_e, N, NS)
-    _ga_out(gA, 8, g8, offs_e, mask_e, N, NS)
-    _ga_out(gA, 9, g9, offs_e, mask_e, N, NS)
-    _ga_out(gA, 10, g10, offs_e, mask_e, N, NS)
-    _ga_out(gA, 11, g11, offs_e, mask_e, N, NS)
-    _ga_out(gA, 12, g12, offs_e, mask_e, N, NS)
-    _ga_out(gA, 13, g13, offs_e, mask_e, N, NS)
-    _ga_out(gA, 14, g14, offs_e, mask_e, N, NS)
-    _ga_out(gA, 15, g15, offs_e, mask_e, N, NS)
+    _ga_out16(gA, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, offs_e, mask_e, N, NS)
+    if HAS_D:
+        tl.atomic_add(gD_ptr + d * E + offs_e, gD, mask=mask_e, sem="relaxed")
+    tl.atomic_add(gbias_ptr + d * E + offs_e, gbias, mask=mask_e, sem="relaxed")
+
+
+# --- The backward in two launches: every step's state first (parallel over chunks), then the adjoint alone ---
+#
+# The kernel above recomputes each chunk twice inside the serial adjoint walk and keeps h_{t-1} in a scratch that
+# the GPU reads back from L2 (Nsight Compute: half its stalls wait on those loads, ROOFLINE.md). Here
+# ``scan_seq_hist_kernel`` first recomputes h_{t-1} of every step, one program per (channels, batch, direction,
+# chunk): thousands of independent short walks, so occupancy hides their latency; the DRAM traffic is one write and
+# one read of ``[NDIR, b, L, NS, E]`` float32 (0.8 GB a layer at 64 x 512 tokens, e = 384). Then
+# ``scan_seq_bwd_hist_kernel`` walks the adjoint with no recompute, loading each step's h_{t-1} one step ahead.
+
+
+@triton.jit
+def _put_h(p, k: tl.constexpr, h, EP, m, NS: tl.constexpr):
+    if k < NS:
+        tl.store(p + k * EP, h, mask=m)
+
+
+@triton.jit
+def _get_h(p, k: tl.constexpr, EP, BE: tl.constexpr, NS: tl.constexpr):
+    if k < NS:
+        return tl.load(p + k * EP)
+    else:
+        return tl.zeros([BE], dtype=tl.float32)
+
+
+@triton.jit
+def _get_h16(p, EP, BE: tl.constexpr, NS: tl.constexpr):
+    """h_{t-1} of one step from its ``[NS, EP]`` slab of ``hs``: 16 ``[BE]`` vectors (zero past NS)."""
+    return (_get_h(p, 0, EP, BE, NS), _get_h(p, 1, EP, BE, NS), _get_h(p, 2, EP, BE, NS), _get_h(p, 3, EP, BE, NS),
+            _get_h(p, 4, EP, BE, NS), _get_h(p, 5, EP, BE, NS), _get_h(p, 6, EP, BE, NS), _get_h(p, 7, EP, BE, NS),
+            _get_h(p, 8, EP, BE, NS), _get_h(p, 9, EP, BE, NS), _get_h(p, 10, EP, BE, NS),
+            _get_h(p, 11, EP, BE, NS), _get_h(p, 12, EP, BE, NS), _get_h(p, 13, EP, BE, NS),
+            _get_h(p, 14, EP, BE, NS), _get_h(p, 15, EP, BE, NS))
+
+
+@triton.jit(do_not_specialize=["su_e", "sdt_e", "T_rt"])
+def scan_seq_hist_kernel(
+        u0_ptr, u1_ptr, su_b, su_l, su_e, dt0_ptr, dt1_ptr, sdt_b, sdt_l, sdt_e, B0_ptr, B1_ptr, sB_b, sB_l, sB_n,
+        At_ptr, bias_ptr, st_ptr, hs_ptr, batch, L, E, N, EP, nchunks, T_rt,
+        BE: tl.constexpr, T: tl.constexpr, NS: tl.constexpr, SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False,
+        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True):
+    """Grid ``(cdiv(E, BE), batch, NDIR * nchunks)``: the state entering every step (in scan order; direction 1
+    scans right-to-left) into ``hs [NDIR, batch, L, NS, EP]`` float32, ``EP = cdiv(E, BE) * BE`` (channels padded
+    to whole programs, so the adjoint's loads need no mask). A program recomputes one chunk of T steps from the
+    forward's chunk state ``st [NDIR, batch, nchunks, E, N]``. Other operands as ``scan_seq_bwd_kernel``."""
+    pid_e = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    d = tl.program_id(2) // nchunks
+    c = tl.program_id(2) % nchunks
+    rev = d
+    offs_e = pid_e * BE + tl.arange(0, BE)  # [BE]
+    mask_e = offs_e < E
+    u_b = _pick(d, u0_ptr, u1_ptr) + b * su_b
+    dt_b = _pick(d, dt0_ptr, dt1_ptr) + b * sdt_b
+    B_b = _pick(d, B0_ptr, B1_ptr) + b * sB_b
+    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15 = _a16(At_ptr + d * N * E, E, offs_e,
+                                                                                mask_e, NS)
+    bias = tl.load(bias_ptr + d * E + offs_e, mask=mask_e, other=0.0)  # [BE]
+    zero_i = tl.zeros([BE], dtype=tl.int32)
+    st = st_ptr + ((d * batch + b) * nchunks + c) * E * N
+    h0 = _load_state(st, 0, offs_e, mask_e, N, NS)
+    h1 = _load_state(st, 1, offs_e, mask_e, N, NS)
+    h2 = _load_state(st, 2, offs_e, mask_e, N, NS)
+    h3 = _load_state(st, 3, offs_e, mask_e, N, NS)
+    h4 = _load_state(st, 4, offs_e, mask_e, N, NS)
+    h5 = _load_state(st, 5, offs_e, mask_e, N, NS)
+    h6 = _load_state(st, 6, offs_e, mask_e, N, NS)
+    h7 = _load_state(st, 7, offs_e, mask_e, N, NS)
+    h8 = _load_state(st, 8, offs_e, mask_e, N, NS)
+    h9 = _load_state(st, 9, offs_e, mask_e, N, NS)
+    h10 = _load_state(st, 10, offs_e, mask_e, N, NS)
+    h11 = _load_state(st, 11, offs_e, mask_e, N, NS)
+    h12 = _load_state(st, 12, offs_e, mask_e, N, NS)
+    h13 = _load_state(st, 13, offs_e, mask_e, N, NS)
+    h14 = _load_state(st, 14, offs_e, mask_e, N, NS)
+    h15 = _load_state(st, 15, offs_e, mask_e, N, NS)
+    hs_b = hs_ptr + (d * batch + b) * L * NS * EP + pid_e * BE + tl.arange(0, BE)  # [BE]
+    t_c = c * T
+    for j in range(T_rt):
+        t = t_c + j + rev * (T - 1 - 2 * j)  # scan order
+        tv = t < L  # a padded step (past the end) stores nothing and leaves the state as it is
+        p = hs_b + _idx(tl.minimum(t, L - 1), OFF64) * (NS * EP)
+        _put_h(p, 0, h0, EP, tv, NS)
+        _put_h(p, 1, h1, EP, tv, NS)
+        _put_h(p, 2, h2, EP, tv, NS)
+        _put_h(p, 3, h3, EP, tv, NS)
+        _put_h(p, 4, h4, EP, tv, NS)
+        _put_h(p, 5, h5, EP, tv, NS)
+        _put_h(p, 6, h6, EP, tv, NS)
+        _put_h(p, 7, h7, EP, tv, NS)
+        _put_h(p, 8, h8, EP, tv, NS)
+        _put_h(p, 9, h9, EP, tv, NS)
+        _put_h(p, 10, h10, EP, tv, NS)
+        _put_h(p, 11, h11, EP, tv, NS)
+        _put_h(p, 12, h12, EP, tv, NS)
+        _put_h(p, 13, h13, EP, tv, NS)
+        _put_h(p, 14, h14, EP, tv, NS)
+        _put_h(p, 15, h15, EP, tv, NS)
+        u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L, SOFTPLUS, FAST,
+                                   OFF64)
+        brow = _bc_unpack(_bc_load(B_b + _idx(tl.minimum(t, L - 1), OFF64) * sB_l, sB_n, zero_i, NS, VEC, F32),
+                          VEC, F32)
+        h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _fwd_step(
+            h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
+            a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dtu, brow, NS)
+
+
+@triton.jit(do_not_specialize=["su_e", "sdt_e", "sz_e", "sg_e", "sgu_e", "sgdt_e", "sgz_e"])
+def scan_seq_bwd_hist_kernel(
+        u0_ptr, u1_ptr, su_b, su_l, su_e, dt0_ptr, dt1_ptr, sdt_b, sdt_l, sdt_e,
+        B0_ptr, B1_ptr, sB_b, sB_l, sB_n, C0_ptr, C1_ptr, sC_b, sC_l, sC_n,
+        At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, g_ptr, sg_b, sg_l, sg_e, hs_ptr,
+        gu_ptr, sgu_d, sgu_b, sgu_l, sgu_e, gdt_ptr, sgdt_d, sgdt_b, sgdt_l, sgdt_e, gB_ptr, gC_ptr,
+        gz_ptr, sgz_d, sgz_b, sgz_l, sgz_e, gA_ptr, gD_ptr, gbias_ptr,
+        batch, L, E, N, EP,
+        BE: tl.constexpr, NS: tl.constexpr, NDIR: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
+        SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False, VEC: tl.constexpr = 0, F32: tl.constexpr = False,
+        OFF64: tl.constexpr = True, BFLY: tl.constexpr = False):
+    """Grid ``(cdiv(E, BE), batch, NDIR)``: the adjoint walk of ``scan_seq_bwd_kernel`` (same operands and outputs)
+    with every step's h_{t-1} read from ``hs`` (``scan_seq_hist_kernel``) instead of recomputed; the next step's
+    16 values are loaded while this step runs."""
+    pid_e = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    d = tl.program_id(2)
+    rev = d  # direction 1 scans right-to-left: its adjoint runs left-to-right
+    offs_e = pid_e * BE + tl.arange(0, BE)  # [BE]
+    mask_e = offs_e < E
+    u_b = _pick(d, u0_ptr, u1_ptr) + b * su_b
+    dt_b = _pick(d, dt0_ptr, dt1_ptr) + b * sdt_b
+    B_b = _pick(d, B0_ptr, B1_ptr) + b * sB_b
+    C_b = _pick(d, C0_ptr, C1_ptr) + b * sC_b
+    z_b = z_ptr + b * sz_b
+    g_b = g_ptr + b * sg_b
+    gu_b = gu_ptr + d * sgu_d + b * sgu_b
+    gdt_b = gdt_ptr + d * sgdt_d + b * sgdt_b
+    gz_b = gz_ptr + d * sgz_d + b * sgz_b
+    gB_b = gB_ptr + (d * batch + b) * L * N
+    gC_b = gC_ptr + (d * batch + b) * L * N
+    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15 = _a16(At_ptr + d * N * E, E, offs_e,
+                                                                                mask_e, NS)
+    bias = tl.load(bias_ptr + d * E + offs_e, mask=mask_e, other=0.0)  # [BE]
+    Dv = tl.load(D_ptr + d * E + offs_e, mask=mask_e, other=0.0) if HAS_D else tl.zeros([BE], dtype=tl.float32)
+    zero = tl.zeros([BE], dtype=tl.float32)
+    zero_i = tl.zeros([BE], dtype=tl.int32)
+    lane = tl.arange(0, BE) % 32  # [BE] a thread per channel: element i sits in lane i % 32
+    s_lane = (lane >> 1) & 15  # [BE] the state a lane's butterfly sum belongs to
+    gscale = 0.5 if NDIR == 2 else 1.0
+    # adjoint carry q_k = a_{t+1} g_{t+1}, and the dA accumulators (all reassigned every trip, so all carried)
+    q0, q1, q2, q3, q4, q5, q6, q7 = zero, zero, zero, zero, zero, zero, zero, zero
+    q8, q9, q10, q11, q12, q13, q14, q15 = zero, zero, zero, zero, zero, zero, zero, zero
+    g0, g1, g2, g3, g4, g5, g6, g7 = zero, zero, zero, zero, zero, zero, zero, zero
+    g8, g9, g10, g11, g12, g13, g14, g15 = zero, zero, zero, zero, zero, zero, zero, zero
+    gD = zero
+    gbias = zero
+    hs_b = hs_ptr + (d * batch + b) * L * NS * EP + pid_e * BE + tl.arange(0, BE)  # [BE]
+    # the first adjoint step: t = L - 1 (direction 0) or 0 (direction 1)
+    n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15 = _get_h16(
+        hs_b + _idx((1 - rev) * (L - 1), OFF64) * (NS * EP), EP, BE, NS)
+    for s in range(L):
+        t = s + (1 - rev) * (L - 1 - 2 * s)  # adjoint order
+        hp0, hp1, hp2, hp3, hp4, hp5, hp6, hp7 = n0, n1, n2, n3, n4, n5, n6, n7
+        hp8, hp9, hp10, hp11, hp12, hp13, hp14, hp15 = n8, n9, n10, n11, n12, n13, n14, n15
+        tn = tl.minimum(tl.maximum(t + 2 * rev - 1, 0), L - 1)  # the next adjoint step (clamped: a spare load)
+        n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15 = _get_h16(
+            hs_b + _idx(tn, OFF64) * (NS * EP), EP, BE, NS)
+        tv = t < L
+        m = mask_e & tv
+        ti = _idx(t, OFF64)
+        u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L, SOFTPLUS, FAST,
+                                   OFF64)
+        brow = _bc_unpack(_bc_load(B_b + ti * sB_l, sB_n, zero_i, NS, VEC, F32), VEC, F32)
+        crow = _bc_unpack(_bc_load(C_b + ti * sC_l, sC_n, zero_i, NS, VEC, F32), VEC, F32)
+        go = tl.load(g_b + ti * sg_l + offs_e * sg_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+        if HAS_Z:
+            zv = tl.load(z_b + ti * sz_l + offs_e * sz_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+            sz = tl.sigmoid(zv)
+            gy = go * zv * sz * gscale  # [BE] dL/dy of this direction
+        else:
+            zv, sz = go, go  # unused without a gate
+            gy = go * gscale
+        y, sb, sa = zero, zero, zero
+        q0, g0, y, sb, sa, b0, c0 = _adj(0, hp0, a0, q0, g0, dt, dtu, gy, brow[0], crow[0], y, sb, sa, NS)
+        q1, g1, y, sb, sa, b1, c1 = _adj(1, hp1, a1, q1, g1, dt, dtu, gy, brow[1], crow[1], y, sb, sa, NS)
+        q2, g2, y, sb, sa, b2, c2 = _adj(2, hp2, a2, q2, g2, dt, dtu, gy, brow[2], crow[2], y, sb, sa, NS)
+        q3, g3, y, sb, sa, b3, c3 = _adj(3, hp3, a3, q3, g3, dt, dtu, gy, brow[3], crow[3], y, sb, sa, NS)
+        q4, g4, y, sb, sa, b4, c4 = _adj(4, hp4, a4, q4, g4, dt, dtu, gy, brow[4], crow[4], y, sb, sa, NS)
+        q5, g5, y, sb, sa, b5, c5 = _adj(5, hp5, a5, q5, g5, dt, dtu, gy, brow[5], crow[5], y, sb, sa, NS)
+        q6, g6, y, sb, sa, b6, c6 = _adj(6, hp6, a6, q6, g6, dt, dtu, gy, brow[6], crow[6], y, sb, sa, NS)
+        q7, g7, y, sb, sa, b7, c7 = _adj(7, hp7, a7, q7, g7, dt, dtu, gy, brow[7], crow[7], y, sb, sa, NS)
+        q8, g8, y, sb, sa, b8, c8 = _adj(8, hp8, a8, q8, g8, dt, dtu, gy, brow[8], crow[8], y, sb, sa, NS)
+        q9, g9, y, sb, sa, b9, c9 = _adj(9, hp9, a9, q9, g9, dt, dtu, gy, brow[9], crow[9], y, sb, sa, NS)
+        q10, g10, y, sb, sa, b10, c10 = _adj(10, hp10, a10, q10, g10, dt, dtu, gy, brow[10], crow[10], y, sb, sa, NS)
+        q11, g11, y, sb, sa, b11, c11 = _adj(11, hp11, a11, q11, g11, dt, dtu, gy, brow[11], crow[11], y, sb, sa, NS)
+        q12, g12, y, sb, sa, b12, c12 = _adj(12, hp12, a12, q12, g12, dt, dtu, gy, brow[12], crow[12], y, sb, sa, NS)
+        q13, g13, y, sb, sa, b13, c13 = _adj(13, hp13, a13, q13, g13, dt, dtu, gy, brow[13], crow[13], y, sb, sa, NS)
+        q14, g14, y, sb, sa, b14, c14 = _adj(14, hp14, a14, q14, g14, dt, dtu, gy, brow[14], crow[14], y, sb, sa, NS)
+        q15, g15, y, sb, sa, b15, c15 = _adj(15, hp15, a15, q15, g15, dt, dtu, gy, brow[15], crow[15], y, sb, sa, NS)
+        dB = (b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15)
+        dC = (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15)
+        gD, gbias = _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv, ti, ti * N, lane,
+                             s_lane, zero_i, gB_b, gC_b, gu_b, sgu_l, sgu_e, gdt_b, sgdt_l, sgdt_e, gz_b, sgz_l,
+                             sgz_e, offs_e, gscale, NS, HAS_D, HAS_Z, SOFTPLUS, BFLY)
+    _ga_out16(gA_ptr + d * E * N, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, offs_e,
+              mask_e, N, NS)
     if HAS_D:
         tl.atomic_add(gD_ptr + d * E + offs_e, gD, mask=mask_e, sem="relaxed")
     tl.atomic_add(gbias_ptr + d * E + offs_e, gbias, mask=mask_e, sem="relaxed")

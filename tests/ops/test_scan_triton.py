@@ -36,15 +36,20 @@ def _rel(a: torch.Tensor, ref: torch.Tensor) -> float:
 
 
 # (forward kernel, segments, steps a loop trip, fast softplus, vector B / C loads, float32 B / C copy, backward
-# kernel, butterfly sums in the seq backward, steps the seq forward loads ahead); fast softplus, vector loads, the
-# float32 copy and the butterfly change compiled CUDA code only (inline PTX), so their variants run on a GPU only
-_FORWARDS = [("chunked", 0, 1, False, False, False, "chunked", False, 1),
-             ("seq", 1, 4, False, False, False, "seq", False, 1), ("seq", 3, 1, False, False, False, "seq", False, 4)]
-_FORWARD_IDS = ["chunked", "seq-unroll4", "seq-3segments-ahead4"]
+# kernel, butterfly sums in the seq backward, steps the seq forward loads ahead, seq backward in two launches);
+# fast softplus, vector loads, the float32 copy and the butterfly change compiled CUDA code only (inline PTX), so
+# their variants run on a GPU only
+_FORWARDS = [("chunked", 0, 1, False, False, False, "chunked", False, 1, False),
+             ("seq", 1, 4, False, False, False, "seq", False, 1, False),
+             ("seq", 3, 1, False, False, False, "seq", False, 4, True)]
+_FORWARD_IDS = ["chunked", "seq-unroll4", "seq-3segments-ahead4-hist"]
 if torch.cuda.is_available():
-    _FORWARDS += [("seq", 3, 1, True, True, False, "seq", True, 2), ("seq", 1, 2, True, False, True, "seq", False, 1),
-                  ("seq", 1, 1, True, True, False, "chunked", False, 1)]
-    _FORWARD_IDS += ["seq-3segments-fast-vec-bfly-ahead2", "seq-unroll2-fast-bcf32", "seq-fast-vec-chunked-bwd"]
+    _FORWARDS += [("seq", 3, 1, True, True, False, "seq", True, 2, False),
+                  ("seq", 3, 1, True, True, False, "seq", True, 4, True),
+                  ("seq", 1, 2, True, False, True, "seq", False, 1, False),
+                  ("seq", 1, 1, True, True, False, "chunked", False, 1, False)]
+    _FORWARD_IDS += ["seq-3segments-fast-vec-bfly-ahead2", "seq-3segments-fast-vec-bfly-hist", "seq-unroll2-fast-bcf32",
+                     "seq-fast-vec-chunked-bwd"]
 
 
 @pytest.fixture(params=_FORWARDS, ids=_FORWARD_IDS)
@@ -53,16 +58,17 @@ def small_chunks(request):
     with each forward kernel: the chunked one, the seq one on the whole sequence, and the seq one split into 3
     sequence segments (two passes; the last segment is short, so the ragged end meets a segment boundary) loading
     4 steps ahead (so the queue runs past segment ends and both ends of the sequence); the chunked forward with
-    the chunked backward, the seq ones with the seq backward in groups of 4 steps (two groups a chunk); on CUDA
-    also the seq forward with fast softplus and vector B / C loads 2 steps ahead (with the butterfly sums in the
-    backward), with its float32 B / C copy, and feeding the chunked backward."""
-    forward, segments, unroll, fast, vec, bc_f32, backward, bfly, ahead = request.param
+    the chunked backward, the seq ones with the seq backward in groups of 4 steps (two groups a chunk) or, for the
+    3-segment one, in two launches (``seq_bwd_hist``); on CUDA also the seq forward with fast softplus and vector
+    B / C loads 2 or 4 steps ahead (with the butterfly sums in the backward, in one launch or two), with its
+    float32 B / C copy, and feeding the chunked backward."""
+    forward, segments, unroll, fast, vec, bc_f32, backward, bfly, ahead, hist = request.param
     prev = st.set_launch_config(st.TritonScanConfig(chunk=8, fwd=st.ScanLaunchConfig(block_e=4),
                                                     bwd=st.ScanLaunchConfig(block_e=4), forward=forward,
                                                     segments=segments, seq_block_e=32, seq_unroll=unroll,
                                                     seq_fast_math=fast, seq_vec_bc=vec, seq_bc_f32=bc_f32,
                                                     backward=backward, seq_bwd_group=4, seq_bwd_butterfly=bfly,
-                                                    seq_train_chunk=0, seq_ahead=ahead))  # training: chunks of 8 too
+                                                    seq_train_chunk=0, seq_ahead=ahead, seq_bwd_hist=hist))
     yield
     st.set_launch_config(prev)
 
@@ -193,6 +199,36 @@ def test_seq_backward_is_the_one_tested(monkeypatch):
         finally:
             st.set_launch_config(prev)
         assert len(calls) == expected, f"backward={backward!r}: the seq backward ran {len(calls)} times"
+
+
+@pytest.mark.parametrize("hist, limit_mb, expected", [(True, 4096, "two"), (True, 0, "one"), (False, 4096, "one")])
+def test_seq_backward_in_two_launches_when_its_buffer_fits(monkeypatch, hist, limit_mb, expected):
+    """``seq_bwd_hist`` runs the state recompute and the adjoint as two launches (every step's state in a buffer)
+    when that buffer fits in ``seq_bwd_hist_mb``, else the one-launch backward; both give the reference's
+    gradients (the small_chunks parity tests run each at more sizes)."""
+    seen = []
+
+    def spy(name):
+        real = getattr(st, name)
+
+        class Spy:
+            def __getitem__(self, grid):
+                return lambda *a, **k: seen.append(name) or real[grid](*a, **k)
+        monkeypatch.setattr(st, name, Spy())
+
+    for name in ("scan_seq_bwd_kernel", "scan_seq_hist_kernel", "scan_seq_bwd_hist_kernel"):
+        spy(name)
+    gen = torch.Generator().manual_seed(13)
+    ins = _inputs(2, 2, 5, 3, 13, torch.float32, gen=gen)
+    prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_bwd_group=4, seq_bwd_hist=hist,
+                                                    seq_bwd_hist_mb=limit_mb))
+    try:
+        out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)
+        _check_grads(out, _ref_bidirectional, ins, TOL[torch.float32], gen=gen)
+    finally:
+        st.set_launch_config(prev)
+    want = {"two": ["scan_seq_hist_kernel", "scan_seq_bwd_hist_kernel"], "one": ["scan_seq_bwd_kernel"]}[expected]
+    assert seen == want, seen
 
 
 @pytest.mark.parametrize("group", [2, 4])
