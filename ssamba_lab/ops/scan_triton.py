@@ -115,6 +115,8 @@ class TritonScanConfig:
     # its one-warp programs (8 a SM: 1.45 waves at 64 x 512 tokens, e = 384); 168 keeps 12 a SM (one wave) with
     # no spills (``triton_compile_report.py --kernel seqbwdhist``: 572 -> 631 SASS a step)
     seq_bwd_hist_maxnreg: int = 168
+    # that adjoint walk loads every operand of a step one step ahead (else only h_{t-1})
+    seq_bwd_hist_pf: bool = True
     # seq forward, one step a loop trip: every load of a step is issued this many steps before it (1, 2 or 4;
     # 0: automatic, ``_auto_ahead``). Each step of queue costs ~28 registers (80 -> 168 at 4); it hides memory
     # latency that few warps per SM cannot (Nsight Compute at 4 x 512 tokens, ~5 warps per SM: 62% of the stalls
@@ -412,7 +414,8 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
             gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzp, *_d_bln(gzp), gA, gD, gbias,
             batch, length, e, n, ep,
             BE=be, NS=n, NDIR=ndir, HAS_D=has_D, HAS_Z=z is not None, SOFTPLUS=softplus, FAST=fast, VEC=vec,
-            F32=f32, OFF64=off64, BFLY=bfly, num_warps=be // 32, **_maxnreg(_CONFIG.seq_bwd_hist_maxnreg))
+            F32=f32, OFF64=off64, BFLY=bfly, PF=_CONFIG.seq_bwd_hist_pf, num_warps=be // 32,
+            **_maxnreg(_CONFIG.seq_bwd_hist_maxnreg))
     else:
         scratch = torch.empty(ndir * batch * n_e * (chunk // group + group) * 16 * be, dtype=torch.float32,
                               device=dev)

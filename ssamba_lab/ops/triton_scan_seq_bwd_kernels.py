@@ -536,9 +536,15 @@ def scan_seq_hist_kernel(
     h15 = _load_state(st, 15, offs_e, mask_e, N, NS)
     hs_b = hs_ptr + (d * batch + b) * L * NS * EP + pid_e * BE + tl.arange(0, BE)  # [BE]
     t_c = c * T
+    # a step's loads are issued one step ahead (a chain of load -> math per step is what bounds this kernel)
+    u_n, pre_n, braw_n = _hist_loads(t_c + rev * (T - 1), u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
+                                     offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
     for j in range(T_rt):
         t = t_c + j + rev * (T - 1 - 2 * j)  # scan order
         tv = t < L  # a padded step (past the end) stores nothing and leaves the state as it is
+        u, pre, braw = u_n, pre_n, braw_n
+        u_n, pre_n, braw_n = _hist_loads(t + 1 - 2 * rev, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
+                                         offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
         p = hs_b + _idx(tl.minimum(t, L - 1), OFF64) * (NS * EP)
         _put_h(p, 0, h0, EP, tv, NS)
         _put_h(p, 1, h1, EP, tv, NS)
@@ -556,13 +562,45 @@ def scan_seq_hist_kernel(
         _put_h(p, 13, h13, EP, tv, NS)
         _put_h(p, 14, h14, EP, tv, NS)
         _put_h(p, 15, h15, EP, tv, NS)
-        u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L, SOFTPLUS, FAST,
-                                   OFF64)
-        brow = _bc_unpack(_bc_load(B_b + _idx(tl.minimum(t, L - 1), OFF64) * sB_l, sB_n, zero_i, NS, VEC, F32),
-                          VEC, F32)
+        pre = pre + bias
+        dt = _softplus_base2(pre, FAST) if SOFTPLUS else pre
+        dt = tl.where(mask_e & tv, dt, 0.0)  # [BE]
+        brow = _bc_unpack(braw, VEC, F32)
         h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _fwd_step(
             h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
-            a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dtu, brow, NS)
+            a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dt * u, brow, NS)
+
+
+@triton.jit
+def _hist_loads(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, offs_e, mask_e, L, zero_i, NS: tl.constexpr,
+                VEC: tl.constexpr, F32: tl.constexpr, OFF64: tl.constexpr):
+    """Step t's u, raw dt (zero outside ``[0, L)``) and raw B row (of t clamped into the sequence)."""
+    m = mask_e & (t >= 0) & (t < L)
+    ti = _idx(t, OFF64)
+    u = tl.load(u_b + ti * su_l + offs_e * su_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+    pre = tl.load(dt_b + ti * sdt_l + offs_e * sdt_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+    braw = _bc_load(B_b + _idx(tl.minimum(tl.maximum(t, 0), L - 1), OFF64) * sB_l, sB_n, zero_i, NS, VEC, F32)
+    return u, pre, braw
+
+
+@triton.jit
+def _adj_loads(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, C_b, sC_l, sC_n, g_b, sg_l, sg_e, z_b, sz_l,
+               sz_e, offs_e, mask_e, L, zero_i, NS: tl.constexpr, VEC: tl.constexpr, F32: tl.constexpr,
+               OFF64: tl.constexpr, HAS_Z: tl.constexpr):
+    """Step t's loads for the adjoint: u, raw dt, the output's gradient, z (zero outside ``[0, L)``; z is the
+    gradient again without a gate) and the raw B, C rows (of t clamped into the sequence)."""
+    m = mask_e & (t >= 0) & (t < L)
+    ti = _idx(t, OFF64)
+    u = tl.load(u_b + ti * su_l + offs_e * su_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+    pre = tl.load(dt_b + ti * sdt_l + offs_e * sdt_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+    go = tl.load(g_b + ti * sg_l + offs_e * sg_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+    zv = go
+    if HAS_Z:
+        zv = tl.load(z_b + ti * sz_l + offs_e * sz_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+    tc = _idx(tl.minimum(tl.maximum(t, 0), L - 1), OFF64)
+    braw = _bc_load(B_b + tc * sB_l, sB_n, zero_i, NS, VEC, F32)
+    craw = _bc_load(C_b + tc * sC_l, sC_n, zero_i, NS, VEC, F32)
+    return u, pre, go, zv, braw, craw
 
 
 @triton.jit(do_not_specialize=["su_e", "sdt_e", "sz_e", "sg_e", "sgu_e", "sgdt_e", "sgz_e"])
@@ -575,10 +613,11 @@ def scan_seq_bwd_hist_kernel(
         batch, L, E, N, EP,
         BE: tl.constexpr, NS: tl.constexpr, NDIR: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
         SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False, VEC: tl.constexpr = 0, F32: tl.constexpr = False,
-        OFF64: tl.constexpr = True, BFLY: tl.constexpr = False):
+        OFF64: tl.constexpr = True, BFLY: tl.constexpr = False, PF: tl.constexpr = False):
     """Grid ``(cdiv(E, BE), batch, NDIR)``: the adjoint walk of ``scan_seq_bwd_kernel`` (same operands and outputs)
     with every step's h_{t-1} read from ``hs`` (``scan_seq_hist_kernel``) instead of recomputed; the next step's
-    16 values are loaded while this step runs."""
+    16 values are loaded while this step runs, and with PF its other loads too (u, dt, the output's gradient, z,
+    the B and C rows: ~20 more registers)."""
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2)
@@ -616,6 +655,11 @@ def scan_seq_bwd_hist_kernel(
     # the first adjoint step: t = L - 1 (direction 0) or 0 (direction 1)
     n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15 = _get_h16(
         hs_b + _idx((1 - rev) * (L - 1), OFF64) * (NS * EP), EP, BE, NS)
+    # the per-step loads' operands (``_adj_loads``)
+    la = (u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, C_b, sC_l, sC_n, g_b, sg_l, sg_e, z_b, sz_l, sz_e,
+          offs_e, mask_e, L, zero_i)
+    if PF:
+        u_n, pre_n, go_n, z_n, braw_n, craw_n = _adj_loads((1 - rev) * (L - 1), *la, NS, VEC, F32, OFF64, HAS_Z)
     for s in range(L):
         t = s + (1 - rev) * (L - 1 - 2 * s)  # adjoint order
         hp0, hp1, hp2, hp3, hp4, hp5, hp6, hp7 = n0, n1, n2, n3, n4, n5, n6, n7
@@ -626,13 +670,18 @@ def scan_seq_bwd_hist_kernel(
         tv = t < L
         m = mask_e & tv
         ti = _idx(t, OFF64)
-        u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L, SOFTPLUS, FAST,
-                                   OFF64)
-        brow = _bc_unpack(_bc_load(B_b + ti * sB_l, sB_n, zero_i, NS, VEC, F32), VEC, F32)
-        crow = _bc_unpack(_bc_load(C_b + ti * sC_l, sC_n, zero_i, NS, VEC, F32), VEC, F32)
-        go = tl.load(g_b + ti * sg_l + offs_e * sg_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+        if PF:  # this step's loads came with the last one; issue the next step's
+            u, pre, go, zv, braw, craw = u_n, pre_n, go_n, z_n, braw_n, craw_n
+            u_n, pre_n, go_n, z_n, braw_n, craw_n = _adj_loads(t + 2 * rev - 1, *la, NS, VEC, F32, OFF64, HAS_Z)
+        else:
+            u, pre, go, zv, braw, craw = _adj_loads(t, *la, NS, VEC, F32, OFF64, HAS_Z)
+        pre = pre + bias  # [BE] the pre-activation of dt
+        dt = _softplus_base2(pre, FAST) if SOFTPLUS else pre
+        dt = tl.where(m, dt, 0.0)  # [BE]
+        dtu = dt * u
+        brow = _bc_unpack(braw, VEC, F32)
+        crow = _bc_unpack(craw, VEC, F32)
         if HAS_Z:
-            zv = tl.load(z_b + ti * sz_l + offs_e * sz_e, mask=m, other=0.0).to(tl.float32)  # [BE]
             sz = tl.sigmoid(zv)
             gy = go * zv * sz * gscale  # [BE] dL/dy of this direction
         else:

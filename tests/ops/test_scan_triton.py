@@ -201,11 +201,13 @@ def test_seq_backward_is_the_one_tested(monkeypatch):
         assert len(calls) == expected, f"backward={backward!r}: the seq backward ran {len(calls)} times"
 
 
-@pytest.mark.parametrize("hist, limit_mb, expected", [(True, 4096, "two"), (True, 0, "one"), (False, 4096, "one")])
-def test_seq_backward_in_two_launches_when_its_buffer_fits(monkeypatch, hist, limit_mb, expected):
+@pytest.mark.parametrize("hist, limit_mb, pf, expected", [(True, 4096, True, "two"), (True, 4096, False, "two"),
+                                                         (True, 0, True, "one"), (False, 4096, True, "one")])
+def test_seq_backward_in_two_launches_when_its_buffer_fits(monkeypatch, hist, limit_mb, pf, expected):
     """``seq_bwd_hist`` runs the state recompute and the adjoint as two launches (every step's state in a buffer)
     when that buffer fits in ``seq_bwd_hist_mb``, else the one-launch backward; both give the reference's
-    gradients (the small_chunks parity tests run each at more sizes)."""
+    gradients (the small_chunks parity tests run each at more sizes), with the adjoint's loads one step ahead
+    or not (``seq_bwd_hist_pf``)."""
     seen = []
 
     def spy(name):
@@ -221,7 +223,7 @@ def test_seq_backward_in_two_launches_when_its_buffer_fits(monkeypatch, hist, li
     gen = torch.Generator().manual_seed(13)
     ins = _inputs(2, 2, 5, 3, 13, torch.float32, gen=gen)
     prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_bwd_group=4, seq_bwd_hist=hist,
-                                                    seq_bwd_hist_mb=limit_mb))
+                                                    seq_bwd_hist_mb=limit_mb, seq_bwd_hist_pf=pf))
     try:
         out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)
         _check_grads(out, _ref_bidirectional, ins, TOL[torch.float32], gen=gen)
