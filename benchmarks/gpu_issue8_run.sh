@@ -97,7 +97,8 @@ set -uo pipefail
 #   hist:   the seq backward in two launches (seq_bwd_hist: every step's state, then the adjoint): the tiny training
 #           step graphed with the defaults, with it (register cap 168, the default cap) and with it uncapped, where
 #           that step's time goes with it, then GPU pytest of its tests and of the whole-model parity and graph tests
-#           (HIST_SETS: other settings to time instead of the two with it)
+#           (HIST_SETS: other settings to time instead of the two with it; HIST_BASE: settings of the base training
+#           step to time; HIST_K, HIST_PYTEST_S: the pytest selection and its time limit)
 stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
@@ -458,11 +459,18 @@ if [ "$stage" = hist ]; then
       --repeats 10 --budget-s 1 > "$OUT/$R/train_$set.log" 2>&1; grep "tok |" "$OUT/$R/train_$set.log"
     cp "$OUT/nvidia_smi.txt" "$OUT/$R/"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
   done
+  for set in ${HIST_BASE:-}; do  # the base training step (HIST_BASE: settings, "default" for none)
+    timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_base_${set//[=,]/}" \
+      --variants triton-seq --sizes base --kinds train_step --cuda-graph \
+      $([ $set = default ] || echo --set ${set//,/ }) --repeats 10 --budget-s 1 > "$OUT/$R/train_base_$set.log" 2>&1
+    grep "tok |" "$OUT/$R/train_base_$set.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  done
   timeout 80 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT/$R" --tag "_$R" --cases 0 --set seq_bwd_hist=True \
     > "$OUT/$R/profile.log" 2>&1; head -n 20 "$OUT/$R"/gpu_profile_steps_$R.md | tail -n 14
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
-  timeout 150 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py tests/ops/test_gpu_parity.py \
-    tests/models/test_graphed.py -k "hist or two_launches or cuda_backends or replays" > "$OUT/$R/pytest.log" 2>&1
+  timeout "${HIST_PYTEST_S:-150}" python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py \
+    tests/ops/test_gpu_parity.py tests/models/test_graphed.py -k "${HIST_K:-hist or two_launches or cuda_backends or replays}" \
+    > "$OUT/$R/pytest.log" 2>&1
   tail -n 4 "$OUT/$R/pytest.log"
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi

@@ -106,10 +106,11 @@ class TritonScanConfig:
     # vector atomic, instead of a tl.sum (5 shuffles) and a scalar atomic per state
     seq_bwd_butterfly: bool = True
     # the seq backward in two launches (``seq_bwd_hist``): every step's state recomputed first, by a program per
-    # chunk, into a float32 [ndir, b, l, n, e] buffer, then the adjoint walk with no recompute, reading it one
+    # chunk, into a float32 buffer of ndir x b x l x n x e, then the adjoint walk with no recompute, reading it one
     # step ahead. Taken when that buffer fits in ``seq_bwd_hist_mb`` MiB (0.8 GB a layer at 64 x 512 tokens,
-    # ssamba-tiny; it lives for one layer's backward), else the one-launch backward with its per-program scratch
-    seq_bwd_hist: bool = False
+    # ssamba-tiny; it lives for one layer's backward), else the one-launch backward with its per-program scratch.
+    # H200, graphed tiny training step (results/gpu_issue8_h200_r33): 69.47 -> 61.87 ms
+    seq_bwd_hist: bool = True
     seq_bwd_hist_mb: int = 4096
     # registers a thread of that adjoint walk may use (0: the compiler's choice). Left free, ptxas takes 253 for
     # its one-warp programs (8 a SM: 1.45 waves at 64 x 512 tokens, e = 384); 168 keeps 12 a SM (one wave) with
@@ -399,20 +400,19 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
     off64 = any(length * max(t.stride()) >= 2 ** 31 for t in every)
     fast, f32 = u0.is_cuda and _CONFIG.seq_fast_math, B0.dtype == torch.float32
     bfly = u0.is_cuda and _CONFIG.seq_bwd_butterfly
-    ep = n_e * be  # channels padded to whole programs
-    hist_numel = ndir * batch * length * n * ep
+    hist_numel = ndir * batch * n_e * length * n * be  # channels padded to whole programs
     if _CONFIG.seq_bwd_hist and hist_numel * 4 <= _CONFIG.seq_bwd_hist_mb * 2 ** 20:
-        hs = torch.empty(hist_numel, dtype=torch.float32, device=dev)  # [ndir, b, l, n, ep]: every step's h_{t-1}
-        off64 = off64 or length * n * ep >= 2 ** 31
+        hs = torch.empty(hist_numel, dtype=torch.float32, device=dev)  # [ndir, b, n_e, l, n, be]: each step's h_{t-1}
+        off64 = off64 or length * n * be >= 2 ** 31
         scan_seq_hist_kernel[(n_e, batch, ndir * nchunks)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,
-            batch, length, e, n, ep, nchunks, chunk,
+            batch, length, e, n, nchunks, chunk,
             BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, num_warps=be // 32)
         scan_seq_bwd_hist_kernel[(n_e, batch, ndir)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
             At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), hs,
             gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzp, *_d_bln(gzp), gA, gD, gbias,
-            batch, length, e, n, ep,
+            batch, length, e, n,
             BE=be, NS=n, NDIR=ndir, HAS_D=has_D, HAS_Z=z is not None, SOFTPLUS=softplus, FAST=fast, VEC=vec,
             F32=f32, OFF64=off64, BFLY=bfly, PF=_CONFIG.seq_bwd_hist_pf, num_warps=be // 32,
             **_maxnreg(_CONFIG.seq_bwd_hist_maxnreg))

@@ -465,44 +465,45 @@ def scan_seq_bwd_kernel(
 # the GPU reads back from L2 (Nsight Compute: half its stalls wait on those loads, ROOFLINE.md). Here
 # ``scan_seq_hist_kernel`` first recomputes h_{t-1} of every step, one program per (channels, batch, direction,
 # chunk): thousands of independent short walks, so occupancy hides their latency; the DRAM traffic is one write and
-# one read of ``[NDIR, b, L, NS, E]`` float32 (0.8 GB a layer at 64 x 512 tokens, e = 384). Then
+# one read of NDIR x b x L x NS x E float32 values (0.8 GB a layer at 64 x 512 tokens, e = 384). Then
 # ``scan_seq_bwd_hist_kernel`` walks the adjoint with no recompute, loading each step's h_{t-1} one step ahead.
 
 
 @triton.jit
-def _put_h(p, k: tl.constexpr, h, EP, m, NS: tl.constexpr):
+def _put_h(p, k: tl.constexpr, h, SK, m, NS: tl.constexpr):
     if k < NS:
-        tl.store(p + k * EP, h, mask=m)
+        tl.store(p + k * SK, h, mask=m)
 
 
 @triton.jit
-def _get_h(p, k: tl.constexpr, EP, BE: tl.constexpr, NS: tl.constexpr):
+def _get_h(p, k: tl.constexpr, SK, BE: tl.constexpr, NS: tl.constexpr):
     if k < NS:
-        return tl.load(p + k * EP)
+        return tl.load(p + k * SK)
     else:
         return tl.zeros([BE], dtype=tl.float32)
 
 
 @triton.jit
-def _get_h16(p, EP, BE: tl.constexpr, NS: tl.constexpr):
-    """h_{t-1} of one step from its ``[NS, EP]`` slab of ``hs``: 16 ``[BE]`` vectors (zero past NS)."""
-    return (_get_h(p, 0, EP, BE, NS), _get_h(p, 1, EP, BE, NS), _get_h(p, 2, EP, BE, NS), _get_h(p, 3, EP, BE, NS),
-            _get_h(p, 4, EP, BE, NS), _get_h(p, 5, EP, BE, NS), _get_h(p, 6, EP, BE, NS), _get_h(p, 7, EP, BE, NS),
-            _get_h(p, 8, EP, BE, NS), _get_h(p, 9, EP, BE, NS), _get_h(p, 10, EP, BE, NS),
-            _get_h(p, 11, EP, BE, NS), _get_h(p, 12, EP, BE, NS), _get_h(p, 13, EP, BE, NS),
-            _get_h(p, 14, EP, BE, NS), _get_h(p, 15, EP, BE, NS))
+def _get_h16(p, SK, BE: tl.constexpr, NS: tl.constexpr):
+    """h_{t-1} of one step from ``hs`` (states SK apart): 16 ``[BE]`` vectors (zero past NS)."""
+    return (_get_h(p, 0, SK, BE, NS), _get_h(p, 1, SK, BE, NS), _get_h(p, 2, SK, BE, NS), _get_h(p, 3, SK, BE, NS),
+            _get_h(p, 4, SK, BE, NS), _get_h(p, 5, SK, BE, NS), _get_h(p, 6, SK, BE, NS), _get_h(p, 7, SK, BE, NS),
+            _get_h(p, 8, SK, BE, NS), _get_h(p, 9, SK, BE, NS), _get_h(p, 10, SK, BE, NS),
+            _get_h(p, 11, SK, BE, NS), _get_h(p, 12, SK, BE, NS), _get_h(p, 13, SK, BE, NS),
+            _get_h(p, 14, SK, BE, NS), _get_h(p, 15, SK, BE, NS))
 
 
 @triton.jit(do_not_specialize=["su_e", "sdt_e", "T_rt"])
 def scan_seq_hist_kernel(
         u0_ptr, u1_ptr, su_b, su_l, su_e, dt0_ptr, dt1_ptr, sdt_b, sdt_l, sdt_e, B0_ptr, B1_ptr, sB_b, sB_l, sB_n,
-        At_ptr, bias_ptr, st_ptr, hs_ptr, batch, L, E, N, EP, nchunks, T_rt,
+        At_ptr, bias_ptr, st_ptr, hs_ptr, batch, L, E, N, nchunks, T_rt,
         BE: tl.constexpr, T: tl.constexpr, NS: tl.constexpr, SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True):
     """Grid ``(cdiv(E, BE), batch, NDIR * nchunks)``: the state entering every step (in scan order; direction 1
-    scans right-to-left) into ``hs [NDIR, batch, L, NS, EP]`` float32, ``EP = cdiv(E, BE) * BE`` (channels padded
-    to whole programs, so the adjoint's loads need no mask). A program recomputes one chunk of T steps from the
-    forward's chunk state ``st [NDIR, batch, nchunks, E, N]``. Other operands as ``scan_seq_bwd_kernel``."""
+    scans right-to-left) into ``hs [NDIR, batch, cdiv(E, BE), L, NS, BE]`` float32: a program's channels own a
+    contiguous ``[L, NS, BE]`` block, so a step is 16 whole 128-byte lines side by side (2 KB) and a chunk 64 KB,
+    and the adjoint's loads need no mask. A program recomputes one chunk of T steps from the forward's chunk state
+    ``st [NDIR, batch, nchunks, E, N]``. Other operands as ``scan_seq_bwd_kernel``."""
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2) // nchunks
@@ -534,7 +535,7 @@ def scan_seq_hist_kernel(
     h13 = _load_state(st, 13, offs_e, mask_e, N, NS)
     h14 = _load_state(st, 14, offs_e, mask_e, N, NS)
     h15 = _load_state(st, 15, offs_e, mask_e, N, NS)
-    hs_b = hs_ptr + (d * batch + b) * L * NS * EP + pid_e * BE + tl.arange(0, BE)  # [BE]
+    hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE)  # [BE]
     t_c = c * T
     # a step's loads are issued one step ahead (a chain of load -> math per step is what bounds this kernel)
     u_n, pre_n, braw_n = _hist_loads(t_c + rev * (T - 1), u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
@@ -545,23 +546,23 @@ def scan_seq_hist_kernel(
         u, pre, braw = u_n, pre_n, braw_n
         u_n, pre_n, braw_n = _hist_loads(t + 1 - 2 * rev, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
                                          offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
-        p = hs_b + _idx(tl.minimum(t, L - 1), OFF64) * (NS * EP)
-        _put_h(p, 0, h0, EP, tv, NS)
-        _put_h(p, 1, h1, EP, tv, NS)
-        _put_h(p, 2, h2, EP, tv, NS)
-        _put_h(p, 3, h3, EP, tv, NS)
-        _put_h(p, 4, h4, EP, tv, NS)
-        _put_h(p, 5, h5, EP, tv, NS)
-        _put_h(p, 6, h6, EP, tv, NS)
-        _put_h(p, 7, h7, EP, tv, NS)
-        _put_h(p, 8, h8, EP, tv, NS)
-        _put_h(p, 9, h9, EP, tv, NS)
-        _put_h(p, 10, h10, EP, tv, NS)
-        _put_h(p, 11, h11, EP, tv, NS)
-        _put_h(p, 12, h12, EP, tv, NS)
-        _put_h(p, 13, h13, EP, tv, NS)
-        _put_h(p, 14, h14, EP, tv, NS)
-        _put_h(p, 15, h15, EP, tv, NS)
+        p = hs_b + _idx(tl.minimum(t, L - 1), OFF64) * (NS * BE)
+        _put_h(p, 0, h0, BE, tv, NS)
+        _put_h(p, 1, h1, BE, tv, NS)
+        _put_h(p, 2, h2, BE, tv, NS)
+        _put_h(p, 3, h3, BE, tv, NS)
+        _put_h(p, 4, h4, BE, tv, NS)
+        _put_h(p, 5, h5, BE, tv, NS)
+        _put_h(p, 6, h6, BE, tv, NS)
+        _put_h(p, 7, h7, BE, tv, NS)
+        _put_h(p, 8, h8, BE, tv, NS)
+        _put_h(p, 9, h9, BE, tv, NS)
+        _put_h(p, 10, h10, BE, tv, NS)
+        _put_h(p, 11, h11, BE, tv, NS)
+        _put_h(p, 12, h12, BE, tv, NS)
+        _put_h(p, 13, h13, BE, tv, NS)
+        _put_h(p, 14, h14, BE, tv, NS)
+        _put_h(p, 15, h15, BE, tv, NS)
         pre = pre + bias
         dt = _softplus_base2(pre, FAST) if SOFTPLUS else pre
         dt = tl.where(mask_e & tv, dt, 0.0)  # [BE]
@@ -610,7 +611,7 @@ def scan_seq_bwd_hist_kernel(
         At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, g_ptr, sg_b, sg_l, sg_e, hs_ptr,
         gu_ptr, sgu_d, sgu_b, sgu_l, sgu_e, gdt_ptr, sgdt_d, sgdt_b, sgdt_l, sgdt_e, gB_ptr, gC_ptr,
         gz_ptr, sgz_d, sgz_b, sgz_l, sgz_e, gA_ptr, gD_ptr, gbias_ptr,
-        batch, L, E, N, EP,
+        batch, L, E, N,
         BE: tl.constexpr, NS: tl.constexpr, NDIR: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
         SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False, VEC: tl.constexpr = 0, F32: tl.constexpr = False,
         OFF64: tl.constexpr = True, BFLY: tl.constexpr = False, PF: tl.constexpr = False):
@@ -651,10 +652,10 @@ def scan_seq_bwd_hist_kernel(
     g8, g9, g10, g11, g12, g13, g14, g15 = zero, zero, zero, zero, zero, zero, zero, zero
     gD = zero
     gbias = zero
-    hs_b = hs_ptr + (d * batch + b) * L * NS * EP + pid_e * BE + tl.arange(0, BE)  # [BE]
+    hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE)  # [BE]
     # the first adjoint step: t = L - 1 (direction 0) or 0 (direction 1)
     n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15 = _get_h16(
-        hs_b + _idx((1 - rev) * (L - 1), OFF64) * (NS * EP), EP, BE, NS)
+        hs_b + _idx((1 - rev) * (L - 1), OFF64) * (NS * BE), BE, BE, NS)
     # the per-step loads' operands (``_adj_loads``)
     la = (u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, C_b, sC_l, sC_n, g_b, sg_l, sg_e, z_b, sz_l, sz_e,
           offs_e, mask_e, L, zero_i)
@@ -666,7 +667,7 @@ def scan_seq_bwd_hist_kernel(
         hp8, hp9, hp10, hp11, hp12, hp13, hp14, hp15 = n8, n9, n10, n11, n12, n13, n14, n15
         tn = tl.minimum(tl.maximum(t + 2 * rev - 1, 0), L - 1)  # the next adjoint step (clamped: a spare load)
         n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15 = _get_h16(
-            hs_b + _idx(tn, OFF64) * (NS * EP), EP, BE, NS)
+            hs_b + _idx(tn, OFF64) * (NS * BE), BE, BE, NS)
         tv = t < L
         m = mask_e & tv
         ti = _idx(t, OFF64)
