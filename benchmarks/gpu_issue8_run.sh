@@ -99,7 +99,9 @@ set -uo pipefail
 #           that step's time goes with it, then GPU pytest of its tests and of the whole-model parity and graph tests
 #           (HIST_SETS: other settings to time instead of the two with it; HIST_BASE: settings of the base training
 #           step to time; HIST_K, HIST_PYTEST_S: the pytest selection and its time limit)
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist}"
+#   hist2:  with it the default: GPU pytest of the whole-model parity and CUDA-graph tests and of bf16 states first,
+#           then the tiny training step graphed with the defaults and with bf16 states (seq_bwd_hist_bf16)
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -473,4 +475,17 @@ if [ "$stage" = hist ]; then
     > "$OUT/$R/pytest.log" 2>&1
   tail -n 4 "$OUT/$R/pytest.log"
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
+fi
+if [ "$stage" = hist2 ]; then
+  R="${RTAG:-r35}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
+  timeout 200 python3 -m pytest -q -p no:cacheprovider tests/ops/test_gpu_parity.py tests/models/test_graphed.py \
+    tests/ops/test_scan_triton.py -k "cuda_backends or replays or bf16_states" > "$OUT/$R/pytest.log" 2>&1
+  tail -n 4 "$OUT/$R/pytest.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  for set in default seq_bwd_hist_bf16=True; do
+    timeout 80 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_${set//[=,]/}" \
+      --variants triton-seq --sizes tiny --kinds train_step --cuda-graph $([ $set = default ] || echo --set $set) \
+      --repeats 10 --budget-s 1 > "$OUT/$R/train_$set.log" 2>&1; grep "tok |" "$OUT/$R/train_$set.log"
+    tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  done
+  rm -rf "$OUT/$R"
 fi

@@ -110,14 +110,19 @@ class TritonScanConfig:
     # step ahead. Taken when that buffer fits in ``seq_bwd_hist_mb`` MiB (0.8 GB a layer at 64 x 512 tokens,
     # ssamba-tiny; it lives for one layer's backward), else the one-launch backward with its per-program scratch.
     # H200, graphed tiny training step (results/gpu_issue8_h200_r33): 69.47 -> 61.87 ms
+    # Base (e = 1536, a 3.2 GB buffer) measured the same either way (r34: 257.43 against 257.49 ms), so the
+    # default limit keeps it on the one-launch backward and its smaller memory
     seq_bwd_hist: bool = True
-    seq_bwd_hist_mb: int = 4096
+    seq_bwd_hist_mb: int = 2048
     # registers a thread of that adjoint walk may use (0: the compiler's choice). Left free, ptxas takes 253 for
     # its one-warp programs (8 a SM: 1.45 waves at 64 x 512 tokens, e = 384); 168 keeps 12 a SM (one wave) with
     # no spills (``triton_compile_report.py --kernel seqbwdhist``: 572 -> 631 SASS a step)
     seq_bwd_hist_maxnreg: int = 168
     # that adjoint walk loads every operand of a step one step ahead (else only h_{t-1})
     seq_bwd_hist_pf: bool = True
+    # the states in bf16 when the scan's inputs are bf16 (half the buffer and its traffic; each stored state is
+    # rounded once and only enters per-step gradient terms, not a recurrence), float32 otherwise
+    seq_bwd_hist_bf16: bool = False
     # seq forward, one step a loop trip: every load of a step is issued this many steps before it (1, 2 or 4;
     # 0: automatic, ``_auto_ahead``). Each step of queue costs ~28 registers (80 -> 168 at 4); it hides memory
     # latency that few warps per SM cannot (Nsight Compute at 4 x 512 tokens, ~5 warps per SM: 62% of the stalls
@@ -401,8 +406,9 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
     fast, f32 = u0.is_cuda and _CONFIG.seq_fast_math, B0.dtype == torch.float32
     bfly = u0.is_cuda and _CONFIG.seq_bwd_butterfly
     hist_numel = ndir * batch * n_e * length * n * be  # channels padded to whole programs
-    if _CONFIG.seq_bwd_hist and hist_numel * 4 <= _CONFIG.seq_bwd_hist_mb * 2 ** 20:
-        hs = torch.empty(hist_numel, dtype=torch.float32, device=dev)  # [ndir, b, n_e, l, n, be]: each step's h_{t-1}
+    hs_dtype = torch.bfloat16 if _CONFIG.seq_bwd_hist_bf16 and u0.dtype == torch.bfloat16 else torch.float32
+    if _CONFIG.seq_bwd_hist and hist_numel * hs_dtype.itemsize <= _CONFIG.seq_bwd_hist_mb * 2 ** 20:
+        hs = torch.empty(hist_numel, dtype=hs_dtype, device=dev)  # [ndir, b, n_e, l, n, be]: each step's h_{t-1}
         off64 = off64 or length * n * be >= 2 ** 31
         scan_seq_hist_kernel[(n_e, batch, ndir * nchunks)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,

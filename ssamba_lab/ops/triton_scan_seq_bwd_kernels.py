@@ -472,13 +472,13 @@ def scan_seq_bwd_kernel(
 @triton.jit
 def _put_h(p, k: tl.constexpr, h, SK, m, NS: tl.constexpr):
     if k < NS:
-        tl.store(p + k * SK, h, mask=m)
+        tl.store(p + k * SK, h.to(p.dtype.element_ty), mask=m)
 
 
 @triton.jit
 def _get_h(p, k: tl.constexpr, SK, BE: tl.constexpr, NS: tl.constexpr):
     if k < NS:
-        return tl.load(p + k * SK)
+        return tl.load(p + k * SK).to(tl.float32)
     else:
         return tl.zeros([BE], dtype=tl.float32)
 
@@ -500,7 +500,8 @@ def scan_seq_hist_kernel(
         BE: tl.constexpr, T: tl.constexpr, NS: tl.constexpr, SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True):
     """Grid ``(cdiv(E, BE), batch, NDIR * nchunks)``: the state entering every step (in scan order; direction 1
-    scans right-to-left) into ``hs [NDIR, batch, cdiv(E, BE), L, NS, BE]`` float32: a program's channels own a
+    scans right-to-left) into ``hs [NDIR, batch, cdiv(E, BE), L, NS, BE]`` (float32, or bf16 to halve the
+    traffic; the adjoint computes in float32 either way): a program's channels own a
     contiguous ``[L, NS, BE]`` block, so a step is 16 whole 128-byte lines side by side (2 KB) and a chunk 64 KB,
     and the adjoint's loads need no mask. A program recomputes one chunk of T steps from the forward's chunk state
     ``st [NDIR, batch, nchunks, E, N]``. Other operands as ``scan_seq_bwd_kernel``."""

@@ -233,6 +233,29 @@ def test_seq_backward_in_two_launches_when_its_buffer_fits(monkeypatch, hist, li
     assert seen == want, seen
 
 
+def test_seq_backward_bf16_states(monkeypatch):
+    """With ``seq_bwd_hist_bf16`` and bf16 inputs the two-launch backward stores its states in bf16 (half the
+    buffer) and its gradients stay within the bf16 tolerance of the float64 reference; float32 inputs keep
+    float32 states."""
+    dtypes = []
+    real = st.scan_seq_hist_kernel
+
+    class Spy:
+        def __getitem__(self, grid):
+            return lambda *a, **k: dtypes.append(a[18].dtype) or real[grid](*a, **k)  # a[18]: the states buffer
+    monkeypatch.setattr(st, "scan_seq_hist_kernel", Spy())
+    prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_bwd_hist=True, seq_bwd_hist_bf16=True))
+    try:
+        for dtype in (torch.bfloat16, torch.float32):
+            gen = torch.Generator().manual_seed(17)
+            ins = _inputs(2, 2, 6, 16, 19, dtype, gen=gen)
+            out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)
+            _check_grads(out, _ref_bidirectional, ins, TOL[dtype], gen=gen)
+    finally:
+        st.set_launch_config(prev)
+    assert dtypes == [torch.bfloat16, torch.float32], dtypes
+
+
 @pytest.mark.parametrize("group", [2, 4])
 def test_seq_train_chunk_sets_the_stored_states(monkeypatch, group):
     """With ``seq_train_chunk`` the training forward stores a state every that many steps and the backward
