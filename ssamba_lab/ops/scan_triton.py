@@ -106,23 +106,26 @@ class TritonScanConfig:
     # vector atomic, instead of a tl.sum (5 shuffles) and a scalar atomic per state
     seq_bwd_butterfly: bool = True
     # the seq backward in two launches (``seq_bwd_hist``): every step's state recomputed first, by a program per
-    # chunk, into a float32 buffer of ndir x b x l x n x e, then the adjoint walk with no recompute, reading it one
-    # step ahead. Taken when that buffer fits in ``seq_bwd_hist_mb`` MiB (0.8 GB a layer at 64 x 512 tokens,
-    # ssamba-tiny; it lives for one layer's backward), else the one-launch backward with its per-program scratch.
-    # H200, graphed tiny training step (results/gpu_issue8_h200_r33): 69.47 -> 61.87 ms
-    # Base (e = 1536, a 3.2 GB buffer) measured the same either way (r34: 257.43 against 257.49 ms), so the
-    # default limit keeps it on the one-launch backward and its smaller memory
+    # chunk, into a buffer of ndir x b x l x n x e values, then the adjoint walk with no recompute, reading it one
+    # step ahead. Taken when that buffer fits in ``seq_bwd_hist_mb`` MiB (it lives for one layer's backward), else
+    # the one-launch backward with its per-program scratch. H200, graphed training step at 64 x 512 tokens
+    # (results/GPU_HIST_2026-12-04.md): tiny 70.12 -> 61.69 ms (float32 states, 0.8 GB, r34), 61.14 -> 53.88 ms
+    # with bf16 states (0.4 GB, r35); base the same either way with float32 states (3.2 GB: 257.43 against
+    # 257.49 ms, r34) and not measured with bf16 states (1.6 GB), so the limit keeps base on the one-launch path
     seq_bwd_hist: bool = True
-    seq_bwd_hist_mb: int = 2048
-    # registers a thread of that adjoint walk may use (0: the compiler's choice). Left free, ptxas takes 253 for
-    # its one-warp programs (8 a SM: 1.45 waves at 64 x 512 tokens, e = 384); 168 keeps 12 a SM (one wave) with
-    # no spills (``triton_compile_report.py --kernel seqbwdhist``: 572 -> 631 SASS a step)
+    seq_bwd_hist_mb: int = 1024
+    # registers a thread of that adjoint walk may use (0: the compiler's choice). Left free, ptxas takes 255 for
+    # its one-warp programs (8 a SM: 1.45 waves at 64 x 512 tokens, e = 384; r32: 81.07 against 70.02 ms capped);
+    # 168 keeps 12 a SM (one wave) with no spills
     seq_bwd_hist_maxnreg: int = 168
-    # that adjoint walk loads every operand of a step one step ahead (else only h_{t-1})
+    # that adjoint walk loads every operand of a step one step ahead, else only h_{t-1} (r33: 61.87 against
+    # 66.73 ms)
     seq_bwd_hist_pf: bool = True
-    # the states in bf16 when the scan's inputs are bf16 (half the buffer and its traffic; each stored state is
-    # rounded once and only enters per-step gradient terms, not a recurrence), float32 otherwise
-    seq_bwd_hist_bf16: bool = False
+    # the states in bf16 when the scan's inputs are bf16 (autocast training), else float32. Each stored state is
+    # rounded once and enters only per-step gradient terms, not a recurrence: against float64 the bf16-input
+    # gradients of A and delta_bias go from ~1e-7 to ~2e-3 relative error (those of u, delta, B, C, z stay
+    # 2e-3 - 3e-3, the inputs' own rounding), for half the buffer and its traffic
+    seq_bwd_hist_bf16: bool = True
     # seq forward, one step a loop trip: every load of a step is issued this many steps before it (1, 2 or 4;
     # 0: automatic, ``_auto_ahead``). Each step of queue costs ~28 registers (80 -> 168 at 4); it hides memory
     # latency that few warps per SM cannot (Nsight Compute at 4 x 512 tokens, ~5 warps per SM: 62% of the stalls
