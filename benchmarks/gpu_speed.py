@@ -284,14 +284,18 @@ BWD_GRIDS = {
     # one group a chunk (G == T): the seq backward skips its first recompute, for more stored states
     "onegroup": [("seq", 32, 8, True), ("seq", 16, 16, True), ("seq", 8, 8, True), ("seq", 32, 32, True),
                  ("seq", 16, 4, True)],
+    # the seq backward in one launch against two (every step's state first: float32 states, then bf16 states
+    # for bf16 inputs; the group size applies to the one-launch kernel only)
+    "hist": [("chunked", 32, 8, False), ("seq", 32, 8, True), ("seq-hist-f32", 32, 8, True), ("seq-hist", 32, 8, True)],
 }
 
 
 def bwd_sweep(cases: list[ScanCase], timing: TimingConfig, *, with_mamba: bool, grid: str = "full") -> list[dict]:
     """The seq backward (``triton_scan_seq_bwd_kernels``) against the chunked one, both after the default (seq)
     forward: forward + backward time, backward alone (the difference, against the default forward), chunk, group
-    size, butterfly sums; the gradients' relative difference to the chunked backward's. mamba-ssm's forward +
-    backward for comparison."""
+    size, butterfly sums; the gradients' relative difference to the grid's first row. ``seq`` rows run the
+    one-launch seq backward, ``seq-hist`` / ``seq-hist-f32`` the two-launch one (``seq_bwd_hist``) with bf16 /
+    float32 states. mamba-ssm's forward + backward for comparison."""
     from ssamba_lab.ops import scan_triton as st
 
     names = ("u", "delta", "B", "C", "z")
@@ -310,8 +314,10 @@ def bwd_sweep(cases: list[ScanCase], timing: TimingConfig, *, with_mamba: bool, 
             fwd_ms = time_ms(lambda: triton_bidirectional(p), timing)
         ref = None
         for backward, chunk, group, bfly in BWD_GRIDS[grid]:
-            st.set_launch_config(st.TritonScanConfig(chunk=chunk, backward=backward, seq_bwd_group=group,
-                                                     seq_bwd_butterfly=bfly, seq_train_chunk=0))
+            hist = backward.startswith("seq-hist")
+            st.set_launch_config(st.TritonScanConfig(chunk=chunk, backward="seq" if hist else backward,
+                                                     seq_bwd_group=group, seq_bwd_butterfly=bfly, seq_train_chunk=0,
+                                                     seq_bwd_hist=hist, seq_bwd_hist_bf16=backward == "seq-hist"))
             row = asdict(case) | dict(backward=backward, chunk=chunk, seq_bwd_group=group, seq_bwd_butterfly=bfly,
                                       fwd_ms=fwd_ms)
             try:

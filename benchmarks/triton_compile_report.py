@@ -25,9 +25,17 @@ import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
-from ssamba_lab.ops.triton_conv_kernels import conv_bidir_bwd_pre_kernel, conv_bidir_bwd_seq_kernel, conv_bidir_fwd_kernel
+from ssamba_lab.ops.triton_conv_kernels import (
+    conv_bidir_bwd_pre_kernel,
+    conv_bidir_bwd_seq_kernel,
+    conv_bidir_fwd_kernel,
+)
 from ssamba_lab.ops.triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
-from ssamba_lab.ops.triton_scan_seq_bwd_kernels import scan_seq_bwd_hist_kernel, scan_seq_bwd_kernel, scan_seq_hist_kernel
+from ssamba_lab.ops.triton_scan_seq_bwd_kernels import (
+    scan_seq_bwd_hist_kernel,
+    scan_seq_bwd_kernel,
+    scan_seq_hist_kernel,
+)
 from ssamba_lab.ops.triton_scan_seq_kernels import scan_seq_fwd_kernel
 
 _BF16_PTRS = {"u0_ptr", "u1_ptr", "dt0_ptr", "dt1_ptr", "B0_ptr", "B1_ptr", "C0_ptr", "C1_ptr", "z_ptr", "o_ptr",
@@ -45,12 +53,14 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
                   STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True,
                   VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0, G=8, NDIR=2, AHEAD=4, BOTH=False)
     consts |= extra or {}
-    if kernel in ("seq", "seqbwd", "seqhist", "seqbwdhist"):  # unit strides, as Triton specialises them at launch for the mixer's layouts
+    # unit strides, as Triton specialises them at launch for the mixer's layouts
+    if kernel in ("seq", "seqbwd", "seqhist", "seqbwdhist"):
         consts |= {a: 1 for a in ("sB_n", "sC_n")}  # the channel strides are not specialised (see the kernel)
     if kernel.startswith("conv"):  # channels contiguous (the mixer's x and gx); tiles of 64 / 32 positions
         consts |= {"sx_e": 1, "sgx_e": 1, "K": 4, "BT": 64 if kernel == "convfwd" else 32, "ONLY": -1}
     names = fn.arg_names
-    bf16 = _BF16_PTRS - {"gz_ptr"} if kernel.startswith("seqbwd") else _BF16_PTRS  # the seq backward's dz terms: float32
+    # the seq backward's dz terms are float32
+    bf16 = _BF16_PTRS - {"gz_ptr"} if kernel.startswith("seqbwd") else _BF16_PTRS
     sig = {a: ("constexpr" if a in consts else ("*bf16" if a in bf16 else "*fp32") if a.endswith("_ptr")
                else "i32") for a in names}
     src = ASTSource(fn=fn, signature=sig,

@@ -29,6 +29,10 @@ profiled). ``dB`` and ``dC`` are sums over channels: each warp reduces over its 
 atomically (``E / 32`` warps per address). Both directions
 run in one launch (grid axis 2), so the two halves of ``dz = go silu'(z) (y_0 + y_1) / 2`` go to separate float32
 buffers that the launcher adds.
+
+The same backward also runs in two launches (``scan_seq_hist_kernel``, then ``scan_seq_bwd_hist_kernel``, below;
+the default where its buffer fits): every step's state first, in parallel over chunks, then the adjoint with no
+recompute.
 """
 from __future__ import annotations
 

@@ -201,13 +201,14 @@ def test_seq_backward_is_the_one_tested(monkeypatch):
         assert len(calls) == expected, f"backward={backward!r}: the seq backward ran {len(calls)} times"
 
 
-@pytest.mark.parametrize("hist, limit_mb, pf, expected", [(True, 4096, True, "two"), (True, 4096, False, "two"),
-                                                         (True, 0, True, "one"), (False, 4096, True, "one")])
-def test_seq_backward_in_two_launches_when_its_buffer_fits(monkeypatch, hist, limit_mb, pf, expected):
+@pytest.mark.parametrize("hist, limit_mb, pf, train_chunk, expected", [
+    (True, 4096, True, 0, "two"), (True, 4096, False, 0, "two"), (True, 4096, True, 4, "two"),
+    (True, 0, True, 0, "one"), (False, 4096, True, 0, "one")])
+def test_seq_backward_in_two_launches_when_its_buffer_fits(monkeypatch, hist, limit_mb, pf, train_chunk, expected):
     """``seq_bwd_hist`` runs the state recompute and the adjoint as two launches (every step's state in a buffer)
     when that buffer fits in ``seq_bwd_hist_mb``, else the one-launch backward; both give the reference's
     gradients (the small_chunks parity tests run each at more sizes), with the adjoint's loads one step ahead
-    or not (``seq_bwd_hist_pf``)."""
+    or not (``seq_bwd_hist_pf``), and from chunk states stored every 4 steps (``seq_train_chunk``)."""
     seen = []
 
     def spy(name):
@@ -223,7 +224,8 @@ def test_seq_backward_in_two_launches_when_its_buffer_fits(monkeypatch, hist, li
     gen = torch.Generator().manual_seed(13)
     ins = _inputs(2, 2, 5, 3, 13, torch.float32, gen=gen)
     prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_bwd_group=4, seq_bwd_hist=hist,
-                                                    seq_bwd_hist_mb=limit_mb, seq_bwd_hist_pf=pf))
+                                                    seq_bwd_hist_mb=limit_mb, seq_bwd_hist_pf=pf,
+                                                    seq_train_chunk=train_chunk))
     try:
         out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)
         _check_grads(out, _ref_bidirectional, ins, TOL[torch.float32], gen=gen)
@@ -274,7 +276,7 @@ def test_seq_train_chunk_sets_the_stored_states(monkeypatch, group):
     gen = torch.Generator().manual_seed(11)
     ins = _inputs(2, 2, 5, 3, 21, torch.float32, gen=gen)
     prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_train_chunk=4, seq_bwd_group=group,
-                                                    seq_block_e=32))
+                                                    seq_block_e=32, seq_bwd_hist=False))  # the one-launch kernel
     try:
         out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)  # [b, e, l]
         _check_grads(out, lambda **k: _ref_bidirectional(**k), ins, TOL[torch.float32], gen=gen)
