@@ -84,8 +84,8 @@ class TritonScanConfig:
     # H200, ssamba-tiny, 4 x 22016 tokens (benchmarks/results/gpu_seq_h200_r5): memory 1.03x -> 0.94x of
     # ssast-tiny, time 0.99x -> 1.07x; memory is what this path is for
     seq_fuse_dt: bool = True
-    # ``backward``: "seq" (``triton_scan_seq_bwd_kernels``: a thread per channel, d_state <= 16, each chunk
-    # recomputed in groups of ``seq_bwd_group`` steps) or "chunked" (``triton_scan_kernels``; any d_state)
+    # ``backward``: "seq" (``triton_scan_seq_bwd_kernels``: a thread per channel, d_state <= 16; in its one-launch
+    # form each chunk is recomputed in groups of ``seq_bwd_group`` steps) or "chunked" (``triton_scan_kernels``; any d_state)
     backward: str = "seq"
     seq_bwd_group: int = 8
     # training with the seq forward and backward (d_state <= 16): the forward stores the state entering every
@@ -389,8 +389,10 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
 
 def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, states, gu, gdt, gBC, gA, gD, gbias,
                   softplus: bool, chunk: int, nchunks: int) -> torch.Tensor | None:
-    """The seq backward (``triton_scan_seq_bwd_kernels``), both directions in one launch. Fills gu, gdt ``[ndir, b,
-    e, l]``, gBC ``[2, ndir, b, l, n]`` (zeroed), gA, gD, gbias (zeroed); returns dz ``[b, e, l]`` (or None)."""
+    """The seq backward (``triton_scan_seq_bwd_kernels``), both directions in each launch: the state recompute and
+    the adjoint as two launches (``seq_bwd_hist``, where the states' buffer fits), else one. Fills gu, gdt
+    ``[ndir, b, e, l]``, gBC ``[2, ndir, b, l, n]`` (zeroed), gA, gD, gbias (zeroed); returns dz ``[b, e, l]``
+    (or None)."""
     (u0, dt0, B0, C0), (u1, dt1, B1, C1) = dirs
     batch, e, length = u0.shape
     n = A32.shape[-1]
