@@ -101,7 +101,11 @@ set -uo pipefail
 #           step to time; HIST_K, HIST_PYTEST_S: the pytest selection and its time limit)
 #   hist2:  with it the default: GPU pytest of the whole-model parity and CUDA-graph tests and of bf16 states first,
 #           then the tiny training step graphed with the defaults and with bf16 states (seq_bwd_hist_bf16)
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2}"
+# and the session of 2026-12-04, late morning:
+#   hist3:  Nsight Compute on both kernels of the two-launch seq backward (64 x 512, e = 384, bf16 states), the tiny
+#           training step graphed (defaults), the base one with the defaults (one launch: its 3 GiB of bf16 states
+#           are over the limit) and with seq_bwd_hist_mb=4096 (two launches), where the tiny step's time goes
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -488,4 +492,26 @@ if [ "$stage" = hist2 ]; then
     tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
   done
   rm -rf "$OUT/$R"
+fi
+if [ "$stage" = hist3 ]; then
+  R="${RTAG:-r36}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
+  ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
+  timeout 150 "$ncu_bin" --clock-control none --kernel-name regex:"scan_seq_(hist|bwd_hist)" --launch-skip 2 \
+    --launch-count 2 --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+    --section SourceCounters --section MemoryWorkloadAnalysis \
+    python3 benchmarks/ncu_seq.py --batch 64 --tokens 512 --backward > "$OUT/$R/ncu_seq_bwd_hist.txt" 2>&1
+  grep -E "scan_seq|Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued|Issued Ipc|DRAM Throughput|L2 Hit" \
+    "$OUT/$R/ncu_seq_bwd_hist.txt" | head -24; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  timeout 80 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_default" --variants triton-seq \
+    --sizes tiny --kinds train_step --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/train_default.log" 2>&1
+  grep "tok |" "$OUT/$R/train_default.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  for set in default seq_bwd_hist_mb=4096; do
+    timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_base_${set//[=,]/}" \
+      --variants triton-seq --sizes base --kinds train_step --cuda-graph \
+      $([ $set = default ] || echo --set ${set//,/ }) --repeats 10 --budget-s 1 > "$OUT/$R/train_base_$set.log" 2>&1
+    grep "tok |" "$OUT/$R/train_base_$set.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  done
+  timeout 80 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT/$R" --tag "_$R" --cases 0 \
+    > "$OUT/$R/profile.log" 2>&1; head -n 20 "$OUT/$R"/gpu_profile_steps_$R.md | tail -n 14
+  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi
