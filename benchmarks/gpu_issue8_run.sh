@@ -105,7 +105,11 @@ set -uo pipefail
 #   hist3:  Nsight Compute on both kernels of the two-launch seq backward (64 x 512, e = 384, bf16 states), the tiny
 #           training step graphed (defaults), the base one with the defaults (one launch: its 3 GiB of bf16 states
 #           are over the limit) and with seq_bwd_hist_mb=4096 (two launches), where the tiny step's time goes
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3}"
+#   hist4:  after the state kernel's vector loads of the chunk states and dz's halves summed straight into its dtype:
+#           the tiny training step graphed (defaults), the base one with the defaults (two launches now) and with the
+#           adjoint capped at HIST4_NREG registers (default 144: 14 warps a SM), where the tiny step's time goes, then
+#           GPU pytest of the two-launch variants, bf16 states and whole-model parity
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -513,5 +517,24 @@ if [ "$stage" = hist3 ]; then
   done
   timeout 80 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT/$R" --tag "_$R" --cases 0 \
     > "$OUT/$R/profile.log" 2>&1; head -n 20 "$OUT/$R"/gpu_profile_steps_$R.md | tail -n 14
+  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
+fi
+if [ "$stage" = hist4 ]; then
+  R="${RTAG:-r37}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
+  timeout 80 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_default" --variants triton-seq \
+    --sizes tiny --kinds train_step --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/train_default.log" 2>&1
+  grep "tok |" "$OUT/$R/train_default.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  for set in default seq_bwd_hist_maxnreg=${HIST4_NREG:-144}; do
+    timeout 100 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_base_${set//[=,]/}" \
+      --variants triton-seq --sizes base --kinds train_step --cuda-graph \
+      $([ $set = default ] || echo --set ${set//,/ }) --repeats 10 --budget-s 1 > "$OUT/$R/train_base_$set.log" 2>&1
+    grep "tok |" "$OUT/$R/train_base_$set.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  done
+  timeout 70 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT/$R" --tag "_$R" --cases 0 \
+    > "$OUT/$R/profile.log" 2>&1; head -n 20 "$OUT/$R"/gpu_profile_steps_$R.md | tail -n 14
+  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  timeout "${HIST_PYTEST_S:-170}" python3 -m pytest -v -p no:cacheprovider tests/ops/test_gpu_parity.py \
+    tests/ops/test_scan_triton.py -k "${HIST_K:-bf16_states or cuda_backends or bfly-hist}" > "$OUT/$R/pytest.log" 2>&1
+  grep -cE "PASSED" "$OUT/$R/pytest.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/$R/pytest.log" | tail -n 5
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi

@@ -109,11 +109,11 @@ class TritonScanConfig:
     # chunk, into a buffer of ndir x b x l x n x e values, then the adjoint walk with no recompute, reading it one
     # step ahead. Taken when that buffer fits in ``seq_bwd_hist_mb`` MiB (it lives for one layer's backward), else
     # the one-launch backward with its per-program scratch. H200, graphed training step at 64 x 512 tokens
-    # (results/GPU_HIST_2026-12-04.md): tiny 70.12 -> 61.69 ms (float32 states, 0.8 GB, r34), 61.14 -> 53.88 ms
-    # with bf16 states (0.4 GB, r35); base the same either way with float32 states (3.2 GB: 257.43 against
-    # 257.49 ms, r34) and not measured with bf16 states (1.6 GB), so the limit keeps base on the one-launch path
+    # (results/GPU_HIST_2026-12-04.md): tiny 70.12 -> 61.69 ms (float32 states, 1.5 GiB, r34), 61.14 -> 53.88 ms
+    # with bf16 states (0.75 GiB, r35); base 254.57 -> 197.45 ms with bf16 states (3 GiB, r36). The limit lets
+    # base's bf16 states in; its float32 states (6 GiB, float32 training) take the one-launch path
     seq_bwd_hist: bool = True
-    seq_bwd_hist_mb: int = 1024
+    seq_bwd_hist_mb: int = 4096
     # registers a thread of that adjoint walk may use (0: the compiler's choice). Left free, ptxas takes 255 for
     # its one-warp programs (8 a SM: 1.45 waves at 64 x 512 tokens, e = 384; r32: 81.07 against 70.02 ms capped);
     # 168 keeps 12 a SM (one wave) with no spills
@@ -418,7 +418,8 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
         scan_seq_hist_kernel[(n_e, batch, ndir * nchunks)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,
             batch, length, e, n, nchunks, chunk,
-            BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, num_warps=be // 32)
+            BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec if states.data_ptr() % 16 == 0 else 0,
+            F32=f32, OFF64=off64, num_warps=be // 32)  # VEC also loads the chunk states as 16-byte vectors
         scan_seq_bwd_hist_kernel[(n_e, batch, ndir)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
             At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), hs,
@@ -439,8 +440,10 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
             FAST=fast, VEC=vec, F32=f32, OFF64=off64, BFLY=bfly, num_warps=be // 32)
     if gz_parts is None:
         return None
-    gz = gz_parts[0] + gz_parts[1] if ndir == 2 else gz_parts[0]  # [b, e, l], token-major
-    return gz.to(z.dtype)
+    if ndir == 1:
+        return gz_parts[0].to(z.dtype)
+    gz = _token_major((batch, e, length), dtype=z.dtype, device=dev)  # [b, e, l], token-major
+    return torch.add(gz_parts[0], gz_parts[1], out=gz)  # the halves' sum cast in the same pass (no float32 sum)
 
 
 def _maxnreg(n: int) -> dict:
