@@ -108,8 +108,11 @@ set -uo pipefail
 #   hist4:  after the state kernel's vector loads of the chunk states and dz's halves summed straight into its dtype:
 #           the tiny training step graphed (defaults), the base one with the defaults (two launches now) and with the
 #           adjoint capped at HIST4_NREG registers (default 144: 14 warps a SM), where the tiny step's time goes, then
-#           GPU pytest of the two-launch variants, bf16 states and whole-model parity
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4}"
+#           GPU pytest of the two-launch variants, bf16 states and whole-model parity (r37 at c2c0f90: neither change
+#           measured faster, both taken out again; results/GPU_HIST_2026-12-04.md)
+#   final5: every target graphed (both models, the code as committed), then GPU pytest of the seq backward's tests
+#           (two launches, bf16 states, the CUDA two-launch variant of the parity tests) with a longer limit
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -535,6 +538,19 @@ if [ "$stage" = hist4 ]; then
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
   timeout "${HIST_PYTEST_S:-170}" python3 -m pytest -v -p no:cacheprovider tests/ops/test_gpu_parity.py \
     tests/ops/test_scan_triton.py -k "${HIST_K:-bf16_states or cuda_backends or bfly-hist}" > "$OUT/$R/pytest.log" 2>&1
+  grep -cE "PASSED" "$OUT/$R/pytest.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/$R/pytest.log" | tail -n 5
+  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
+fi
+if [ "$stage" = final5 ]; then
+  R="${RTAG:-r38}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
+  timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_inf_graph" --variants triton-seq \
+    --kinds inference --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/inf_graph.log" 2>&1; grep "tok |" "$OUT/$R/inf_graph.log"
+  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  timeout 130 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_graph" --variants triton-seq \
+    --sizes tiny base --kinds train_step --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/train_graph.log" 2>&1
+  grep "tok |" "$OUT/$R/train_graph.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  timeout "${HIST_PYTEST_S:-280}" python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py \
+    -k "${HIST_K:-bf16_states or two_launches or bfly-hist}" > "$OUT/$R/pytest.log" 2>&1
   grep -cE "PASSED" "$OUT/$R/pytest.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/$R/pytest.log" | tail -n 5
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi

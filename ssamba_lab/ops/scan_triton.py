@@ -116,7 +116,8 @@ class TritonScanConfig:
     seq_bwd_hist_mb: int = 4096
     # registers a thread of that adjoint walk may use (0: the compiler's choice). Left free, ptxas takes 255 for
     # its one-warp programs (8 a SM: 1.45 waves at 64 x 512 tokens, e = 384; r32: 81.07 against 70.02 ms capped);
-    # 168 keeps 12 a SM (one wave) with no spills
+    # 168 keeps 12 a SM (one wave) with no spills. ssamba-base (4 waves) gained nothing from 144 (14 a SM, 5% more
+    # instructions a step): 194.61 against 193.95 ms (r37)
     seq_bwd_hist_maxnreg: int = 168
     # that adjoint walk loads every operand of a step one step ahead, else only h_{t-1} (r33: 61.87 against
     # 66.73 ms)
@@ -418,8 +419,7 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
         scan_seq_hist_kernel[(n_e, batch, ndir * nchunks)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,
             batch, length, e, n, nchunks, chunk,
-            BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec if states.data_ptr() % 16 == 0 else 0,
-            F32=f32, OFF64=off64, num_warps=be // 32)  # VEC also loads the chunk states as 16-byte vectors
+            BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, num_warps=be // 32)
         scan_seq_bwd_hist_kernel[(n_e, batch, ndir)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
             At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), hs,
@@ -440,10 +440,8 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
             FAST=fast, VEC=vec, F32=f32, OFF64=off64, BFLY=bfly, num_warps=be // 32)
     if gz_parts is None:
         return None
-    if ndir == 1:
-        return gz_parts[0].to(z.dtype)
-    gz = _token_major((batch, e, length), dtype=z.dtype, device=dev)  # [b, e, l], token-major
-    return torch.add(gz_parts[0], gz_parts[1], out=gz)  # the halves' sum cast in the same pass (no float32 sum)
+    gz = gz_parts[0] + gz_parts[1] if ndir == 2 else gz_parts[0]  # [b, e, l], token-major
+    return gz.to(z.dtype)
 
 
 def _maxnreg(n: int) -> dict:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .triton_scan_seq_kernels import _a2, _bc_load, _bc_unpack, _f, _idx, _load_state, _softplus_base2, _upd, _words8
+from .triton_scan_seq_kernels import _a2, _bc_load, _bc_unpack, _idx, _load_state, _softplus_base2, _upd
 
 LN2 = tl.constexpr(0.6931471805599453)
 
@@ -469,7 +469,7 @@ def scan_seq_bwd_kernel(
 # the GPU reads back from L2 (Nsight Compute: half its stalls wait on those loads, ROOFLINE.md). Here
 # ``scan_seq_hist_kernel`` first recomputes h_{t-1} of every step, one program per (channels, batch, direction,
 # chunk): thousands of independent short walks, so occupancy hides their latency; the DRAM traffic is one write and
-# one read of NDIR x b x L x NS x E float32 values (0.8 GB a layer at 64 x 512 tokens, e = 384). Then
+# one read of NDIR x b x L x NS x E values (1.6 GB a layer in float32 at 64 x 512 tokens, e = 384; 0.8 GB in bf16). Then
 # ``scan_seq_bwd_hist_kernel`` walks the adjoint with no recompute, loading each step's h_{t-1} one step ahead.
 
 
@@ -495,38 +495,6 @@ def _get_h16(p, SK, BE: tl.constexpr, NS: tl.constexpr):
             _get_h(p, 8, SK, BE, NS), _get_h(p, 9, SK, BE, NS), _get_h(p, 10, SK, BE, NS),
             _get_h(p, 11, SK, BE, NS), _get_h(p, 12, SK, BE, NS), _get_h(p, 13, SK, BE, NS),
             _get_h(p, 14, SK, BE, NS), _get_h(p, 15, SK, BE, NS))
-
-
-@triton.jit
-def _state_row16(st, offs_e, mask_e, E, N, NS: tl.constexpr, VEC: tl.constexpr):
-    """The 16 states of each thread's channel from an ``[E, N]`` float32 state row, as 16 ``[BE]`` vectors (zero
-    past NS and for masked channels). VEC 0: a load per state, N values apart across the warp (8 sectors a load,
-    each read 8 times). VEC 4 (compiled CUDA, N == 16): a thread reads its channel's 64 contiguous bytes in four
-    16-byte loads, so the warp reads 2 KB once (Nsight Compute, r36: the strided loads were a quarter of the state
-    kernel's sectors)."""
-    if VEC == 0:
-        return (_load_state(st, 0, offs_e, mask_e, N, NS), _load_state(st, 1, offs_e, mask_e, N, NS),
-                _load_state(st, 2, offs_e, mask_e, N, NS), _load_state(st, 3, offs_e, mask_e, N, NS),
-                _load_state(st, 4, offs_e, mask_e, N, NS), _load_state(st, 5, offs_e, mask_e, N, NS),
-                _load_state(st, 6, offs_e, mask_e, N, NS), _load_state(st, 7, offs_e, mask_e, N, NS),
-                _load_state(st, 8, offs_e, mask_e, N, NS), _load_state(st, 9, offs_e, mask_e, N, NS),
-                _load_state(st, 10, offs_e, mask_e, N, NS), _load_state(st, 11, offs_e, mask_e, N, NS),
-                _load_state(st, 12, offs_e, mask_e, N, NS), _load_state(st, 13, offs_e, mask_e, N, NS),
-                _load_state(st, 14, offs_e, mask_e, N, NS), _load_state(st, 15, offs_e, mask_e, N, NS))
-    else:
-        pw = (st + tl.minimum(offs_e, E - 1) * N).to(tl.pointer_type(tl.int32))  # [BE] a valid row for every lane
-        w0, w1, w2, w3, w4, w5, w6, w7 = _words8(pw)
-        w8, w9, w10, w11, w12, w13, w14, w15 = _words8(pw + 8)
-        return (_fm(w0, mask_e), _fm(w1, mask_e), _fm(w2, mask_e), _fm(w3, mask_e), _fm(w4, mask_e),
-                _fm(w5, mask_e), _fm(w6, mask_e), _fm(w7, mask_e), _fm(w8, mask_e), _fm(w9, mask_e),
-                _fm(w10, mask_e), _fm(w11, mask_e), _fm(w12, mask_e), _fm(w13, mask_e), _fm(w14, mask_e),
-                _fm(w15, mask_e))
-
-
-@triton.jit
-def _fm(w, m):
-    """A raw float32 word, zero where m is false."""
-    return tl.where(m, _f(w), 0.0)
 
 
 @triton.jit(do_not_specialize=["su_e", "sdt_e", "T_rt"])
@@ -556,8 +524,22 @@ def scan_seq_hist_kernel(
     bias = tl.load(bias_ptr + d * E + offs_e, mask=mask_e, other=0.0)  # [BE]
     zero_i = tl.zeros([BE], dtype=tl.int32)
     st = st_ptr + ((d * batch + b) * nchunks + c) * E * N
-    h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _state_row16(st, offs_e, mask_e, E, N,
-                                                                                         NS, VEC)
+    h0 = _load_state(st, 0, offs_e, mask_e, N, NS)
+    h1 = _load_state(st, 1, offs_e, mask_e, N, NS)
+    h2 = _load_state(st, 2, offs_e, mask_e, N, NS)
+    h3 = _load_state(st, 3, offs_e, mask_e, N, NS)
+    h4 = _load_state(st, 4, offs_e, mask_e, N, NS)
+    h5 = _load_state(st, 5, offs_e, mask_e, N, NS)
+    h6 = _load_state(st, 6, offs_e, mask_e, N, NS)
+    h7 = _load_state(st, 7, offs_e, mask_e, N, NS)
+    h8 = _load_state(st, 8, offs_e, mask_e, N, NS)
+    h9 = _load_state(st, 9, offs_e, mask_e, N, NS)
+    h10 = _load_state(st, 10, offs_e, mask_e, N, NS)
+    h11 = _load_state(st, 11, offs_e, mask_e, N, NS)
+    h12 = _load_state(st, 12, offs_e, mask_e, N, NS)
+    h13 = _load_state(st, 13, offs_e, mask_e, N, NS)
+    h14 = _load_state(st, 14, offs_e, mask_e, N, NS)
+    h15 = _load_state(st, 15, offs_e, mask_e, N, NS)
     hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE)  # [BE]
     t_c = c * T
     # a step's loads are issued one step ahead (a chain of load -> math per step is what bounds this kernel)
