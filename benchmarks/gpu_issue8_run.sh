@@ -112,7 +112,9 @@ set -uo pipefail
 #           measured faster, both taken out again; results/GPU_HIST_2026-12-04.md)
 #   final5: every target graphed (both models, the code as committed), then GPU pytest of the seq backward's tests
 #           (two launches, bf16 states, the CUDA two-launch variant of the parity tests) with a longer limit
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5}"
+#   ysum:   the forward keeps (y_0 + y_1) / 2 for dz (seq_bwd_ysum): the tiny training step graphed with it (the
+#           default) and without, then GPU pytest of its test and of whole-model parity
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -551,6 +553,19 @@ if [ "$stage" = final5 ]; then
   grep "tok |" "$OUT/$R/train_graph.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
   timeout "${HIST_PYTEST_S:-280}" python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py \
     -k "${HIST_K:-bf16_states or two_launches or bfly-hist}" > "$OUT/$R/pytest.log" 2>&1
+  grep -cE "PASSED" "$OUT/$R/pytest.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/$R/pytest.log" | tail -n 5
+  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
+fi
+if [ "$stage" = ysum ]; then
+  R="${RTAG:-r40}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
+  for set in default seq_bwd_ysum=False; do
+    timeout 75 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_${set//[=,]/}" \
+      --variants triton-seq --sizes tiny --kinds train_step --cuda-graph $([ $set = default ] || echo --set $set) \
+      --repeats 10 --budget-s 1 > "$OUT/$R/train_$set.log" 2>&1; grep "tok |" "$OUT/$R/train_$set.log"
+    tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  done
+  timeout "${HIST_PYTEST_S:-150}" python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py \
+    tests/ops/test_gpu_parity.py -k "dz_from or cuda_backends" > "$OUT/$R/pytest.log" 2>&1
   grep -cE "PASSED" "$OUT/$R/pytest.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/$R/pytest.log" | tail -n 5
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi

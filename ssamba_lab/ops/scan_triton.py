@@ -127,6 +127,11 @@ class TritonScanConfig:
     # gradients of A and delta_bias go from ~1e-7 to ~2e-3 relative error (those of u, delta, B, C, z stay
     # 2e-3 - 3e-3, the inputs' own rounding), for half the buffer and its traffic
     seq_bwd_hist_bf16: bool = True
+    # the forward keeps (y_0 + y_1) / 2 before the gate (one [b, l, e] tensor in the activations' dtype a layer,
+    # held for the backward) so that the two-launch adjoint writes dz once, in its dtype, instead of a float32
+    # term per direction that a third kernel sums, and does not recompute its outputs. Taken where the forward
+    # pairs both directions' pass 2 (gate_average_kernel) and the backward will run in two launches
+    seq_bwd_ysum: bool = True
     # seq forward, one step a loop trip: every load of a step is issued this many steps before it (1, 2 or 4;
     # 0: automatic, ``_auto_ahead``). Each step of queue costs ~28 registers (80 -> 168 at 4); it hides memory
     # latency that few warps per SM cannot (Nsight Compute at 4 x 512 tokens, ~5 warps per SM: 62% of the stalls
@@ -299,7 +304,7 @@ def _bc_f32(B: torch.Tensor, C: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
 
 
 def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: bool, chunk: int, nchunks: int,
-                 store_states: bool) -> None:
+                 store_states: bool, keep_ysum: bool = False) -> torch.Tensor | None:
     """The seq forward (``triton_scan_seq_kernels``): per direction, pass 1 (segment summaries, when the sequence
     is split) and pass 2 (outputs); direction 1 combines with direction 0's raw output in ``out`` and gates it.
     With segments and both directions run (``seq_pass1_both``, ``seq_pass2_both``), each pass is one launch of
@@ -308,7 +313,9 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     dirs: per direction ``(u, dt, B, C)`` (``[b, e, l]`` / ``[b, n, l]``, any strides); A32 ``[ndir, e, n]``; D32,
     bias32 ``[ndir, e]`` (D32 None without D); z ``[b, e, l]`` (a placeholder when not has_z); out ``[b, e, l]``;
     states ``[ndir, b, nchunks, e, n]`` (written when store_states). A direction given as None is not run now
-    (the low-memory inference path runs direction 0, then direction 1, each with only its own intermediates)."""
+    (the low-memory inference path runs direction 0, then direction 1, each with only its own intermediates).
+    Returns, with keep_ysum and where ``gate_average_kernel`` ran, ``(y_0 + y_1) / 2`` before the gate
+    (``[b, e, l]``, laid out as out), else None."""
     ndir = len(dirs)
     batch, e, length = next(dd for dd in dirs if dd is not None)[0].shape
     n = A32.shape[-1]
@@ -381,19 +388,22 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
         launch(0, 2, both=True, o1=o1)
         bl, be_c = 16, 64
         grid = (triton.cdiv(length, bl), triton.cdiv(e, be_c), batch)
+        keep = keep_ysum and has_z
         gate_average_kernel[grid](out, o1, *_bln(out), z, *_bln(z), length, e, BL=bl, BE=be_c, GATE=has_z,
-                                  num_warps=4)
-    else:
-        for d in run:
-            launch(d, 2)
+                                  KEEP=keep, num_warps=4)
+        return o1 if keep else None
+    for d in run:
+        launch(d, 2)
+    return None
 
 
 def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, states, gu, gdt, gBC, gA, gD, gbias,
-                  softplus: bool, chunk: int, nchunks: int) -> torch.Tensor | None:
+                  softplus: bool, chunk: int, nchunks: int, ysum: torch.Tensor | None = None) -> torch.Tensor | None:
     """The seq backward (``triton_scan_seq_bwd_kernels``), both directions in each launch: the state recompute and
     the adjoint as two launches (``seq_bwd_hist``, where the states' buffer fits), else one. Fills gu, gdt
     ``[ndir, b, e, l]``, gBC ``[2, ndir, b, l, n]`` (zeroed), gA, gD, gbias (zeroed); returns dz ``[b, e, l]``
-    (or None)."""
+    (or None). ysum: the forward's ``(y_0 + y_1) / 2`` ``[b, e, l]`` (``seq_bwd_ysum``), which lets the two-launch
+    adjoint write dz directly; None to recompute the outputs instead."""
     (u0, dt0, B0, C0), (u1, dt1, B1, C1) = dirs
     batch, e, length = u0.shape
     n = A32.shape[-1]
@@ -402,19 +412,24 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
     n_e = triton.cdiv(e, be)
     dev = u0.device
     At = A32.transpose(1, 2).contiguous()  # [ndir, n, e]
-    gz_parts = None if z is None else _token_major((batch, e, length), dtype=torch.float32, device=dev, lead=ndir)
+    two = _two_launches(ndir, batch, e, length, n, u0.dtype)
+    ys = two and ysum is not None and z is not None and ndir == 2
+    if ys:  # direction 0's adjoint writes the whole dz: one tensor in z's dtype
+        gz_parts = _token_major((batch, e, length), dtype=z.dtype, device=dev).unsqueeze(0)  # [1, b, e, l]
+    else:  # a float32 term per direction, summed below
+        gz_parts = None if z is None else _token_major((batch, e, length), dtype=torch.float32, device=dev, lead=ndir)
     zz = gout if z is None else z  # placeholder pointers without a gate
     gzp = gu if gz_parts is None else gz_parts
+    yy = ysum if ys else gout  # a placeholder pointer without ysum
     cuda16 = u0.is_cuda and n == 16 and _CONFIG.seq_vec_bc
     vec = min(_vec_width(B0, C0), _vec_width(B1, C1)) if cuda16 else 0
-    every = [u0, u1, dt0, dt1, B0, B1, C0, C1, zz, gout, gu[0], gdt[0], gzp[0]]
+    every = [u0, u1, dt0, dt1, B0, B1, C0, C1, zz, gout, yy, gu[0], gdt[0], gzp[0]]
     off64 = any(length * max(t.stride()) >= 2 ** 31 for t in every)
     fast, f32 = u0.is_cuda and _CONFIG.seq_fast_math, B0.dtype == torch.float32
     bfly = u0.is_cuda and _CONFIG.seq_bwd_butterfly
-    hist_numel = ndir * batch * n_e * length * n * be  # channels padded to whole programs
-    hs_dtype = torch.bfloat16 if _CONFIG.seq_bwd_hist_bf16 and u0.dtype == torch.bfloat16 else torch.float32
-    if _CONFIG.seq_bwd_hist and hist_numel * hs_dtype.itemsize <= _CONFIG.seq_bwd_hist_mb * 2 ** 20:
-        hs = torch.empty(hist_numel, dtype=hs_dtype, device=dev)  # [ndir, b, n_e, l, n, be]: each step's h_{t-1}
+    if two:
+        hs = torch.empty(_hist_numel(ndir, batch, e, length, n), dtype=_hist_dtype(u0.dtype), device=dev)
+        # hs [ndir, b, n_e, l, n, be]: each step's h_{t-1}
         off64 = off64 or length * n * be >= 2 ** 31
         scan_seq_hist_kernel[(n_e, batch, ndir * nchunks)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,
@@ -422,11 +437,11 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
             BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, num_warps=be // 32)
         scan_seq_bwd_hist_kernel[(n_e, batch, ndir)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
-            At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), hs,
+            At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), yy, *_bln(yy), hs,
             gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzp, *_d_bln(gzp), gA, gD, gbias,
             batch, length, e, n,
             BE=be, NS=n, NDIR=ndir, HAS_D=has_D, HAS_Z=z is not None, SOFTPLUS=softplus, FAST=fast, VEC=vec,
-            F32=f32, OFF64=off64, BFLY=bfly, PF=_CONFIG.seq_bwd_hist_pf, num_warps=be // 32,
+            F32=f32, OFF64=off64, BFLY=bfly, PF=_CONFIG.seq_bwd_hist_pf, YS=ys, num_warps=be // 32,
             **_maxnreg(_CONFIG.seq_bwd_hist_maxnreg))
     else:
         scratch = torch.empty(ndir * batch * n_e * (chunk // group + group) * 16 * be, dtype=torch.float32,
@@ -440,8 +455,26 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
             FAST=fast, VEC=vec, F32=f32, OFF64=off64, BFLY=bfly, num_warps=be // 32)
     if gz_parts is None:
         return None
+    if ys:
+        return gz_parts[0]
     gz = gz_parts[0] + gz_parts[1] if ndir == 2 else gz_parts[0]  # [b, e, l], token-major
     return gz.to(z.dtype)
+
+
+def _hist_numel(ndir: int, batch: int, e: int, length: int, n: int) -> int:
+    """Values in the two-launch seq backward's state buffer: ``[ndir, b, cdiv(e, BE), l, n, BE]``."""
+    be = _CONFIG.seq_block_e
+    return ndir * batch * triton.cdiv(e, be) * length * n * be  # channels padded to whole programs
+
+
+def _hist_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.bfloat16 if _CONFIG.seq_bwd_hist_bf16 and dtype == torch.bfloat16 else torch.float32
+
+
+def _two_launches(ndir: int, batch: int, e: int, length: int, n: int, dtype: torch.dtype) -> bool:
+    """Whether the seq backward runs in two launches (``seq_bwd_hist``: its state buffer fits the limit)."""
+    nbytes = _hist_numel(ndir, batch, e, length, n) * _hist_dtype(dtype).itemsize
+    return _CONFIG.seq_bwd_hist and nbytes <= _CONFIG.seq_bwd_hist_mb * 2 ** 20
 
 
 def _maxnreg(n: int) -> dict:
@@ -483,9 +516,13 @@ class _ScanFn(torch.autograd.Function):
         out = _token_major((batch, e, length), dtype=u0.dtype, device=dev)  # [b, e, l]
         states = torch.empty((ndir, batch, nchunks, e, n) if train else (1,), dtype=torch.float32, device=dev)
         zz = out if z is None else z  # placeholder pointer when there is no gate
+        ysum = None
         if _CONFIG.forward == "seq" and n <= 16:
-            _seq_forward(((u0, dt0, B0, C0), (u1, dt1, B1, C1))[:ndir], A32, D32 if D is not None else None, bias32,
-                         zz, z is not None, out, states, bool(delta_softplus), chunk, nchunks, train)
+            keep = (train and _CONFIG.seq_bwd_ysum and _CONFIG.backward == "seq" and ndir == 2
+                    and _two_launches(ndir, batch, e, length, n, u0.dtype))
+            ysum = _seq_forward(((u0, dt0, B0, C0), (u1, dt1, B1, C1))[:ndir], A32, D32 if D is not None else None,
+                                bias32, zz, z is not None, out, states, bool(delta_softplus), chunk, nchunks, train,
+                                keep_ysum=keep)
         else:
             grid = (triton.cdiv(e, cfg.block_e), batch)
             scan_fwd_kernel[grid](
@@ -495,14 +532,14 @@ class _ScanFn(torch.autograd.Function):
                 HAS_Z=z is not None, HAS_BIAS=delta_bias is not None, SOFTPLUS=bool(delta_softplus),
                 STORE_STATES=train, num_warps=cfg.num_warps)
         if train:
-            ctx.save_for_backward(u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states)
+            ctx.save_for_backward(u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states, ysum)
             ctx.meta = (stacked, ndir, delta_softplus, D is not None, delta_bias is not None, A.dtype,
                         None if D is None else D.dtype, None if delta_bias is None else delta_bias.dtype, chunk)
         return out
 
     @staticmethod
     def backward(ctx, gout):
-        u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states = ctx.saved_tensors
+        u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states, ysum = ctx.saved_tensors
         stacked, ndir, delta_softplus, has_D, has_bias, A_dtype, D_dtype, bias_dtype, chunk = ctx.meta
         batch, e, length = u0.shape
         n = A32.shape[-1]
@@ -519,7 +556,7 @@ class _ScanFn(torch.autograd.Function):
         dirs = (u0, dt0, B0, C0), (u1, dt1, B1, C1)
         if _CONFIG.backward == "seq" and n <= 16:
             gz = _seq_backward(dirs, ndir, A32, D32, has_D, bias32, z, gout, states, gu, gdt, gBC, gA, gD, gbias,
-                               bool(delta_softplus), chunk, nchunks)
+                               bool(delta_softplus), chunk, nchunks, ysum)
         else:
             gz = None if z is None else _token_major((batch, e, length), dtype=z.dtype, device=dev)  # [b, e, l]
             zz = gout if z is None else z

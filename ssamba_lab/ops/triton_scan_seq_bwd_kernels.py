@@ -142,12 +142,14 @@ def _sum16_lanes(v, lane, zero_i):
 
 @triton.jit
 def _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv, ti, tb_n, lane, s_lane, zero_i,
-             gB_b, gC_b, gu_b, sgu_l, sgu_e, gdt_b, sgdt_l, sgdt_e, gz_b, sgz_l, sgz_e, offs_e, gscale,
+             gB_b, gC_b, gu_b, sgu_l, sgu_e, gdt_b, sgdt_l, sgdt_e, gz_b, sgz_l, sgz_e, offs_e, gscale, first,
              NS: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
-             BFLY: tl.constexpr):
+             BFLY: tl.constexpr, YS: tl.constexpr):
     """What an adjoint step writes once its 16 states are done (``_adj``): dB, dC summed over channels into
     their rows, du, d(dt) (raw, before bias and softplus) and this direction's dz term; returns the dD and
-    d(bias) accumulators. dB, dC: this thread's 16 terms each; y, sb, sa: the sums over states."""
+    d(bias) accumulators. dB, dC: this thread's 16 terms each; y, sb, sa: the sums over states. With YS, y is
+    the forward's ``(y_0 + y_1) / 2`` and direction 0 (``first``) writes the whole dz; else y is this direction's
+    output, recomputed, and each direction writes its float32 term."""
     if BFLY:  # lane l ends with state (l >> 1) & 15 summed over its warp; even lanes add it
         m_red = ((lane & 1) == 0) & (s_lane < NS) & tv
         tl.atomic_add(gB_b + tb_n + s_lane, _sum16_lanes(dB, lane, zero_i), mask=m_red, sem="relaxed")
@@ -158,7 +160,8 @@ def _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv
             _sum_out(gC_b + tb_n, k, dC[k], tv, NS)
     gu = dt * sb  # [BE]
     if HAS_D:
-        y = y + Dv * u
+        if not YS:
+            y = y + Dv * u
         gu = gu + Dv * gy
         gD += gy * u
     gpre = sb * u + sa * LN2  # [BE] dL/d(dt)
@@ -169,8 +172,12 @@ def _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv
     tl.store(gu_b + ti * sgu_l + offs_e * sgu_e, gu.to(gu_b.dtype.element_ty), mask=m)
     tl.store(gdt_b + ti * sgdt_l + offs_e * sgdt_e, gpre.to(gdt_b.dtype.element_ty), mask=m)
     if HAS_Z:
-        gz = go * y * gscale * sz * (1.0 + zv * (1.0 - sz))  # [BE] this direction's term of dz
-        tl.store(gz_b + ti * sgz_l + offs_e * sgz_e, gz, mask=m)
+        if YS:
+            gz = go * y * sz * (1.0 + zv * (1.0 - sz))  # [BE] dz, both directions' terms
+            tl.store(gz_b + ti * sgz_l + offs_e * sgz_e, gz.to(gz_b.dtype.element_ty), mask=m & first)
+        else:
+            gz = go * y * gscale * sz * (1.0 + zv * (1.0 - sz))  # [BE] this direction's term of dz
+            tl.store(gz_b + ti * sgz_l + offs_e * sgz_e, gz, mask=m)
     return gD, gbias
 
 
@@ -455,7 +462,8 @@ def scan_seq_bwd_kernel(
                 dC = (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15)
                 gD, gbias = _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv, ti, tb_n,
                                      lane, s_lane, zero_i, gB_b, gC_b, gu_b, sgu_l, sgu_e, gdt_b, sgdt_l, sgdt_e,
-                                     gz_b, sgz_l, sgz_e, offs_e, gscale, NS, HAS_D, HAS_Z, SOFTPLUS, BFLY)
+                                     gz_b, sgz_l, sgz_e, offs_e, gscale, True, NS, HAS_D, HAS_Z, SOFTPLUS, BFLY,
+                                     False)
     gA = gA_ptr + d * E * N
     _ga_out16(gA, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, offs_e, mask_e, N, NS)
     if HAS_D:
@@ -591,10 +599,11 @@ def _hist_loads(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, offs_e,
 
 @triton.jit
 def _adj_loads(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, C_b, sC_l, sC_n, g_b, sg_l, sg_e, z_b, sz_l,
-               sz_e, offs_e, mask_e, L, zero_i, NS: tl.constexpr, VEC: tl.constexpr, F32: tl.constexpr,
-               OFF64: tl.constexpr, HAS_Z: tl.constexpr):
+               sz_e, ys_b, sys_l, sys_e, first, offs_e, mask_e, L, zero_i, NS: tl.constexpr, VEC: tl.constexpr,
+               F32: tl.constexpr, OFF64: tl.constexpr, HAS_Z: tl.constexpr, YS: tl.constexpr):
     """Step t's loads for the adjoint: u, raw dt, the output's gradient, z (zero outside ``[0, L)``; z is the
-    gradient again without a gate) and the raw B, C rows (of t clamped into the sequence)."""
+    gradient again without a gate), with YS the forward's ``(y_0 + y_1) / 2`` (direction 0 only, ``first``; else
+    the gradient again) and the raw B, C rows (of t clamped into the sequence)."""
     m = mask_e & (t >= 0) & (t < L)
     ti = _idx(t, OFF64)
     u = tl.load(u_b + ti * su_l + offs_e * su_e, mask=m, other=0.0).to(tl.float32)  # [BE]
@@ -603,27 +612,32 @@ def _adj_loads(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, C_b, sC_
     zv = go
     if HAS_Z:
         zv = tl.load(z_b + ti * sz_l + offs_e * sz_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+    ys = go
+    if YS:
+        ys = tl.load(ys_b + ti * sys_l + offs_e * sys_e, mask=m & first, other=0.0).to(tl.float32)  # [BE]
     tc = _idx(tl.minimum(tl.maximum(t, 0), L - 1), OFF64)
     braw = _bc_load(B_b + tc * sB_l, sB_n, zero_i, NS, VEC, F32)
     craw = _bc_load(C_b + tc * sC_l, sC_n, zero_i, NS, VEC, F32)
-    return u, pre, go, zv, braw, craw
+    return u, pre, go, zv, ys, braw, craw
 
 
-@triton.jit(do_not_specialize=["su_e", "sdt_e", "sz_e", "sg_e", "sgu_e", "sgdt_e", "sgz_e"])
+@triton.jit(do_not_specialize=["su_e", "sdt_e", "sz_e", "sg_e", "sgu_e", "sgdt_e", "sgz_e", "sys_e"])
 def scan_seq_bwd_hist_kernel(
         u0_ptr, u1_ptr, su_b, su_l, su_e, dt0_ptr, dt1_ptr, sdt_b, sdt_l, sdt_e,
         B0_ptr, B1_ptr, sB_b, sB_l, sB_n, C0_ptr, C1_ptr, sC_b, sC_l, sC_n,
-        At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, g_ptr, sg_b, sg_l, sg_e, hs_ptr,
+        At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, g_ptr, sg_b, sg_l, sg_e, ys_ptr, sys_b, sys_l, sys_e, hs_ptr,
         gu_ptr, sgu_d, sgu_b, sgu_l, sgu_e, gdt_ptr, sgdt_d, sgdt_b, sgdt_l, sgdt_e, gB_ptr, gC_ptr,
         gz_ptr, sgz_d, sgz_b, sgz_l, sgz_e, gA_ptr, gD_ptr, gbias_ptr,
         batch, L, E, N,
         BE: tl.constexpr, NS: tl.constexpr, NDIR: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
         SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False, VEC: tl.constexpr = 0, F32: tl.constexpr = False,
-        OFF64: tl.constexpr = True, BFLY: tl.constexpr = False, PF: tl.constexpr = False):
+        OFF64: tl.constexpr = True, BFLY: tl.constexpr = False, PF: tl.constexpr = False, YS: tl.constexpr = False):
     """Grid ``(cdiv(E, BE), batch, NDIR)``: the adjoint walk of ``scan_seq_bwd_kernel`` (same operands and outputs)
     with every step's h_{t-1} read from ``hs`` (``scan_seq_hist_kernel``) instead of recomputed; the next step's
     16 values are loaded while this step runs, and with PF its other loads too (u, dt, the output's gradient, z,
-    the B and C rows: ~20 more registers)."""
+    the B and C rows: ~20 more registers). With YS (a gate and both directions), ``ys`` is the forward's
+    ``(y_0 + y_1) / 2`` ``[b, e, l]`` (``ys_ptr``, by its strides): direction 0 writes the whole dz into ``gz``
+    (in its dtype; ``sgz_d`` unused) and neither recomputes its output."""
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2)
@@ -636,9 +650,11 @@ def scan_seq_bwd_hist_kernel(
     C_b = _pick(d, C0_ptr, C1_ptr) + b * sC_b
     z_b = z_ptr + b * sz_b
     g_b = g_ptr + b * sg_b
+    ys_b = ys_ptr + b * sys_b
+    first = d == 0
     gu_b = gu_ptr + d * sgu_d + b * sgu_b
     gdt_b = gdt_ptr + d * sgdt_d + b * sgdt_b
-    gz_b = gz_ptr + d * sgz_d + b * sgz_b
+    gz_b = gz_ptr + (0 if YS else d * sgz_d) + b * sgz_b
     gB_b = gB_ptr + (d * batch + b) * L * N
     gC_b = gC_ptr + (d * batch + b) * L * N
     a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15 = _a16(At_ptr + d * N * E, E, offs_e,
@@ -663,9 +679,10 @@ def scan_seq_bwd_hist_kernel(
         hs_b + _idx((1 - rev) * (L - 1), OFF64) * (NS * BE), BE, BE, NS)
     # the per-step loads' operands (``_adj_loads``)
     la = (u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, C_b, sC_l, sC_n, g_b, sg_l, sg_e, z_b, sz_l, sz_e,
-          offs_e, mask_e, L, zero_i)
+          ys_b, sys_l, sys_e, first, offs_e, mask_e, L, zero_i)
     if PF:
-        u_n, pre_n, go_n, z_n, braw_n, craw_n = _adj_loads((1 - rev) * (L - 1), *la, NS, VEC, F32, OFF64, HAS_Z)
+        u_n, pre_n, go_n, z_n, ys_n, braw_n, craw_n = _adj_loads((1 - rev) * (L - 1), *la, NS, VEC, F32, OFF64,
+                                                                 HAS_Z, YS)
     for s in range(L):
         t = s + (1 - rev) * (L - 1 - 2 * s)  # adjoint order
         hp0, hp1, hp2, hp3, hp4, hp5, hp6, hp7 = n0, n1, n2, n3, n4, n5, n6, n7
@@ -677,10 +694,11 @@ def scan_seq_bwd_hist_kernel(
         m = mask_e & tv
         ti = _idx(t, OFF64)
         if PF:  # this step's loads came with the last one; issue the next step's
-            u, pre, go, zv, braw, craw = u_n, pre_n, go_n, z_n, braw_n, craw_n
-            u_n, pre_n, go_n, z_n, braw_n, craw_n = _adj_loads(t + 2 * rev - 1, *la, NS, VEC, F32, OFF64, HAS_Z)
+            u, pre, go, zv, ys, braw, craw = u_n, pre_n, go_n, z_n, ys_n, braw_n, craw_n
+            u_n, pre_n, go_n, z_n, ys_n, braw_n, craw_n = _adj_loads(t + 2 * rev - 1, *la, NS, VEC, F32, OFF64,
+                                                                     HAS_Z, YS)
         else:
-            u, pre, go, zv, braw, craw = _adj_loads(t, *la, NS, VEC, F32, OFF64, HAS_Z)
+            u, pre, go, zv, ys, braw, craw = _adj_loads(t, *la, NS, VEC, F32, OFF64, HAS_Z, YS)
         pre = pre + bias  # [BE] the pre-activation of dt
         dt = _softplus_base2(pre, FAST) if SOFTPLUS else pre
         dt = tl.where(m, dt, 0.0)  # [BE]
@@ -712,9 +730,11 @@ def scan_seq_bwd_hist_kernel(
         q15, g15, y, sb, sa, b15, c15 = _adj(15, hp15, a15, q15, g15, dt, dtu, gy, brow[15], crow[15], y, sb, sa, NS)
         dB = (b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15)
         dC = (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15)
+        if YS:
+            y = ys  # the forward's output: the recomputed one above is dead code
         gD, gbias = _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv, ti, ti * N, lane,
                              s_lane, zero_i, gB_b, gC_b, gu_b, sgu_l, sgu_e, gdt_b, sgdt_l, sgdt_e, gz_b, sgz_l,
-                             sgz_e, offs_e, gscale, NS, HAS_D, HAS_Z, SOFTPLUS, BFLY)
+                             sgz_e, offs_e, gscale, first, NS, HAS_D, HAS_Z, SOFTPLUS, BFLY, YS)
     _ga_out16(gA_ptr + d * E * N, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, offs_e,
               mask_e, N, NS)
     if HAS_D:

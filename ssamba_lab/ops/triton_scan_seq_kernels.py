@@ -550,9 +550,10 @@ def scan_seq_fwd_kernel(
 
 @triton.jit
 def gate_average_kernel(y0_ptr, y1_ptr, sy_b, sy_l, sy_e, z_ptr, sz_b, sz_l, sz_e, L, E,
-                        BL: tl.constexpr, BE: tl.constexpr, GATE: tl.constexpr):
+                        BL: tl.constexpr, BE: tl.constexpr, GATE: tl.constexpr, KEEP: tl.constexpr = False):
     """``y0 <- (y0 + y1) / 2 * silu(z)`` (without ``GATE``: no gate), in float32, after a ``BOTH`` pass 2. y0, y1
-    ``[b, l, e]`` by the same strides (``sy_*``), z by its own. Grid ``(cdiv(L, BL), cdiv(E, BE), batch)``."""
+    ``[b, l, e]`` by the same strides (``sy_*``), z by its own. With KEEP also ``y1 <- (y0 + y1) / 2`` (ungated:
+    the seq backward's dz needs it). Grid ``(cdiv(L, BL), cdiv(E, BE), batch)``."""
     b = tl.program_id(2).to(tl.int64)
     offs_l = tl.program_id(0) * BL + tl.arange(0, BL)  # [BL]
     offs_e = tl.program_id(1) * BE + tl.arange(0, BE)  # [BE]
@@ -560,6 +561,8 @@ def gate_average_kernel(y0_ptr, y1_ptr, sy_b, sy_l, sy_e, z_ptr, sz_b, sz_l, sz_
     yo = b * sy_b + offs_l[:, None].to(tl.int64) * sy_l + offs_e[None, :] * sy_e  # [BL, BE]
     y = (tl.load(y0_ptr + yo, mask=m, other=0.0).to(tl.float32)
          + tl.load(y1_ptr + yo, mask=m, other=0.0).to(tl.float32)) * 0.5  # [BL, BE]
+    if KEEP:
+        tl.store(y1_ptr + yo, y.to(y1_ptr.dtype.element_ty), mask=m)
     if GATE:
         zo = b * sz_b + offs_l[:, None].to(tl.int64) * sz_l + offs_e[None, :] * sz_e  # [BL, BE]
         zv = tl.load(z_ptr + zo, mask=m, other=0.0).to(tl.float32)

@@ -258,6 +258,30 @@ def test_seq_backward_bf16_states(monkeypatch):
     assert dtypes == [torch.bfloat16, torch.float32], dtypes
 
 
+@pytest.mark.parametrize("ysum", [True, False])
+def test_seq_backward_dz_from_the_forwards_output(monkeypatch, ysum):
+    """With ``seq_bwd_ysum`` the forward's gate kernel keeps ``(y_0 + y_1) / 2`` and the two-launch adjoint writes
+    dz from it (YS), in z's dtype, instead of recomputing each direction's output; off, each direction writes its
+    float32 term. Both give the reference's gradients in float32 and bf16."""
+    seen = []
+    real = st.scan_seq_bwd_hist_kernel
+
+    class Spy:
+        def __getitem__(self, grid):
+            return lambda *a, **k: seen.append(k["YS"]) or real[grid](*a, **k)
+    monkeypatch.setattr(st, "scan_seq_bwd_hist_kernel", Spy())
+    prev = st.set_launch_config(st.TritonScanConfig(chunk=8, segments=3, seq_bwd_hist=True, seq_bwd_ysum=ysum))
+    try:
+        for dtype in (torch.float32, torch.bfloat16):
+            gen = torch.Generator().manual_seed(23)
+            ins = _inputs(2, 2, 5, 4, 21, dtype, gen=gen)
+            out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)
+            _check_grads(out, _ref_bidirectional, ins, TOL[dtype], gen=gen)
+    finally:
+        st.set_launch_config(prev)
+    assert seen == [ysum, ysum], seen
+
+
 @pytest.mark.parametrize("group", [2, 4])
 def test_seq_train_chunk_sets_the_stored_states(monkeypatch, group):
     """With ``seq_train_chunk`` the training forward stores a state every that many steps and the backward
