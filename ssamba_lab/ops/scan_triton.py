@@ -130,7 +130,9 @@ class TritonScanConfig:
     # the forward keeps (y_0 + y_1) / 2 before the gate (one [b, l, e] tensor in the activations' dtype a layer,
     # held for the backward) so that the two-launch adjoint writes dz once, in its dtype, instead of a float32
     # term per direction that a third kernel sums, and does not recompute its outputs. Taken where the forward
-    # pairs both directions' pass 2 (gate_average_kernel) and the backward will run in two launches
+    # pairs both directions' pass 2 (gate_average_kernel) and the backward will run in two launches. H200, graphed
+    # tiny training step at 64 x 512 tokens: 54.23 -> 52.60 ms (results/gpu_issue8_h200_r40), for 24 MiB a layer
+    # more activation memory there (ssamba-tiny, bf16)
     seq_bwd_ysum: bool = True
     # seq forward, one step a loop trip: every load of a step is issued this many steps before it (1, 2 or 4;
     # 0: automatic, ``_auto_ahead``). Each step of queue costs ~28 registers (80 -> 168 at 4); it hides memory

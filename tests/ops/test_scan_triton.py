@@ -294,8 +294,9 @@ def test_seq_train_chunk_sets_the_stored_states(monkeypatch, group):
         def __getitem__(self, grid):
             return lambda *a, **k: seen.append(("kernel", k["T"], k["G"])) or real_kernel[grid](*a, **k)
 
-    monkeypatch.setattr(st, "_seq_forward", lambda *a: seen.append(("fwd", a[9], a[11])) or real_fwd(*a))
-    monkeypatch.setattr(st, "_seq_backward", lambda *a: seen.append(("bwd", a[16], a[8].shape[2])) or real_bwd(*a))
+    monkeypatch.setattr(st, "_seq_forward", lambda *a, **k: seen.append(("fwd", a[9], a[11])) or real_fwd(*a, **k))
+    monkeypatch.setattr(st, "_seq_backward",
+                        lambda *a, **k: seen.append(("bwd", a[16], a[8].shape[2])) or real_bwd(*a, **k))
     monkeypatch.setattr(st, "scan_seq_bwd_kernel", Spy())
     gen = torch.Generator().manual_seed(11)
     ins = _inputs(2, 2, 5, 3, 21, torch.float32, gen=gen)
@@ -316,7 +317,7 @@ def test_seq_infer_chunk_sets_the_segments(monkeypatch):
     steps and a short one), with the same output as whole-sequence chunks; training keeps ``chunk``."""
     seen = []
     real_fwd = st._seq_forward
-    monkeypatch.setattr(st, "_seq_forward", lambda *a: seen.append((a[9], a[10], a[11])) or real_fwd(*a))
+    monkeypatch.setattr(st, "_seq_forward", lambda *a, **k: seen.append((a[9], a[10], a[11])) or real_fwd(*a, **k))
     gen = torch.Generator().manual_seed(12)
     ins = {k: v.detach() for k, v in _inputs(2, 2, 5, 3, 14, torch.float32, gen=gen).items()}
     outs = []
