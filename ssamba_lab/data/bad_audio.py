@@ -34,6 +34,8 @@ import torch.nn.functional as F
 
 from ssamba_lab.features import SAMPLE_RATE, AudioError, load_audio
 
+from .manifest import write_text_atomic
+
 SKIP = ("missing", "corrupt", "empty", "nonfinite", "silent")
 REPAIR = ("too_short", "stereo", "sample_rate")
 
@@ -145,7 +147,7 @@ class BadAudioReport:
     def to_json(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"checked": self.checked, "rows": self.rows}, indent=1))
+        write_text_atomic(path, json.dumps({"checked": self.checked, "rows": self.rows}, indent=1))
         return path
 
 

@@ -109,6 +109,14 @@ def write_manifest(path: str | Path, entries: Iterable[dict]) -> int:
     return n
 
 
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """``Path.write_text`` that another process reading ``path`` meanwhile never sees half written."""
+    path = Path(path)
+    with _atomic_text(path) as f:
+        f.write(text)
+    return path
+
+
 class Manifest:
     """Random access to a manifest's entries without loading them: ``len(m)``, ``m[i]`` -> dict, ``iter(m)``.
 

@@ -6,7 +6,9 @@
                               [bad_audio_report.json]  [stats.json]
 
 and returns a :class:`PreparedTask`. A second call with the same inputs reuses the files (``overwrite=True``
-rebuilds). Entries stream from the adapter through the optional audit into the manifest files.
+rebuilds). Entries stream from the adapter through the optional audit into the manifest files. Every file is
+replaced atomically: the ranks of a torchrun job prepare the same folder at the same time and read each
+other's files (a half-written ``prepare.json`` made one rank fail with a JSONDecodeError).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from ssamba_lab.tasks import TaskRecipe
 from .adapters import ADAPTERS, SPLITS
 from .bad_audio import AudioCheckConfig, BadAudioReport, audit_entries
 from .layout import LayoutError
-from .manifest import LabelMap, Manifest, read_label_csv, write_label_csv, write_manifest
+from .manifest import LabelMap, Manifest, read_label_csv, write_label_csv, write_manifest, write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -106,15 +108,15 @@ def prepare_task(recipe: TaskRecipe, *, data_root: str | Path, out_dir: str | Pa
         stream = audit_entries(entries, report, config=check) if audit else entries
         counts[split] = write_manifest(out / f"{split}.json", stream)
     for split in SPLITS:
-        if split not in counts and (out / f"{split}.json").exists():
-            (out / f"{split}.json").unlink()
+        if split not in counts:
+            (out / f"{split}.json").unlink(missing_ok=True)  # another process may have removed it already
     write_label_csv(out / "labels.csv", result.labels)
     if audit:
         report.to_json(out / "bad_audio_report.json")
-    (out / "missing.txt").write_text("".join(m + "\n" for m in result.missing))
+    write_text_atomic(out / "missing.txt", "".join(m + "\n" for m in result.missing))
     summary = {"key": key, "counts": counts, "missing": len(result.missing),
                "skipped": len(report.skipped), "repaired": len(report.repaired)}
-    summary_path.write_text(json.dumps(summary, indent=1))
+    write_text_atomic(summary_path, json.dumps(summary, indent=1))  # last: its presence means "all written"
     return _prepared(recipe, root, out, fold, summary)
 
 

@@ -1,15 +1,25 @@
 """torchrun / DistributedDataParallel helpers: process group from the environment, rank queries, reductions.
 
 Under ``torchrun`` (``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` set) :func:`init_distributed` joins the group with
-``nccl`` on CUDA and ``gloo`` on CPU; without them everything degrades to a single process.
+``nccl`` on CUDA and ``gloo`` on CPU; without them everything degrades to a single process. Entry points run
+inside :func:`shutdown_on_exit`: every rank leaves the group together and frees it before the process exits.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+
+if dist.is_available():
+    # torch.distributed.nn.functional binds ``group.WORLD`` into its functions' default arguments when first
+    # imported. DDP imports it (through torch._dynamo) after init_process_group, which pinned the live group:
+    # destroy_process_group could not free it, so its gloo threads and sockets ran on through interpreter
+    # and C++ static teardown at exit. Imported here, before any group exists, the defaults are None.
+    import torch.distributed.nn  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,23 @@ def barrier() -> None:
         dist.barrier()
 
 
-def cleanup() -> None:
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+def cleanup(*, wait_for_all: bool = True) -> None:
+    """Leave the process group: a barrier first (``wait_for_all``), so no rank closes its connections while
+    another still uses them, then free the group (its threads and sockets) while the interpreter is intact."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if wait_for_all and dist.get_world_size() > 1:
+        dist.barrier()
+    dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def shutdown_on_exit() -> Iterator[None]:
+    """Run an entry point's body, then :func:`cleanup` on every way out. After an exception there is no
+    barrier: the other ranks may never reach theirs (torchrun stops them)."""
+    ok = False
+    try:
+        yield
+        ok = True
+    finally:
+        cleanup(wait_for_all=ok)

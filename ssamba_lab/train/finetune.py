@@ -239,14 +239,14 @@ def main(argv: list[str] | None = None) -> int:
     from .cli_args import finetune_config_from_args, finetune_parser
 
     args = finetune_parser().parse_args(argv)
-    result = run_finetuning(finetune_config_from_args(args))
-    if D.current().is_main:
-        out = Path(result.run_dir) / "result.json"
-        out.write_text(json.dumps(result.to_dict(), indent=1))
-        s = result.summary
-        print(f"{result.task} {result.metric}: test {100 * s.test_mean:.2f} +- {100 * s.test_std:.2f} "
-              f"over {s.n} fold(s) (validation-selected); {out}")
-    D.cleanup()
+    with D.shutdown_on_exit():
+        result = run_finetuning(finetune_config_from_args(args))
+        if D.current().is_main:
+            out = Path(result.run_dir) / "result.json"
+            out.write_text(json.dumps(result.to_dict(), indent=1))
+            s = result.summary
+            print(f"{result.task} {result.metric}: test {100 * s.test_mean:.2f} +- {100 * s.test_std:.2f} "
+                  f"over {s.n} fold(s) (validation-selected); {out}")
     return 0
 
 

@@ -199,10 +199,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = pretrain_parser().parse_args(argv)
     config = pretrain_config_from_args(args)
-    result = run_pretraining(config)
-    if D.current().is_main:
-        print(f"pretraining done at step {result.state.step}; checkpoint: {result.checkpoint}")
-    D.cleanup()
+    with D.shutdown_on_exit():
+        result = run_pretraining(config)
+        if D.current().is_main:
+            print(f"pretraining done at step {result.state.step}; checkpoint: {result.checkpoint}")
     return 0
 
 
