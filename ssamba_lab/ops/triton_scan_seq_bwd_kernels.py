@@ -477,8 +477,9 @@ def scan_seq_bwd_kernel(
 # the GPU reads back from L2 (Nsight Compute: half its stalls wait on those loads, ROOFLINE.md). Here
 # ``scan_seq_hist_kernel`` first recomputes h_{t-1} of every step, one program per (channels, batch, direction,
 # chunk): thousands of independent short walks, so occupancy hides their latency; the DRAM traffic is one write and
-# one read of NDIR x b x L x NS x E values (1.6 GB a layer in float32 at 64 x 512 tokens, e = 384; 0.8 GB in bf16). Then
-# ``scan_seq_bwd_hist_kernel`` walks the adjoint with no recompute, loading each step's h_{t-1} one step ahead.
+# one read of NDIR x b x L x NS x E values (1.6 GB a layer in float32 at 64 x 512 tokens, e = 384; 0.8 GB in
+# bf16). Then ``scan_seq_bwd_hist_kernel`` walks the adjoint with no recompute, loading each step's h_{t-1} one
+# step ahead.
 
 
 @triton.jit
