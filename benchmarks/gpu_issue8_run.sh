@@ -131,6 +131,15 @@ ncu_fwd512() {
     python3 benchmarks/ncu_seq.py --batch 4 --tokens 512 "$@" > "$file" 2>&1
   grep -E "Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" "$file" | head -16
 }
+# one graphed training-step row of gpu_targets.py into $OUT/R: train_row R SIZE LIMIT_S NAME SET ("default": no
+# --set; commas separate several fields), logged as NAME_SET.log and tagged _R_NAME_SET; the tar file refreshed
+train_row() {
+  local R=$1 size=$2 limit=$3 name=$4 set=$5
+  timeout "$limit" python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_${name}_${set//[=,]/}" \
+    --variants triton-seq --sizes "$size" --kinds train_step --cuda-graph \
+    $([ "$set" = default ] || echo --set ${set//,/ }) --repeats 10 --budget-s 1 > "$OUT/$R/${name}_$set.log" 2>&1; grep "tok |" "$OUT/$R/${name}_$set.log"
+  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+}
 if [ "$stage" = sweep ]; then
   timeout 200 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py > "$OUT/pytest_triton.log" 2>&1
   tail -n 3 "$OUT/pytest_triton.log"
@@ -511,30 +520,16 @@ if [ "$stage" = hist3 ]; then
     python3 benchmarks/ncu_seq.py --batch 64 --tokens 512 --backward > "$OUT/$R/ncu_seq_bwd_hist.txt" 2>&1
   grep -E "scan_seq|Duration|Registers Per|Achieved Occupancy|Warp Cycles Per Issued|Issued Ipc|DRAM Throughput|L2 Hit" \
     "$OUT/$R/ncu_seq_bwd_hist.txt" | head -24; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
-  timeout 80 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_default" --variants triton-seq \
-    --sizes tiny --kinds train_step --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/train_default.log" 2>&1
-  grep "tok |" "$OUT/$R/train_default.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
-  for set in default seq_bwd_hist_mb=4096; do
-    timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_base_${set//[=,]/}" \
-      --variants triton-seq --sizes base --kinds train_step --cuda-graph \
-      $([ $set = default ] || echo --set ${set//,/ }) --repeats 10 --budget-s 1 > "$OUT/$R/train_base_$set.log" 2>&1
-    grep "tok |" "$OUT/$R/train_base_$set.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
-  done
+  train_row "$R" tiny 80 train default
+  for set in default seq_bwd_hist_mb=4096; do train_row "$R" base 110 train_base "$set"; done
   timeout 80 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT/$R" --tag "_$R" --cases 0 \
     > "$OUT/$R/profile.log" 2>&1; head -n 20 "$OUT/$R"/gpu_profile_steps_$R.md | tail -n 14
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi
 if [ "$stage" = hist4 ]; then
   R="${RTAG:-r37}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
-  timeout 80 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_default" --variants triton-seq \
-    --sizes tiny --kinds train_step --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/train_default.log" 2>&1
-  grep "tok |" "$OUT/$R/train_default.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
-  for set in default seq_bwd_hist_maxnreg=${HIST4_NREG:-144}; do
-    timeout 100 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_base_${set//[=,]/}" \
-      --variants triton-seq --sizes base --kinds train_step --cuda-graph \
-      $([ $set = default ] || echo --set ${set//,/ }) --repeats 10 --budget-s 1 > "$OUT/$R/train_base_$set.log" 2>&1
-    grep "tok |" "$OUT/$R/train_base_$set.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
-  done
+  train_row "$R" tiny 80 train default
+  for set in default seq_bwd_hist_maxnreg=${HIST4_NREG:-144}; do train_row "$R" base 100 train_base "$set"; done
   timeout 70 python3 benchmarks/gpu_profile_steps.py --out-dir "$OUT/$R" --tag "_$R" --cases 0 \
     > "$OUT/$R/profile.log" 2>&1; head -n 20 "$OUT/$R"/gpu_profile_steps_$R.md | tail -n 14
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
@@ -558,12 +553,7 @@ if [ "$stage" = final5 ]; then
 fi
 if [ "$stage" = ysum ]; then
   R="${RTAG:-r40}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
-  for set in default seq_bwd_ysum=False; do
-    timeout 75 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_${set//[=,]/}" \
-      --variants triton-seq --sizes tiny --kinds train_step --cuda-graph $([ $set = default ] || echo --set $set) \
-      --repeats 10 --budget-s 1 > "$OUT/$R/train_$set.log" 2>&1; grep "tok |" "$OUT/$R/train_$set.log"
-    tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
-  done
+  for set in default seq_bwd_ysum=False; do train_row "$R" tiny 75 train "$set"; done
   timeout "${HIST_PYTEST_S:-150}" python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py \
     tests/ops/test_gpu_parity.py -k "dz_from or cuda_backends" > "$OUT/$R/pytest.log" 2>&1
   grep -cE "PASSED" "$OUT/$R/pytest.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/$R/pytest.log" | tail -n 5

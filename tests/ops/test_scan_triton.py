@@ -201,6 +201,30 @@ def test_seq_backward_is_the_one_tested(monkeypatch):
         assert len(calls) == expected, f"backward={backward!r}: the seq backward ran {len(calls)} times"
 
 
+def _spy_launches(monkeypatch, name: str, record) -> None:
+    """Wrap kernel ``name`` of scan_triton so that each launch first calls ``record(grid, args, kwargs)``."""
+    real = getattr(st, name)
+
+    class Spy:
+        def __getitem__(self, grid):
+            return lambda *a, **k: record(grid, a, k) or real[grid](*a, **k)
+    monkeypatch.setattr(st, name, Spy())
+
+
+def _bidirectional_grads_match(config, dtypes, sizes: tuple, seed: int) -> None:
+    """Under ``config``, the bidirectional scan's gradients match the float64 reference for each dtype (inputs
+    ``_inputs(*sizes)``, drawn afresh from ``seed`` per dtype)."""
+    prev = st.set_launch_config(config)
+    try:
+        for dtype in dtypes:
+            gen = torch.Generator().manual_seed(seed)
+            ins = _inputs(*sizes, dtype, gen=gen)
+            out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)
+            _check_grads(out, _ref_bidirectional, ins, TOL[dtype], gen=gen)
+    finally:
+        st.set_launch_config(prev)
+
+
 @pytest.mark.parametrize("hist, limit_mb, pf, train_chunk, expected", [
     (True, 4096, True, 0, "two"), (True, 4096, False, 0, "two"), (True, 4096, True, 4, "two"),
     (True, 0, True, 0, "one"), (False, 4096, True, 0, "one")])
@@ -210,27 +234,11 @@ def test_seq_backward_in_two_launches_when_its_buffer_fits(monkeypatch, hist, li
     gradients (the small_chunks parity tests run each at more sizes), with the adjoint's loads one step ahead
     or not (``seq_bwd_hist_pf``), and from chunk states stored every 4 steps (``seq_train_chunk``)."""
     seen = []
-
-    def spy(name):
-        real = getattr(st, name)
-
-        class Spy:
-            def __getitem__(self, grid):
-                return lambda *a, **k: seen.append(name) or real[grid](*a, **k)
-        monkeypatch.setattr(st, name, Spy())
-
     for name in ("scan_seq_bwd_kernel", "scan_seq_hist_kernel", "scan_seq_bwd_hist_kernel"):
-        spy(name)
-    gen = torch.Generator().manual_seed(13)
-    ins = _inputs(2, 2, 5, 3, 13, torch.float32, gen=gen)
-    prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_bwd_group=4, seq_bwd_hist=hist,
-                                                    seq_bwd_hist_mb=limit_mb, seq_bwd_hist_pf=pf,
-                                                    seq_train_chunk=train_chunk))
-    try:
-        out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)
-        _check_grads(out, _ref_bidirectional, ins, TOL[torch.float32], gen=gen)
-    finally:
-        st.set_launch_config(prev)
+        _spy_launches(monkeypatch, name, lambda grid, a, k, name=name: seen.append(name))
+    config = st.TritonScanConfig(chunk=8, seq_bwd_group=4, seq_bwd_hist=hist, seq_bwd_hist_mb=limit_mb,
+                                 seq_bwd_hist_pf=pf, seq_train_chunk=train_chunk)
+    _bidirectional_grads_match(config, (torch.float32,), (2, 2, 5, 3, 13), 13)
     want = {"two": ["scan_seq_hist_kernel", "scan_seq_bwd_hist_kernel"], "one": ["scan_seq_bwd_kernel"]}[expected]
     assert seen == want, seen
 
@@ -240,21 +248,10 @@ def test_seq_backward_bf16_states(monkeypatch):
     buffer) and its gradients stay within the bf16 tolerance of the float64 reference; float32 inputs keep
     float32 states."""
     dtypes = []
-    real = st.scan_seq_hist_kernel
-
-    class Spy:
-        def __getitem__(self, grid):
-            return lambda *a, **k: dtypes.append(a[18].dtype) or real[grid](*a, **k)  # a[18]: the states buffer
-    monkeypatch.setattr(st, "scan_seq_hist_kernel", Spy())
-    prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_bwd_hist=True, seq_bwd_hist_bf16=True))
-    try:
-        for dtype in (torch.bfloat16, torch.float32):
-            gen = torch.Generator().manual_seed(17)
-            ins = _inputs(2, 2, 6, 16, 19, dtype, gen=gen)
-            out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)
-            _check_grads(out, _ref_bidirectional, ins, TOL[dtype], gen=gen)
-    finally:
-        st.set_launch_config(prev)
+    # a[18]: the states buffer
+    _spy_launches(monkeypatch, "scan_seq_hist_kernel", lambda grid, a, k: dtypes.append(a[18].dtype))
+    _bidirectional_grads_match(st.TritonScanConfig(chunk=8, seq_bwd_hist=True, seq_bwd_hist_bf16=True),
+                               (torch.bfloat16, torch.float32), (2, 2, 6, 16, 19), 17)
     assert dtypes == [torch.bfloat16, torch.float32], dtypes
 
 
@@ -264,21 +261,9 @@ def test_seq_backward_dz_from_the_forwards_output(monkeypatch, ysum):
     dz from it (YS), in z's dtype, instead of recomputing each direction's output; off, each direction writes its
     float32 term. Both give the reference's gradients in float32 and bf16."""
     seen = []
-    real = st.scan_seq_bwd_hist_kernel
-
-    class Spy:
-        def __getitem__(self, grid):
-            return lambda *a, **k: seen.append(k["YS"]) or real[grid](*a, **k)
-    monkeypatch.setattr(st, "scan_seq_bwd_hist_kernel", Spy())
-    prev = st.set_launch_config(st.TritonScanConfig(chunk=8, segments=3, seq_bwd_hist=True, seq_bwd_ysum=ysum))
-    try:
-        for dtype in (torch.float32, torch.bfloat16):
-            gen = torch.Generator().manual_seed(23)
-            ins = _inputs(2, 2, 5, 4, 21, dtype, gen=gen)
-            out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)
-            _check_grads(out, _ref_bidirectional, ins, TOL[dtype], gen=gen)
-    finally:
-        st.set_launch_config(prev)
+    _spy_launches(monkeypatch, "scan_seq_bwd_hist_kernel", lambda grid, a, k: seen.append(k["YS"]))
+    _bidirectional_grads_match(st.TritonScanConfig(chunk=8, segments=3, seq_bwd_hist=True, seq_bwd_ysum=ysum),
+                               (torch.float32, torch.bfloat16), (2, 2, 5, 4, 21), 23)
     assert seen == [ysum, ysum], seen
 
 
@@ -288,16 +273,11 @@ def test_seq_train_chunk_sets_the_stored_states(monkeypatch, group):
     restarts from them (gradients still match the float64 reference); inference keeps ``chunk``. With groups of
     the chunk's length the backward skips its first recompute (the chunk state is the group state)."""
     seen = []
-    real_fwd, real_bwd, real_kernel = st._seq_forward, st._seq_backward, st.scan_seq_bwd_kernel
-
-    class Spy:
-        def __getitem__(self, grid):
-            return lambda *a, **k: seen.append(("kernel", k["T"], k["G"])) or real_kernel[grid](*a, **k)
-
+    real_fwd, real_bwd = st._seq_forward, st._seq_backward
     monkeypatch.setattr(st, "_seq_forward", lambda *a, **k: seen.append(("fwd", a[9], a[11])) or real_fwd(*a, **k))
     monkeypatch.setattr(st, "_seq_backward",
                         lambda *a, **k: seen.append(("bwd", a[16], a[8].shape[2])) or real_bwd(*a, **k))
-    monkeypatch.setattr(st, "scan_seq_bwd_kernel", Spy())
+    _spy_launches(monkeypatch, "scan_seq_bwd_kernel", lambda grid, a, k: seen.append(("kernel", k["T"], k["G"])))
     gen = torch.Generator().manual_seed(11)
     ins = _inputs(2, 2, 5, 3, 21, torch.float32, gen=gen)
     prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_train_chunk=4, seq_bwd_group=group,
@@ -343,17 +323,9 @@ def test_passes_of_both_directions_in_one_launch(monkeypatch, gate):
     ``seq_pass2_both``; pass 2 then combines in ``gate_average_kernel``), with the outputs and gradients of one
     launch per direction (the chunk states stored for the backward included)."""
     launches = []
-    real, real_avg = st.scan_seq_fwd_kernel, st.gate_average_kernel
-
-    class Spy:
-        def __init__(self, kernel, record):
-            self.kernel, self.record = kernel, record
-
-        def __getitem__(self, grid):
-            return lambda *a, **k: launches.append(self.record(grid, k)) or self.kernel[grid](*a, **k)
-
-    monkeypatch.setattr(st, "scan_seq_fwd_kernel", Spy(real, lambda grid, k: (k["PASS"], k["BOTH"], grid[2])))
-    monkeypatch.setattr(st, "gate_average_kernel", Spy(real_avg, lambda grid, k: ("avg", k["GATE"])))
+    _spy_launches(monkeypatch, "scan_seq_fwd_kernel",
+                  lambda grid, a, k: launches.append((k["PASS"], k["BOTH"], grid[2])))
+    _spy_launches(monkeypatch, "gate_average_kernel", lambda grid, a, k: launches.append(("avg", k["GATE"])))
     gen = torch.Generator().manual_seed(13)
     ins = _inputs(2, 2, 6, 4, 21, torch.float32, gen=gen)
     if not gate:
