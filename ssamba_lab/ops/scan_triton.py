@@ -18,7 +18,7 @@ Kernels: ``triton_scan_kernels.py`` (chunked forward, backward), ``triton_scan_s
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import triton
@@ -174,6 +174,9 @@ class TritonScanConfig:
         assert self.seq_bwd_hist_maxnreg == 0 or 24 <= self.seq_bwd_hist_maxnreg <= 255, (
             f"seq_bwd_hist_maxnreg must be 0 (the compiler's choice) or 24..255, got {self.seq_bwd_hist_maxnreg}")
         assert self.conv_seq_steps >= 0, f"conv_seq_steps must be >= 0 (0: automatic), got {self.conv_seq_steps}"
+        for f in fields(self):  # a string such as "False" would be truthy
+            v = getattr(self, f.name)
+            assert f.type not in ("bool", bool) or isinstance(v, bool), f"{f.name} must be True or False, got {v!r}"
 
 
 _CONFIG = TritonScanConfig()

@@ -183,6 +183,12 @@ def test_parse_config_fields_for_the_benchmarks_set_option():
         st.TritonScanConfig(**st.parse_config_fields(["backward=fast"]))
 
 
+def test_config_switches_must_be_booleans():
+    with pytest.raises(AssertionError, match="seq_bwd_ysum must be True or False, got 'False'"):
+        st.TritonScanConfig(seq_bwd_ysum="False")
+    assert st.TritonScanConfig(seq_bwd_ysum=False).seq_bwd_ysum is False
+
+
 def test_seq_backward_is_the_one_tested(monkeypatch):
     """Under the seq configuration the gradients come from the seq backward (so the parity tests above test it),
     and under backward="chunked" from the chunked kernel."""
