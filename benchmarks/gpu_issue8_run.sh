@@ -114,7 +114,13 @@ set -uo pipefail
 #           (two launches, bf16 states, the CUDA two-launch variant of the parity tests) with a longer limit
 #   ysum:   the forward keeps (y_0 + y_1) / 2 for dz (seq_bwd_ysum): the tiny training step graphed with it (the
 #           default) and without, then GPU pytest of its test and of whole-model parity
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum}"
+# and the session of 2026-12-04, afternoon:
+#   cpt:    two channels a thread in the seq forward (seq_channels_per_thread=2): GPU pytest of its test, then tiny
+#           inference graphed at 22016 and 512 tokens with the defaults and CPT_SETS (commas join fields)
+#           (r41 at 2c131cc + the option: slower at both lengths, taken out again; results/GPU_HIST_2026-12-04.md)
+#   final6: every target graphed (both models; base training with seq_bwd_ysum for the first time), then GPU
+#           pytest of whole-model backend parity with a long limit (each earlier call ran out of time inside it)
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -139,6 +145,14 @@ train_row() {
     --variants triton-seq --sizes "$size" --kinds train_step --cuda-graph \
     $([ "$set" = default ] || echo --set ${set//,/ }) --repeats 10 --budget-s 1 > "$OUT/$R/${name}_$set.log" 2>&1; grep "tok |" "$OUT/$R/${name}_$set.log"
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+}
+# one graphed tiny-inference row: inf_row R TOKENS LIMIT_S SET (as train_row)
+inf_row() {
+  local R=$1 tok=$2 limit=$3 set=$4
+  timeout "$limit" python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_inf${tok}_${set//[=,]/}" \
+    --variants triton-seq --sizes tiny --kinds inference --tokens "$tok" --cuda-graph \
+    $([ "$set" = default ] || echo --set ${set//,/ }) --repeats 20 --budget-s 1 > "$OUT/$R/inf${tok}_$set.log" 2>&1
+  grep "tok |" "$OUT/$R/inf${tok}_$set.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
 }
 if [ "$stage" = sweep ]; then
   timeout 200 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py > "$OUT/pytest_triton.log" 2>&1
@@ -557,5 +571,28 @@ if [ "$stage" = ysum ]; then
   timeout "${HIST_PYTEST_S:-150}" python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py \
     tests/ops/test_gpu_parity.py -k "dz_from or cuda_backends" > "$OUT/$R/pytest.log" 2>&1
   grep -cE "PASSED" "$OUT/$R/pytest.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/$R/pytest.log" | tail -n 5
+  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
+fi
+if [ "$stage" = cpt ]; then
+  R="${RTAG:-r41}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
+  timeout 120 python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py -k "several_channels" \
+    > "$OUT/$R/pytest.log" 2>&1; grep -E "FAILED|ERROR|passed|failed" "$OUT/$R/pytest.log" | tail -n 3
+  sets="${CPT_SETS:-seq_channels_per_thread=2 seq_channels_per_thread=2,seq_warps_per_sm=8}"
+  for tok in 22016 512; do
+    for set in default $sets; do inf_row "$R" "$tok" 70 "$set"; done
+  done
+  rm -rf "$OUT/$R"
+fi
+if [ "$stage" = final6 ]; then
+  R="${RTAG:-r42}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
+  timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_inf_graph" --variants triton-seq \
+    --kinds inference --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/inf_graph.log" 2>&1; grep "tok |" "$OUT/$R/inf_graph.log"
+  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  timeout 130 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_graph" --variants triton-seq \
+    --sizes tiny base --kinds train_step --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/train_graph.log" 2>&1
+  grep "tok |" "$OUT/$R/train_graph.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  timeout "${HIST_PYTEST_S:-300}" python3 -m pytest -v -rP -p no:cacheprovider tests/ops/test_gpu_parity.py \
+    -k cuda_backends > "$OUT/$R/pytest.log" 2>&1
+  grep -E "ParityResult|PASSED|FAILED|passed|failed" "$OUT/$R/pytest.log" | tail -n 6
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi

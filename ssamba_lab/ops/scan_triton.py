@@ -82,7 +82,9 @@ class TritonScanConfig:
     low_memory_tokens: int = 32768
     # in that path, dt_proj inside the seq forward (one step a loop trip, dt rank <= 16): no dt tensor at all.
     # H200, ssamba-tiny, 4 x 22016 tokens (benchmarks/results/gpu_seq_h200_r5): memory 1.03x -> 0.94x of
-    # ssast-tiny, time 0.99x -> 1.07x; memory is what this path is for
+    # ssast-tiny, time 0.99x -> 1.07x; memory is what this path is for. Re-measured with the current kernels
+    # (results/gpu_issue8_h200_r44, graphed): 39.83 ms fused against 40.47 unfused, and 39.05 with both directions
+    # at once, which needs 1.33x ssast-tiny's memory
     seq_fuse_dt: bool = True
     # ``backward``: "seq" (``triton_scan_seq_bwd_kernels``: a thread per channel, d_state <= 16; in its one-launch
     # form each chunk is recomputed in groups of ``seq_bwd_group`` steps) or "chunked" (``triton_scan_kernels``; any d_state)
