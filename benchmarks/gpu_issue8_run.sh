@@ -154,6 +154,16 @@ inf_row() {
     $([ "$set" = default ] || echo --set ${set//,/ }) --repeats 20 --budget-s 1 > "$OUT/$R/inf${tok}_$set.log" 2>&1
   grep "tok |" "$OUT/$R/inf${tok}_$set.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
 }
+# every target graphed (both models, the defaults) into $OUT/R: every_target_graphed R
+every_target_graphed() {
+  local R=$1
+  timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_inf_graph" --variants triton-seq \
+    --kinds inference --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/inf_graph.log" 2>&1; grep "tok |" "$OUT/$R/inf_graph.log"
+  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  timeout 130 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_graph" --variants triton-seq \
+    --sizes tiny base --kinds train_step --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/train_graph.log" 2>&1
+  grep "tok |" "$OUT/$R/train_graph.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+}
 if [ "$stage" = sweep ]; then
   timeout 200 python3 -m pytest -q -p no:cacheprovider tests/ops/test_scan_triton.py > "$OUT/pytest_triton.log" 2>&1
   tail -n 3 "$OUT/pytest_triton.log"
@@ -554,12 +564,7 @@ if [ "$stage" = hist4 ]; then
 fi
 if [ "$stage" = final5 ]; then
   R="${RTAG:-r38}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
-  timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_inf_graph" --variants triton-seq \
-    --kinds inference --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/inf_graph.log" 2>&1; grep "tok |" "$OUT/$R/inf_graph.log"
-  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
-  timeout 130 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_graph" --variants triton-seq \
-    --sizes tiny base --kinds train_step --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/train_graph.log" 2>&1
-  grep "tok |" "$OUT/$R/train_graph.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  every_target_graphed "$R"
   timeout "${HIST_PYTEST_S:-280}" python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py \
     -k "${HIST_K:-bf16_states or two_launches or bfly-hist}" > "$OUT/$R/pytest.log" 2>&1
   grep -cE "PASSED" "$OUT/$R/pytest.log"; grep -E "FAILED|ERROR|passed|failed" "$OUT/$R/pytest.log" | tail -n 5
@@ -585,12 +590,7 @@ if [ "$stage" = cpt ]; then
 fi
 if [ "$stage" = final6 ]; then
   R="${RTAG:-r42}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
-  timeout 110 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_inf_graph" --variants triton-seq \
-    --kinds inference --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/inf_graph.log" 2>&1; grep "tok |" "$OUT/$R/inf_graph.log"
-  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
-  timeout 130 python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_train_graph" --variants triton-seq \
-    --sizes tiny base --kinds train_step --cuda-graph --repeats 10 --budget-s 1 > "$OUT/$R/train_graph.log" 2>&1
-  grep "tok |" "$OUT/$R/train_graph.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+  every_target_graphed "$R"
   timeout "${HIST_PYTEST_S:-300}" python3 -m pytest -v -rP -p no:cacheprovider tests/ops/test_gpu_parity.py \
     -k cuda_backends > "$OUT/$R/pytest.log" 2>&1
   grep -E "ParityResult|PASSED|FAILED|passed|failed" "$OUT/$R/pytest.log" | tail -n 6
