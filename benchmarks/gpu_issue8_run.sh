@@ -120,7 +120,11 @@ set -uo pipefail
 #           (r41 at 2c131cc + the option: slower at both lengths, taken out again; results/GPU_HIST_2026-12-04.md)
 #   final6: every target graphed (both models; base training with seq_bwd_ysum for the first time), then GPU
 #           pytest of whole-model backend parity with a long limit (each earlier call ran out of time inside it)
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6}"
+# and the session of 2026-12-04, evening:
+#   waves:  the seq forward's segment count against the waves it leaves: WAVES_ROWS graphed rows, each
+#           KIND:SIZE:TOKENS:LIMIT_S:SET (KIND inference or train_step; SET "default" or fields joined by commas),
+#           by default tiny and base inference at 22016 tokens with the automatic count and whole-wave counts
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6|waves}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -153,6 +157,16 @@ inf_row() {
     --variants triton-seq --sizes tiny --kinds inference --tokens "$tok" --cuda-graph \
     $([ "$set" = default ] || echo --set ${set//,/ }) --repeats 20 --budget-s 1 > "$OUT/$R/inf${tok}_$set.log" 2>&1
   grep "tok |" "$OUT/$R/inf${tok}_$set.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
+}
+# one graphed row of any target: any_row R KIND SIZE TOKENS LIMIT_S SET (as train_row), logged as
+# KIND_SIZE_TOKENS_SET.log
+any_row() {
+  local R=$1 kind=$2 size=$3 tok=$4 limit=$5 set=$6
+  local name="${kind}_${size}_${tok}_${set//[=,]/}"
+  timeout "$limit" python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_${name}" \
+    --variants triton-seq --sizes "$size" --kinds "$kind" --tokens "$tok" --cuda-graph \
+    $([ "$set" = default ] || echo --set ${set//,/ }) --repeats 20 --budget-s 1 > "$OUT/$R/$name.log" 2>&1
+  echo "$set: $(grep "tok |" "$OUT/$R/$name.log" || tail -n 2 "$OUT/$R/$name.log")"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
 }
 # every target graphed (both models, the defaults) into $OUT/R: every_target_graphed R
 every_target_graphed() {
@@ -595,4 +609,11 @@ if [ "$stage" = final6 ]; then
     -k cuda_backends > "$OUT/$R/pytest.log" 2>&1
   grep -E "ParityResult|PASSED|FAILED|passed|failed" "$OUT/$R/pytest.log" | tail -n 6
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
+fi
+if [ "$stage" = waves ]; then
+  R="${RTAG:-r49}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
+  rows="${WAVES_ROWS:-inference:tiny:22016:70:default inference:tiny:22016:70:segments=33 inference:tiny:22016:70:segments=66
+    inference:base:22016:90:default inference:base:22016:90:segments=8 inference:base:22016:90:segments=16}"
+  for row in $rows; do IFS=: read -r kind size tok limit set <<< "$row"; any_row "$R" "$kind" "$size" "$tok" "$limit" "$set"; done
+  rm -rf "$OUT/$R"
 fi
