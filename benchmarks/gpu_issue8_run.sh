@@ -124,7 +124,10 @@ set -uo pipefail
 #   waves:  the seq forward's segment count against the waves it leaves: WAVES_ROWS graphed rows, each
 #           KIND:SIZE:TOKENS:LIMIT_S:SET (KIND inference or train_step; SET "default" or fields joined by commas),
 #           by default tiny and base inference at 22016 tokens with the automatic count and whole-wave counts
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6|waves}"
+#           (r49; r50 ran the training and 512-token rows: see results/GPU_HIST_2026-12-04.md)
+#   final7: with the whole-wave segment count the default: every target graphed, then GPU pytest of the
+#           segment-count rule, the seq forward's segment paths and whole-model backend parity
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6|waves|final7}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -616,4 +619,12 @@ if [ "$stage" = waves ]; then
     inference:base:22016:90:default inference:base:22016:90:segments=8 inference:base:22016:90:segments=16}"
   for row in $rows; do IFS=: read -r kind size tok limit set <<< "$row"; any_row "$R" "$kind" "$size" "$tok" "$limit" "$set"; done
   rm -rf "$OUT/$R"
+fi
+if [ "$stage" = final7 ]; then
+  R="${RTAG:-r51}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
+  every_target_graphed "$R"
+  timeout "${HIST_PYTEST_S:-280}" python3 -m pytest -v -rP -p no:cacheprovider tests/ops/test_scan_triton.py \
+    tests/ops/test_gpu_parity.py -k "auto_segments or segments or cuda_backends" > "$OUT/$R/pytest.log" 2>&1
+  grep -E "ParityResult|PASSED|FAILED|passed|failed" "$OUT/$R/pytest.log" | tail -n 12
+  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi

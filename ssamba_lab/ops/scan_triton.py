@@ -59,8 +59,9 @@ class TritonScanConfig:
     vector loads where their alignment allows, instead of 32 scalar loads a step; ``seq_bc_f32``: B, C first
     copied into one aligned float32 ``[b, l, 2n]`` buffer, so a step needs no conversions) or ``"chunked"``
     (``triton_scan_kernels``: associative scans over ``[chunk, block_e, state]`` tiles; the only forward for
-    d_state > 16). ``segments``: sequence-parallel segments of the seq forward (0: enough for about
-    ``seq_warps_per_sm`` warps per SM). The seq options change compiled CUDA code only: the interpreter always
+    d_state > 16). ``segments``: sequence-parallel segments of the seq forward (0: as many as fit one
+    direction's programs in one wave of ``seq_warps_per_sm`` warps per SM; 12 is what a SM holds of the pass-2
+    kernel at its ~136 registers). The seq options change compiled CUDA code only: the interpreter always
     takes the scalar path.
     """
 
@@ -73,7 +74,7 @@ class TritonScanConfig:
     seq_block_e: int = 32
     seq_unroll: int = 1
     segments: int = 0
-    seq_warps_per_sm: int = 24
+    seq_warps_per_sm: int = 12
     seq_fast_math: bool = True
     seq_vec_bc: bool = True
     seq_bc_f32: bool = False
@@ -255,12 +256,19 @@ def _infer_chunk() -> int:
 
 
 def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch.device) -> int:
-    """Sequence segments for the seq forward: enough warps for ``seq_warps_per_sm`` per SM (1 off CUDA)."""
+    """Sequence segments for the seq forward (1 off CUDA): the most whose programs for one direction still fit
+    in one wave of ``seq_warps_per_sm`` warps per SM (at least 1, at most one a chunk).
+
+    Rounding down keeps each pass's last wave full; rounding up (before 2026-12-04 evening, with 24 warps) left a
+    nearly empty one. H200, graphed (results/gpu_issue8_h200_r49, _r50), this rule's count against the old one:
+    tiny 4 x 22016 tokens 33 against 63 segments, 38.09 against 39.50 ms; base 4 x 22016 8 against 17, 159.31
+    against 161.78 ms; tiny training 64 x 512 2 against 4, 50.80 against 52.17 ms; base training 1 against 2,
+    191.04 against 192.37 ms; tiny 4 x 512 16 (one a chunk) both."""
     if device.type != "cuda":
         return 1
     sms = torch.cuda.get_device_properties(device).multi_processor_count
-    warps = batch * triton.cdiv(e, block_e) * (block_e // 32)  # per direction
-    return max(1, min(nchunks, triton.cdiv(_CONFIG.seq_warps_per_sm * sms, warps)))
+    warps = batch * triton.cdiv(e, block_e) * (block_e // 32)  # per direction and segment
+    return max(1, min(nchunks, _CONFIG.seq_warps_per_sm * sms // warps))
 
 
 def _auto_ahead(device: torch.device) -> int:

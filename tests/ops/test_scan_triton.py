@@ -577,3 +577,29 @@ def test_mixer_one_direction_at_a_time_matches_flip_mixer(segments, fuse_dt, dty
     tol = TOL[dtype]
     assert _rel(out, ref) < tol, f"mixer forward rel error {_rel(out, ref):.2e}"
     assert _rel(y, y_both) < tol, f"one direction at a time vs both at once: rel difference {_rel(y, y_both):.2e}"
+
+
+@pytest.mark.parametrize("batch,e,nchunks,expected", [
+    (4, 384, 688, 33),   # ssamba-tiny, 4 x 22016 tokens (one direction at a time): 48 warps a segment
+    (4, 1536, 688, 8),   # ssamba-base, 4 x 22016: 192 warps a segment
+    (64, 384, 16, 2),    # ssamba-tiny training, 64 x 512 (chunks of 32): 768 warps a segment
+    (64, 1536, 16, 1),   # ssamba-base training: one direction's programs already fill a wave
+    (4, 384, 16, 16),    # ssamba-tiny, 4 x 512: at most one segment a chunk
+])
+def test_auto_segments_fill_at_most_one_wave(monkeypatch, batch, e, nchunks, expected):
+    """The seq forward's automatic segment count on a 132-SM device (an H200's count, faked here): the most
+    segments whose programs for one direction fit one wave of ``seq_warps_per_sm`` warps a SM."""
+    class Props:
+        multi_processor_count = 132
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: Props())
+    cfg = st.TritonScanConfig()
+    previous = st.set_launch_config(cfg)
+    try:
+        nseg = st._auto_segments(batch, e, nchunks, cfg.seq_block_e, torch.device("cuda"))
+    finally:
+        st.set_launch_config(previous)
+    assert nseg == expected, f"{nseg} segments for batch {batch}, e {e}, {nchunks} chunks"
+    warps = batch * e // 32
+    assert nseg == 1 or nseg == nchunks or nseg * warps <= cfg.seq_warps_per_sm * 132 < (nseg + 1) * warps
+    assert st._auto_segments(batch, e, nchunks, cfg.seq_block_e, torch.device("cpu")) == 1
