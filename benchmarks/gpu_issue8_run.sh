@@ -624,7 +624,7 @@ if [ "$stage" = final7 ]; then
   R="${RTAG:-r51}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
   every_target_graphed "$R"
   timeout "${HIST_PYTEST_S:-280}" python3 -m pytest -v -rP -p no:cacheprovider tests/ops/test_scan_triton.py \
-    tests/ops/test_gpu_parity.py -k "auto_segments or segments or cuda_backends" > "$OUT/$R/pytest.log" 2>&1
+    tests/ops/test_gpu_parity.py -k "auto_segments or infer_chunk_sets or cuda_backends" > "$OUT/$R/pytest.log" 2>&1
   grep -E "ParityResult|PASSED|FAILED|passed|failed" "$OUT/$R/pytest.log" | tail -n 12
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi
