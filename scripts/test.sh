@@ -13,4 +13,9 @@ fi
 export SSAMBA_REQUIRE_BROWSER=1   # the browser test fails (rather than skips) if Chromium cannot run
 export SSAMBA_SLOW_TESTS=1       # also the full-length (1024-frame) released-layout check
 export PYTHONHASHSEED=0
-python -m pytest -q -p no:cacheprovider "$@"
+# one pytest-xdist worker a core (at most 4; SSAMBA_TEST_WORKERS overrides, 0 runs in this process): most of the
+# suite's time is Triton-interpreter tests, single-threaded, so on the 2-core CI box two workers take it from
+# ~31 to ~17 minutes (2026-12-04, README). worksteal: the long interpreter tests do not pile up on one worker.
+workers="${SSAMBA_TEST_WORKERS:-$(nproc)}"
+[ "$workers" -gt 4 ] && workers=4
+python -m pytest -q -p no:cacheprovider -n "$workers" --dist worksteal "$@"
