@@ -153,14 +153,6 @@ train_row() {
     $([ "$set" = default ] || echo --set ${set//,/ }) --repeats 10 --budget-s 1 > "$OUT/$R/${name}_$set.log" 2>&1; grep "tok |" "$OUT/$R/${name}_$set.log"
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
 }
-# one graphed tiny-inference row: inf_row R TOKENS LIMIT_S SET (as train_row)
-inf_row() {
-  local R=$1 tok=$2 limit=$3 set=$4
-  timeout "$limit" python3 benchmarks/gpu_targets.py --out-dir "$OUT/$R" --tag "_${R}_inf${tok}_${set//[=,]/}" \
-    --variants triton-seq --sizes tiny --kinds inference --tokens "$tok" --cuda-graph \
-    $([ "$set" = default ] || echo --set ${set//,/ }) --repeats 20 --budget-s 1 > "$OUT/$R/inf${tok}_$set.log" 2>&1
-  grep "tok |" "$OUT/$R/inf${tok}_$set.log"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
-}
 # one graphed row of any target: any_row R KIND SIZE TOKENS LIMIT_S SET (as train_row), logged as
 # KIND_SIZE_TOKENS_SET.log
 any_row() {
@@ -171,6 +163,9 @@ any_row() {
     $([ "$set" = default ] || echo --set ${set//,/ }) --repeats 20 --budget-s 1 > "$OUT/$R/$name.log" 2>&1
   echo "$set: $(grep "tok |" "$OUT/$R/$name.log" || tail -n 2 "$OUT/$R/$name.log")"; tar -C "$OUT" -czf "$OUT/$R.tgz" "$R"
 }
+# one graphed tiny-inference row: inf_row R TOKENS LIMIT_S SET (the cpt stage's; any_row's files since
+# 2026-12-04 evening: r41 named them infTOKENS_SET)
+inf_row() { any_row "$1" inference tiny "$2" "$3" "$4"; }
 # every target graphed (both models, the defaults) into $OUT/R: every_target_graphed R
 every_target_graphed() {
   local R=$1

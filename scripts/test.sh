@@ -17,5 +17,9 @@ export PYTHONHASHSEED=0
 # suite's time is Triton-interpreter tests, single-threaded, so on the 2-core CI box two workers take it from
 # ~31 to ~18 minutes (2026-12-04, README). worksteal: the long interpreter tests do not pile up on one worker.
 workers="${SSAMBA_TEST_WORKERS:-$(nproc)}"
+if ! [[ "$workers" =~ ^[0-9]+$ ]]; then
+  echo "[test] SSAMBA_TEST_WORKERS must be a whole number of workers (0: one process), got '$workers'" >&2
+  exit 2
+fi
 [ "$workers" -gt 4 ] && workers=4
 python -m pytest -q -p no:cacheprovider -n "$workers" --dist worksteal "$@"
