@@ -44,7 +44,7 @@ _BF16_PTRS = {"u0_ptr", "u1_ptr", "dt0_ptr", "dt1_ptr", "B0_ptr", "B1_ptr", "C0_
 
 
 def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll: int = 4,
-                   extra: dict | None = None, sass_out: Path | None = None) -> dict:
+                   extra: dict | None = None, sass_out: Path | None = None, maxnreg: int = 0) -> dict:
     fn = {"fwd": scan_fwd_kernel, "bwd": scan_bwd_kernel, "seq": scan_seq_fwd_kernel,
           "seqbwd": scan_seq_bwd_kernel, "convfwd": conv_bidir_fwd_kernel, "convbwd": conv_bidir_bwd_pre_kernel,
           "convseqbwd": conv_bidir_bwd_seq_kernel, "seqhist": scan_seq_hist_kernel,
@@ -65,7 +65,8 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
                else "i32") for a in names}
     src = ASTSource(fn=fn, signature=sig,
                     constexprs={(names.index(a),): v for a, v in consts.items() if a in names})
-    compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=dict(num_warps=num_warps))
+    options = dict(num_warps=num_warps) | ({"maxnreg": maxnreg} if maxnreg else {})
+    compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
     ptx, ttgir = compiled.asm["ptx"], compiled.asm["ttgir"]
     ptxas = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas"
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,11 +117,14 @@ def main() -> None:
     ap.add_argument("--unroll", type=int, default=4, help="seq: steps unrolled")
     ap.add_argument("--const", nargs="*", default=[], metavar="NAME=INT", help="override constexprs (PF=0 ...)")
     ap.add_argument("--sass", type=Path, default=None, help="write the SASS here")
+    ap.add_argument("--maxnreg", type=int, default=0,
+                    help="register cap a thread, as the launcher's maxnreg (the adjoint's: 168); 0: none")
     args = ap.parse_args()
     if args.kernel in ("seq", "seqbwd", "convseqbwd"):
         args.num_warps = args.block_e // 32  # a thread per channel
     extra = {k: int(v) for k, v in (c.split("=") for c in args.const)}
-    print(compile_report(args.kernel, args.block_e, args.chunk, args.num_warps, args.unroll, extra, args.sass))
+    print(compile_report(args.kernel, args.block_e, args.chunk, args.num_warps, args.unroll, extra, args.sass,
+                         args.maxnreg))
 
 
 if __name__ == "__main__":

@@ -81,3 +81,50 @@ def test_train_graph_needs_a_capturable_optimizer():
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     with pytest.raises(AssertionError, match="capturable=True"):
         GraphedTrainStep(model, opt, _loss, torch.randn(1, 32, 128, device=DEVICE))
+
+
+def _pdl_ok() -> bool:
+    from ssamba_lab.ops.triton_grid_dependency import pdl_supported
+    return DEVICE == "cuda" and pdl_supported(torch.device("cuda"))
+
+
+@pytest.mark.skipif(not _pdl_ok(), reason="programmatic dependent launch needs compiled CUDA on sm_90+")
+@pytest.mark.parametrize("setting", ["pdl=True", "seq_bwd_hist_every=2", "pdl=True,seq_bwd_hist_every=2"])
+def test_launch_settings_change_no_numbers(setting):
+    """Programmatic dependent launch (``pdl``) only lets a kernel be scheduled before the one before it finishes,
+    and every-other-step states (``seq_bwd_hist_every``) only change what the backward stores: eager and
+    CUDA-graph replays of ssamba-tiny under each match the default settings' eager forward (the eager one exactly:
+    the forward has no atomics) and its training step's losses and parameters to float32 atomics' order."""
+    from ssamba_lab.ops import scan_triton as st
+
+    torch.manual_seed(0)
+    model = build_model("ssamba-tiny", depth=2, input_tdim=64, drop_path=0.0).to(DEVICE)
+    twin = copy.deepcopy(model)
+    x0, x1, x2 = torch.randn(3, 2, 64, 128, device=DEVICE)
+    model.eval()
+    with torch.inference_mode():
+        ref = model(x1)
+    ref_losses = []
+    opt_twin = torch.optim.Adam(twin.parameters(), lr=1e-3, capturable=True)
+    for x in (x0, x1, x2):
+        opt_twin.zero_grad(set_to_none=True)
+        loss = _loss(twin(x))
+        loss.backward()
+        opt_twin.step()
+        ref_losses.append(loss.detach())
+
+    prev = st.set_launch_config(st.TritonScanConfig(**st.parse_config_fields(setting.split(","))))
+    try:
+        with torch.inference_mode():
+            assert torch.equal(model(x1), ref)
+        graphed = GraphedInference(model, x2)
+        torch.testing.assert_close(graphed(x1), ref, rtol=1e-5, atol=1e-6)
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, capturable=True)
+        step = GraphedTrainStep(model, opt, _loss, x0, warmup=1)
+        losses = [step(x1), step(x2)]
+    finally:
+        st.set_launch_config(prev)
+    torch.testing.assert_close(torch.stack(losses), torch.stack(ref_losses[1:]), rtol=1e-4, atol=1e-6)
+    for (key, p), q in zip(model.named_parameters(), twin.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5, msg=lambda m, key=key: f"{key}: {m}")

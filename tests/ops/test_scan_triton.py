@@ -261,6 +261,24 @@ def test_seq_backward_bf16_states(monkeypatch):
     assert dtypes == [torch.bfloat16, torch.float32], dtypes
 
 
+@pytest.mark.parametrize("length", [13, 14])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_seq_backward_every_other_state(monkeypatch, length, dtype):
+    """With ``seq_bwd_hist_every=2`` the state kernel stores only even scan-order steps' states (half the buffer:
+    cdiv(l, 2) steps) and the adjoint rebuilds the odd ones; the gradients still match the float64 reference.
+    13 and 14 steps: the adjoint's first step (scan-order step l - 1) is even in one and odd in the other, in both
+    directions (direction 1's scan order is reversed time)."""
+    seen = []
+    # a[18]: the states buffer
+    _spy_launches(monkeypatch, "scan_seq_hist_kernel", lambda grid, a, k: seen.append((k["EVERY"], a[18].numel())))
+    _spy_launches(monkeypatch, "scan_seq_bwd_hist_kernel", lambda grid, a, k: seen.append(k["EVERY"]))
+    b, e, n = 2, 5, 4
+    _bidirectional_grads_match(st.TritonScanConfig(chunk=8, segments=3, seq_bwd_hist=True, seq_bwd_hist_every=2),
+                               (dtype,), (2, b, e, n, length), 29)
+    # hs [ndir, b, cdiv(e, 32), cdiv(l, 2), n, 32]
+    assert seen == [(2, 2 * b * 1 * ((length + 1) // 2) * n * 32), 2], seen
+
+
 @pytest.mark.parametrize("ysum", [True, False])
 def test_seq_backward_dz_from_the_forwards_output(monkeypatch, ysum):
     """With ``seq_bwd_ysum`` the forward's gate kernel keeps ``(y_0 + y_1) / 2`` and the two-launch adjoint writes
