@@ -129,9 +129,10 @@ set -uo pipefail
 #           segment-count rule, the seq forward's segment paths and whole-model backend parity
 # and the session of 2026-12-04, night:
 #   evpdl:  every-other-step states in the seq backward (seq_bwd_hist_every=2) and programmatic dependent launch
-#           (pdl): WAVES_ROWS graphed rows first (by default the tiny training step and the 512-token tiny
-#           inference with each against the defaults), then GPU pytest of their tests (PYTEST_S, default 280 s)
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6|waves|final7|evpdl}"
+#           (pdl): graphed rows of the tiny training step and the 512-token tiny inference with each against the
+#           defaults, then GPU pytest of their tests (r55, at 22e9c6d: neither faster, both taken out again with
+#           this stage; results/GPU_HIST_2026-12-04.md, night section)
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6|waves|final7}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -625,16 +626,5 @@ if [ "$stage" = final7 ]; then
   timeout "${HIST_PYTEST_S:-280}" python3 -m pytest -v -rP -p no:cacheprovider tests/ops/test_scan_triton.py \
     tests/ops/test_gpu_parity.py -k "auto_segments or infer_chunk_sets or cuda_backends" > "$OUT/$R/pytest.log" 2>&1
   grep -E "ParityResult|PASSED|FAILED|passed|failed" "$OUT/$R/pytest.log" | tail -n 12
-  tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
-fi
-if [ "$stage" = evpdl ]; then
-  R="${RTAG:-r55}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
-  rows="${WAVES_ROWS:-train_step:tiny:512:80:default train_step:tiny:512:80:seq_bwd_hist_every=2
-    train_step:tiny:512:80:seq_bwd_hist_every=2,seq_bwd_hist_l1pf=False train_step:tiny:512:80:pdl=True
-    inference:tiny:512:60:default inference:tiny:512:60:pdl=True}"
-  for row in $rows; do IFS=: read -r kind size tok limit set <<< "$row"; any_row "$R" "$kind" "$size" "$tok" "$limit" "$set"; done
-  timeout "${PYTEST_S:-280}" python3 -m pytest -v -rP -p no:cacheprovider tests/ops/test_scan_triton.py \
-    tests/models/test_graphed.py -k "every_other or launch_settings" > "$OUT/$R/pytest.log" 2>&1
-  grep -E "PASSED|FAILED|Error|passed|failed" "$OUT/$R/pytest.log" | tail -n 12
   tar -C "$OUT" -czf "$OUT/$R.tgz" "$R" && rm -rf "$OUT/$R"
 fi

@@ -21,7 +21,6 @@ import torch.nn.functional as F
 import triton
 
 from .triton_add_norm_kernels import add_norm_bwd_kernel, add_norm_fwd_kernel
-from .triton_grid_dependency import pdl_launch
 
 
 def _block_d(d: int) -> int:
@@ -50,7 +49,7 @@ def _rows(t: torch.Tensor, d: int) -> torch.Tensor:
     return t.reshape(-1, d) if t.is_contiguous() else t.contiguous().reshape(-1, d)
 
 
-def _fwd(x, res, scale, weight, bias, eps, out_dtype, res_dtype, rows_per_sample, store_stats, *, pdl=False):
+def _fwd(x, res, scale, weight, bias, eps, out_dtype, res_dtype, rows_per_sample, store_stats):
     m, d = res.shape
     block_d = _block_d(d)
     rows = max(1, min(16, 2048 // block_d))
@@ -62,11 +61,11 @@ def _fwd(x, res, scale, weight, bias, eps, out_dtype, res_dtype, rows_per_sample
         x if x is not None else res, res, scale if scale is not None else mean, weight,
         bias if bias is not None else weight, out, res_out, mean, rstd, m, d, rows_per_sample, eps,
         ROWS=rows, BLOCK_D=block_d, HAS_X=x is not None, HAS_SCALE=scale is not None, HAS_BIAS=bias is not None,
-        STORE_STATS=store_stats, num_warps=_num_warps(block_d), **pdl_launch(pdl, res.device))
+        STORE_STATS=store_stats, num_warps=_num_warps(block_d))
     return out, res_out, mean, rstd
 
 
-def _bwd(dy, dres_out, res, weight, bias, mean, rstd, scale, x_dtype, rows_per_sample, *, pdl=False):
+def _bwd(dy, dres_out, res, weight, bias, mean, rstd, scale, x_dtype, rows_per_sample):
     """-> (d residual, d x or None, d weight, d bias or None)."""
     m, d = res.shape
     block_d = _block_d(d)
@@ -84,7 +83,7 @@ def _bwd(dy, dres_out, res, weight, bias, mean, rstd, scale, x_dtype, rows_per_s
         dy, dres_out if dres_out is not None else dy, res, weight, mean, rstd, scale if scale is not None else mean,
         dres, dx if dx is not None else dres, dw, db, m, d, rows_per_sample, per_prog,
         BLOCK_D=block_d, HAS_DRES=dres_out is not None, HAS_SCALE=scale is not None, WRITE_DX=write_dx,
-        HAS_BIAS=bias is not None, num_warps=_num_warps(block_d), **pdl_launch(pdl, res.device))
+        HAS_BIAS=bias is not None, num_warps=_num_warps(block_d))
     if x_dtype is not None and dx is None:
         dx = dres  # same dtype, no scale: the branch's gradient is the residual's
     gw = dw[:, :d].sum(0).to(weight.dtype)  # [d]
@@ -94,11 +93,11 @@ def _bwd(dy, dres_out, res, weight, bias, mean, rstd, scale, x_dtype, rows_per_s
 
 class _AddNormFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, residual, scale, weight, bias, eps, out_dtype, res_dtype, rows_per_sample, grad, pdl):
+    def forward(ctx, x, residual, scale, weight, bias, eps, out_dtype, res_dtype, rows_per_sample, grad):
         out, res_out, mean, rstd = _fwd(x, residual, scale, weight, bias, eps, out_dtype, res_dtype,
-                                        rows_per_sample, grad, pdl=pdl)
+                                        rows_per_sample, grad)
         ctx.save_for_backward(res_out, weight, bias, mean, rstd, scale)
-        ctx.x_dtype, ctx.rows_per_sample, ctx.pdl = x.dtype, rows_per_sample, pdl
+        ctx.x_dtype, ctx.rows_per_sample = x.dtype, rows_per_sample
         ctx.set_materialize_grads(False)
         return out, res_out
 
@@ -108,31 +107,29 @@ class _AddNormFn(torch.autograd.Function):
         if dout is None:  # the normalised rows were not used (a rare caller): their gradient is zero
             dout = torch.zeros_like(res_out)
         dres, dx, gw, gb = _bwd(dout, dres_out, res_out, weight, bias, mean, rstd, scale, ctx.x_dtype,
-                                ctx.rows_per_sample, pdl=ctx.pdl)
-        return dx, dres, None, gw, gb, None, None, None, None, None, None
+                                ctx.rows_per_sample)
+        return dx, dres, None, gw, gb, None, None, None, None, None
 
 
 class _NormFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, residual, weight, bias, eps, out_dtype, grad, pdl):
-        out, _, mean, rstd = _fwd(None, residual, None, weight, bias, eps, out_dtype, residual.dtype, 1, grad, pdl=pdl)
+    def forward(ctx, residual, weight, bias, eps, out_dtype, grad):
+        out, _, mean, rstd = _fwd(None, residual, None, weight, bias, eps, out_dtype, residual.dtype, 1, grad)
         ctx.save_for_backward(residual, weight, bias, mean, rstd)
-        ctx.pdl = pdl
         return out
 
     @staticmethod
     def backward(ctx, dout):
         residual, weight, bias, mean, rstd = ctx.saved_tensors
-        dres, _, gw, gb = _bwd(dout, None, residual, weight, bias, mean, rstd, None, None, 1, pdl=ctx.pdl)
-        return dres, gw, gb, None, None, None, None
+        dres, _, gw, gb = _bwd(dout, None, residual, weight, bias, mean, rstd, None, None, 1)
+        return dres, gw, gb, None, None, None
 
 
 def add_layer_norm_triton(x: torch.Tensor | None, residual: torch.Tensor, weight: torch.Tensor,
                           bias: torch.Tensor | None, eps: float, *, x_scale: torch.Tensor | None = None,
-                          out_dtype: torch.dtype | None = None, pdl: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                          out_dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """x (or None), residual: ``[batch, ..., D]``; weight, bias ``[D]``; x_scale ``[batch]`` -> (normalised
-    ``[batch, ..., D]`` in ``out_dtype``, new residual ``[batch, ..., D]``). pdl: launch both kernels with
-    programmatic dependent launch where supported (``triton_grid_dependency.py``)."""
+    ``[batch, ..., D]`` in ``out_dtype``, new residual ``[batch, ..., D]``)."""
     d = residual.shape[-1]
     assert weight.shape == (d,) and (bias is None or bias.shape == (d,)), (
         f"LayerNorm weight {tuple(weight.shape)} / bias {None if bias is None else tuple(bias.shape)} do not match "
@@ -143,7 +140,7 @@ def add_layer_norm_triton(x: torch.Tensor | None, residual: torch.Tensor, weight
     grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, residual, weight, bias))
     if x is None:
         assert x_scale is None, "x_scale scales x: it needs an x"
-        out = _NormFn.apply(res, weight, bias, eps, out_dtype or residual.dtype, grad, pdl)  # [M, D]
+        out = _NormFn.apply(res, weight, bias, eps, out_dtype or residual.dtype, grad)  # [M, D]
         return out.view(shape), residual
     assert x.shape == shape, f"branch x {tuple(x.shape)} and residual {tuple(shape)} differ in shape"
     rows_per_sample = res.shape[0] // shape[0]
@@ -152,7 +149,7 @@ def add_layer_norm_triton(x: torch.Tensor | None, residual: torch.Tensor, weight
         x_scale = x_scale.to(device=res.device, dtype=torch.float32).contiguous()
     res_dtype = torch.result_type(residual, x)
     out, res_out = _AddNormFn.apply(_rows(x, d), res, x_scale, weight, bias, eps, out_dtype or res_dtype,
-                                    res_dtype, rows_per_sample, grad, pdl)  # [M, D] each
+                                    res_dtype, rows_per_sample, grad)  # [M, D] each
     return out.view(shape), res_out.view(shape)
 
 

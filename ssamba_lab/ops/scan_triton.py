@@ -31,7 +31,6 @@ from .triton_conv_kernels import (
     conv_bidir_bwd_x_kernel,
     conv_bidir_fwd_kernel,
 )
-from .triton_grid_dependency import pdl_launch
 from .triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
 from .triton_scan_seq_bwd_kernels import scan_seq_bwd_hist_kernel, scan_seq_bwd_kernel, scan_seq_hist_kernel
 from .triton_scan_seq_kernels import gate_average_kernel, scan_seq_fwd_kernel
@@ -131,12 +130,6 @@ class TritonScanConfig:
     # gradients of A and delta_bias go from ~1e-7 to ~2e-3 relative error (those of u, delta, B, C, z stay
     # 2e-3 - 3e-3, the inputs' own rounding), for half the buffer and its traffic
     seq_bwd_hist_bf16: bool = True
-    # the state kernel stores every step's state (1) or every other step's (2: half the buffer and half the
-    # stores that bound it); with 2 the adjoint rebuilds each odd step's state with one step of the recurrence
-    # from the even one before it, and (compiled CUDA, ``seq_bwd_hist_l1pf``) prefetches that step's inputs into
-    # L1 a step early
-    seq_bwd_hist_every: int = 1
-    seq_bwd_hist_l1pf: bool = True
     # the forward keeps (y_0 + y_1) / 2 before the gate (one [b, l, e] tensor in the activations' dtype a layer,
     # held for the backward) so that the two-launch adjoint writes dz once, in its dtype, instead of a float32
     # term per direction that a third kernel sums, and does not recompute its outputs. Taken where the forward
@@ -164,10 +157,6 @@ class TritonScanConfig:
     # ``conv_seq_steps``: positions a program (0: enough programs for ``_conv_steps``' target)
     conv_seq: bool = True
     conv_seq_steps: int = 0
-    # programmatic dependent launch (``triton_grid_dependency.py``) for the seq forward's, the gate's, the seq
-    # backward's two, the conv's and the add + LayerNorm's kernels: each may be scheduled while the kernel before
-    # it finishes (compiled CUDA, sm_90+)
-    pdl: bool = False
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"
@@ -185,8 +174,6 @@ class TritonScanConfig:
             assert v >= 0 and v & (v - 1) == 0, f"{name} must be 0 (use chunk) or a power of two, got {v}"
         assert self.seq_ahead in (0, 1, 2, 4), f"seq_ahead must be 0 (automatic), 1, 2 or 4, got {self.seq_ahead}"
         assert self.seq_bwd_hist_mb >= 0, f"seq_bwd_hist_mb must be >= 0, got {self.seq_bwd_hist_mb}"
-        assert self.seq_bwd_hist_every in (1, 2), (
-            f"seq_bwd_hist_every must be 1 (every step's state) or 2 (every other), got {self.seq_bwd_hist_every}")
         assert self.seq_bwd_hist_maxnreg == 0 or 24 <= self.seq_bwd_hist_maxnreg <= 255, (
             f"seq_bwd_hist_maxnreg must be 0 (the compiler's choice) or 24..255, got {self.seq_bwd_hist_maxnreg}")
         assert self.conv_seq_steps >= 0, f"conv_seq_steps must be >= 0 (0: automatic), got {self.conv_seq_steps}"
@@ -226,10 +213,8 @@ def set_launch_config(config: TritonScanConfig) -> TritonScanConfig:
 def add_layer_norm(x, residual, weight, bias, eps, *, x_scale=None, out_dtype=None):
     """The Triton backend's ``add_norm`` hook (``backend.py``): the fused kernel, or the unfused ops with
     ``fused_add_norm=False``; arguments as ``add_norm.add_layer_norm_triton``."""
-    if not _CONFIG.fused_add_norm:
-        return add_layer_norm_torch(x, residual, weight, bias, eps, x_scale=x_scale, out_dtype=out_dtype)
-    return add_layer_norm_triton(x, residual, weight, bias, eps, x_scale=x_scale, out_dtype=out_dtype,
-                                 pdl=_CONFIG.pdl)
+    fn = add_layer_norm_triton if _CONFIG.fused_add_norm else add_layer_norm_torch
+    return fn(x, residual, weight, bias, eps, x_scale=x_scale, out_dtype=out_dtype)
 
 
 def _bln(t: torch.Tensor) -> tuple[int, int, int]:
@@ -401,7 +386,7 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
             HAS_D=D32 is not None, GATE=has_z and d == ndir - 1 and not both, SOFTPLUS=softplus,
             STORE_STATES=store_states and pass_ == 2, FAST=out.is_cuda and _CONFIG.seq_fast_math,
             VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x,
-            AHEAD=min(ahead, chunk) if unroll == 1 else 1, BOTH=both, num_warps=be // 32, **_pdl(out.device))
+            AHEAD=min(ahead, chunk) if unroll == 1 else 1, BOTH=both, num_warps=be // 32)
 
     run = [d for d in range(ndir) if dirs[d] is not None]
     # a pass of both directions in one launch where their layouts agree (the mixer's stacked tensors do)
@@ -420,7 +405,7 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
         grid = (triton.cdiv(length, bl), triton.cdiv(e, be_c), batch)
         keep = keep_ysum and has_z
         gate_average_kernel[grid](out, o1, *_bln(out), z, *_bln(z), length, e, BL=bl, BE=be_c, GATE=has_z,
-                                  KEEP=keep, num_warps=4, **_pdl(out.device))
+                                  KEEP=keep, num_warps=4)
         return o1 if keep else None
     for d in run:
         launch(d, 2)
@@ -458,24 +443,21 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
     fast, f32 = u0.is_cuda and _CONFIG.seq_fast_math, B0.dtype == torch.float32
     bfly = u0.is_cuda and _CONFIG.seq_bwd_butterfly
     if two:
-        every = _CONFIG.seq_bwd_hist_every
         hs = torch.empty(_hist_numel(ndir, batch, e, length, n), dtype=_hist_dtype(u0.dtype), device=dev)
-        # hs [ndir, b, n_e, cdiv(l, every), n, be]: each step's h_{t-1} (every other step's with every 2)
+        # hs [ndir, b, n_e, l, n, be]: each step's h_{t-1}
         off64 = off64 or length * n * be >= 2 ** 31
         scan_seq_hist_kernel[(n_e, batch, ndir * nchunks)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,
             batch, length, e, n, nchunks, chunk,
-            BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, EVERY=every,
-            num_warps=be // 32, **_pdl(dev))
+            BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, num_warps=be // 32)
         scan_seq_bwd_hist_kernel[(n_e, batch, ndir)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
             At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), yy, *_bln(yy), hs,
             gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzp, *_d_bln(gzp), gA, gD, gbias,
             batch, length, e, n,
             BE=be, NS=n, NDIR=ndir, HAS_D=has_D, HAS_Z=z is not None, SOFTPLUS=softplus, FAST=fast, VEC=vec,
-            F32=f32, OFF64=off64, BFLY=bfly, PF=_CONFIG.seq_bwd_hist_pf, YS=ys, EVERY=every,
-            L1PF=every == 2 and u0.is_cuda and _CONFIG.seq_bwd_hist_l1pf, num_warps=be // 32,
-            **_maxnreg(_CONFIG.seq_bwd_hist_maxnreg), **_pdl(dev))
+            F32=f32, OFF64=off64, BFLY=bfly, PF=_CONFIG.seq_bwd_hist_pf, YS=ys, num_warps=be // 32,
+            **_maxnreg(_CONFIG.seq_bwd_hist_maxnreg))
     else:
         scratch = torch.empty(ndir * batch * n_e * (chunk // group + group) * 16 * be, dtype=torch.float32,
                               device=dev)
@@ -495,10 +477,9 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
 
 
 def _hist_numel(ndir: int, batch: int, e: int, length: int, n: int) -> int:
-    """Values in the two-launch seq backward's state buffer: ``[ndir, b, cdiv(e, BE), cdiv(l, every), n, BE]``."""
+    """Values in the two-launch seq backward's state buffer: ``[ndir, b, cdiv(e, BE), l, n, BE]``."""
     be = _CONFIG.seq_block_e
-    steps = triton.cdiv(length, _CONFIG.seq_bwd_hist_every)
-    return ndir * batch * triton.cdiv(e, be) * steps * n * be  # channels padded to whole programs
+    return ndir * batch * triton.cdiv(e, be) * length * n * be  # channels padded to whole programs
 
 
 def _hist_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -509,11 +490,6 @@ def _two_launches(ndir: int, batch: int, e: int, length: int, n: int, dtype: tor
     """Whether the seq backward runs in two launches (``seq_bwd_hist``: its state buffer fits the limit)."""
     nbytes = _hist_numel(ndir, batch, e, length, n) * _hist_dtype(dtype).itemsize
     return _CONFIG.seq_bwd_hist and nbytes <= _CONFIG.seq_bwd_hist_mb * 2 ** 20
-
-
-def _pdl(device: torch.device) -> dict:
-    """Launch options for programmatic dependent launch (``pdl``) where the device supports it."""
-    return pdl_launch(_CONFIG.pdl, device)
 
 
 def _maxnreg(n: int) -> dict:
@@ -672,7 +648,7 @@ def _conv_fwd(x: torch.Tensor, w32: torch.Tensor, b32: torch.Tensor, out: torch.
     batch, e, length = x.shape
     grid = (triton.cdiv(length, 64), triton.cdiv(e, 32), batch)
     conv_bidir_fwd_kernel[grid](x, x.stride(0), x.stride(2), x.stride(1), w32, b32, out, batch, length, e,
-                                K=w32.shape[-1], BT=64, BE=32, ONLY=only, num_warps=4, **_pdl(x.device))
+                                K=w32.shape[-1], BT=64, BE=32, ONLY=only, num_warps=4)
 
 
 class _ConvFn(torch.autograd.Function):
@@ -702,7 +678,7 @@ class _ConvFn(torch.autograd.Function):
             steps = _conv_steps(batch, e, length, x.device)
             conv_bidir_bwd_seq_kernel[(triton.cdiv(e, 32), batch, triton.cdiv(length, steps))](
                 x, x.stride(0), x.stride(2), x.stride(1), _conv_w4(w32), b32, gu, gx, gx.stride(0), gx.stride(2),
-                gx.stride(1), gw, gb, batch, length, e, steps, BE=32, num_warps=1, **_pdl(x.device))
+                gx.stride(1), gw, gb, batch, length, e, steps, BE=32, num_warps=1)
             return gx, gw[..., 4 - k:].to(ctx.dtypes[0]), gb.to(ctx.dtypes[1])
         gp = torch.empty(2, batch, length, e, dtype=torch.float32, device=x.device)  # [2, b, l, e] d loss / d pre
         gw = torch.zeros_like(w32)
@@ -736,6 +712,27 @@ def _dir_linear(x: torch.Tensor, w: torch.Tensor, *, split: bool) -> torch.Tenso
     xg = x.view(x.shape[0], groups, x.shape[1] // groups, x.shape[2])  # [2, g, T/g, in], a view
     y = torch.matmul(xg, w.transpose(1, 2).unsqueeze(1))  # [2, g, T/g, out]
     return y.view(x.shape[0], x.shape[1], w.shape[1])  # [2, T, out]
+
+
+class _SplitColumnsFn(torch.autograd.Function):
+    """x_dbl ``[..., rp + 2n]`` -> its column blocks dt_in ``[..., rp]``, B, C ``[..., n]`` (views). The backward
+    is one ``cat`` of the three gradients. Three plain slices would cost, in autograd's backward, a zero fill and a
+    copy each (``slice_backward``) and two adds: 7 more launches a layer (r57's profile of the tiny training step:
+    72 bf16 fills and 72 bf16 adds, 1.34 ms of 45.7)."""
+
+    @staticmethod
+    def forward(ctx, x_dbl: torch.Tensor, rp: int, n: int):
+        assert x_dbl.shape[-1] == rp + 2 * n, f"x_dbl has {x_dbl.shape[-1]} columns, expected {rp} + 2 x {n}"
+        ctx.rp, ctx.n = rp, n
+        return x_dbl[..., :rp], x_dbl[..., rp:rp + n], x_dbl[..., rp + n:]
+
+    @staticmethod
+    def backward(ctx, g_dt, g_B, g_C):
+        like = next(g for g in (g_dt, g_B, g_C) if g is not None)
+        zeros = lambda cols: like.new_zeros(*like.shape[:-1], cols)  # noqa: E731 - a block with no gradient
+        parts = (g_dt if g_dt is not None else zeros(ctx.rp), g_B if g_B is not None else zeros(ctx.n),
+                 g_C if g_C is not None else zeros(ctx.n))
+        return torch.cat(parts, dim=-1), None, None  # [..., rp + 2n]
 
 
 @dataclass(frozen=True)
@@ -812,10 +809,11 @@ def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd:
     u = bidirectional_conv1d_triton(x, w.conv_weight, w.conv_bias)  # [2, b, e, l]
     u_tok = rearrange(u, "d b e l -> d (b l) e")  # [2, b*l, e], a view
     x_dbl = _dir_linear(u_tok, w.x_proj_weight, split=grad)  # [2, b*l, rp + 2n]
-    dt = _dir_linear(x_dbl[..., :rp], w.dt_proj_weight, split=grad)  # [2, b*l, e]
+    dt_in, B, C = _SplitColumnsFn.apply(x_dbl, rp, n)  # views [2, b*l, rp], [2, b*l, n] x 2
+    dt = _dir_linear(dt_in, w.dt_proj_weight, split=grad)  # [2, b*l, e]
     dt = rearrange(dt, "d (b l) e -> d b e l", b=batch)  # [2, b, e, l], a view
-    B = rearrange(x_dbl[..., rp:rp + n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
-    C = rearrange(x_dbl[..., rp + n:rp + 2 * n], "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
+    B = rearrange(B, "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
+    C = rearrange(C, "d (b l) n -> d b n l", b=batch)  # [2, b, n, l], a view
     return bidirectional_selective_scan_triton(u, dt, w.A, B, C, w.D, z, w.dt_bias, True)
 
 

@@ -20,19 +20,15 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .triton_grid_dependency import grid_dependency_wait
-
 
 @triton.jit
 def add_norm_fwd_kernel(x_ptr, res_ptr, scale_ptr, w_ptr, b_ptr, out_ptr, res_out_ptr, mean_ptr, rstd_ptr,
                         M, D, rows_per_sample, eps,
                         ROWS: tl.constexpr, BLOCK_D: tl.constexpr, HAS_X: tl.constexpr, HAS_SCALE: tl.constexpr,
-                        HAS_BIAS: tl.constexpr, STORE_STATS: tl.constexpr, PDL: tl.constexpr = False):
+                        HAS_BIAS: tl.constexpr, STORE_STATS: tl.constexpr):
     """Grid ``(cdiv(M, ROWS),)``. x (optional, the branch), res: ``[M, D]`` contiguous; scale ``[M /
     rows_per_sample]`` float32 (optional); w, b ``[D]``; out ``[M, D]`` (the normalised rows, in out's dtype);
-    res_out ``[M, D]`` (``res + scale x``, written only with x); mean, rstd ``[M]`` float32 (with STORE_STATS).
-    ``PDL``: launched with programmatic dependent launch (``triton_grid_dependency.py``)."""
-    grid_dependency_wait(PDL)
+    res_out ``[M, D]`` (``res + scale x``, written only with x); mean, rstd ``[M]`` float32 (with STORE_STATS)."""
     rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)  # [R]
     cols = tl.arange(0, BLOCK_D)  # [BD]
     rmask = rows < M
@@ -66,7 +62,7 @@ def add_norm_fwd_kernel(x_ptr, res_ptr, scale_ptr, w_ptr, b_ptr, out_ptr, res_ou
 def add_norm_bwd_kernel(dy_ptr, dres_out_ptr, res_ptr, w_ptr, mean_ptr, rstd_ptr, scale_ptr,
                         dres_ptr, dx_ptr, dw_ptr, db_ptr, M, D, rows_per_sample, rows_per_prog,
                         BLOCK_D: tl.constexpr, HAS_DRES: tl.constexpr, HAS_SCALE: tl.constexpr,
-                        WRITE_DX: tl.constexpr, HAS_BIAS: tl.constexpr, PDL: tl.constexpr = False):
+                        WRITE_DX: tl.constexpr, HAS_BIAS: tl.constexpr):
     """Grid ``(cdiv(M, rows_per_prog),)``; a program walks ``rows_per_prog`` consecutive rows.
 
     dy ``[M, D]``: the normalised rows' gradient; dres_out ``[M, D]`` (optional): the new residual's gradient from
@@ -74,7 +70,6 @@ def add_norm_bwd_kernel(dy_ptr, dres_out_ptr, res_ptr, w_ptr, mean_ptr, rstd_ptr
     the forward. Outputs: dres ``[M, D]`` (the old residual's gradient), dx ``[M, D]`` (the branch's, with
     WRITE_DX: another dtype or a scale; else the caller uses dres), dw, db ``[programs, BLOCK_D]`` float32 partial
     sums (the caller sums over programs)."""
-    grid_dependency_wait(PDL)
     pid = tl.program_id(0)
     cols = tl.arange(0, BLOCK_D)  # [BD]
     cmask = cols < D

@@ -19,17 +19,12 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .triton_grid_dependency import grid_dependency_wait
-
 
 @triton.jit
 def conv_bidir_fwd_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, o_ptr, batch, L, E,
-                          K: tl.constexpr, BT: tl.constexpr, BE: tl.constexpr, ONLY: tl.constexpr = -1,
-                          PDL: tl.constexpr = False):
+                          K: tl.constexpr, BT: tl.constexpr, BE: tl.constexpr, ONLY: tl.constexpr = -1):
     """Grid ``(cdiv(L, BT), cdiv(E, BE), batch)``; w ``[2, E, K]``, bias ``[2, E]`` contiguous; out ``[2, b, L, E]``.
-    ``ONLY`` 0 or 1: that direction alone, into an out of ``[1, b, L, E]`` (the low-memory inference path).
-    ``PDL``: launched with programmatic dependent launch (``triton_grid_dependency.py``)."""
-    grid_dependency_wait(PDL)
+    ``ONLY`` 0 or 1: that direction alone, into an out of ``[1, b, L, E]`` (the low-memory inference path)."""
     pid_t, pid_e = tl.program_id(0), tl.program_id(1)
     b = tl.program_id(2).to(tl.int64)
     t = pid_t * BT + tl.arange(0, BT)  # [BT]
@@ -170,7 +165,7 @@ def _ldx(xb, t, sx_l, me, L):
 
 @triton.jit
 def conv_bidir_bwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, gx_ptr, sgx_b, sgx_l, sgx_e,
-                              gw_ptr, gbias_ptr, batch, L, E, S, BE: tl.constexpr, PDL: tl.constexpr = False):
+                              gw_ptr, gbias_ptr, batch, L, E, S, BE: tl.constexpr):
     """The backward of ``conv_bidir_fwd_kernel`` (K = 4): ``gp_d = gu_d silu'(pre_d)`` (pre recomputed),
     ``gx[s] = sum_i w_0[i] gp_0[s + 3 - i] + w_1[i] gp_1[s - 3 + i]``, and the weight and bias gradients of the
     positions a program owns (one atomic per weight and program). Grid ``(cdiv(E, BE), batch, cdiv(L, S))``;
@@ -178,7 +173,6 @@ def conv_bidir_bwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, 
 
     A program owns positions [s0, s1) and walks t over [s0 - 3, s1 + 3): gx[s] needs gp_0 at s .. s + 3 and gp_1
     at s - 3 .. s, so gx[t - 3] is complete at step t."""
-    grid_dependency_wait(PDL)
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     s0 = tl.program_id(2) * S

@@ -39,7 +39,6 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .triton_grid_dependency import grid_dependency_wait
 from .triton_scan_seq_kernels import _a2, _bc_load, _bc_unpack, _idx, _load_state, _softplus_base2, _upd
 
 LN2 = tl.constexpr(0.6931471805599453)
@@ -490,27 +489,6 @@ def _put_h(p, k: tl.constexpr, h, SK, m, NS: tl.constexpr):
 
 
 @triton.jit
-def _put_h16(p, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15, SK, m, NS: tl.constexpr):
-    """One step's 16 states into ``hs`` (states SK apart), where m."""
-    _put_h(p, 0, h0, SK, m, NS)
-    _put_h(p, 1, h1, SK, m, NS)
-    _put_h(p, 2, h2, SK, m, NS)
-    _put_h(p, 3, h3, SK, m, NS)
-    _put_h(p, 4, h4, SK, m, NS)
-    _put_h(p, 5, h5, SK, m, NS)
-    _put_h(p, 6, h6, SK, m, NS)
-    _put_h(p, 7, h7, SK, m, NS)
-    _put_h(p, 8, h8, SK, m, NS)
-    _put_h(p, 9, h9, SK, m, NS)
-    _put_h(p, 10, h10, SK, m, NS)
-    _put_h(p, 11, h11, SK, m, NS)
-    _put_h(p, 12, h12, SK, m, NS)
-    _put_h(p, 13, h13, SK, m, NS)
-    _put_h(p, 14, h14, SK, m, NS)
-    _put_h(p, 15, h15, SK, m, NS)
-
-
-@triton.jit
 def _get_h(p, k: tl.constexpr, SK, BE: tl.constexpr, NS: tl.constexpr):
     if k < NS:
         return tl.load(p + k * SK).to(tl.float32)
@@ -533,19 +511,13 @@ def scan_seq_hist_kernel(
         u0_ptr, u1_ptr, su_b, su_l, su_e, dt0_ptr, dt1_ptr, sdt_b, sdt_l, sdt_e, B0_ptr, B1_ptr, sB_b, sB_l, sB_n,
         At_ptr, bias_ptr, st_ptr, hs_ptr, batch, L, E, N, nchunks, T_rt,
         BE: tl.constexpr, T: tl.constexpr, NS: tl.constexpr, SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False,
-        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, EVERY: tl.constexpr = 1,
-        PDL: tl.constexpr = False):
+        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True):
     """Grid ``(cdiv(E, BE), batch, NDIR * nchunks)``: the state entering every step (in scan order; direction 1
     scans right-to-left) into ``hs [NDIR, batch, cdiv(E, BE), L, NS, BE]`` (float32, or bf16 to halve the
     traffic; the adjoint computes in float32 either way): a program's channels own a
     contiguous ``[L, NS, BE]`` block, so a step is 16 whole 128-byte lines side by side (2 KB) and a chunk 64 KB,
     and the adjoint's loads need no mask. A program recomputes one chunk of T steps from the forward's chunk state
-    ``st [NDIR, batch, nchunks, E, N]``. Other operands as ``scan_seq_bwd_kernel``.
-
-    EVERY 2: only the states of even scan-order steps (``j = t``, or ``L - 1 - t`` for direction 1), at slot
-    ``t // 2`` of ``hs [NDIR, batch, cdiv(E, BE), cdiv(L, 2), NS, BE]``: half the stores, which bound this kernel;
-    the adjoint rebuilds each odd step's state from the even one before it with one step of the recurrence."""
-    grid_dependency_wait(PDL)
+    ``st [NDIR, batch, nchunks, E, N]``. Other operands as ``scan_seq_bwd_kernel``."""
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2) // nchunks
@@ -577,8 +549,7 @@ def scan_seq_hist_kernel(
     h13 = _load_state(st, 13, offs_e, mask_e, N, NS)
     h14 = _load_state(st, 14, offs_e, mask_e, N, NS)
     h15 = _load_state(st, 15, offs_e, mask_e, N, NS)
-    LH = (L + EVERY - 1) // EVERY  # stored steps
-    hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * LH * NS * BE + tl.arange(0, BE)  # [BE]
+    hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE)  # [BE]
     t_c = c * T
     # a step's loads are issued one step ahead (a chain of load -> math per step is what bounds this kernel)
     u_n, pre_n, braw_n = _hist_loads(t_c + rev * (T - 1), u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
@@ -589,11 +560,23 @@ def scan_seq_hist_kernel(
         u, pre, braw = u_n, pre_n, braw_n
         u_n, pre_n, braw_n = _hist_loads(t + 1 - 2 * rev, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
                                          offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
-        p = hs_b + _idx(tl.minimum(t, L - 1) // EVERY, OFF64) * (NS * BE)
-        if EVERY == 1:  # noqa: SIM114 (a compile-time branch: every step stores, with no runtime branch)
-            _put_h16(p, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15, BE, tv, NS)
-        elif tv & (((t + rev * (L - 1)) & 1) == 0):  # an even scan-order step (j = t, or L - 1 - t): skip the rest
-            _put_h16(p, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15, BE, tv, NS)
+        p = hs_b + _idx(tl.minimum(t, L - 1), OFF64) * (NS * BE)
+        _put_h(p, 0, h0, BE, tv, NS)
+        _put_h(p, 1, h1, BE, tv, NS)
+        _put_h(p, 2, h2, BE, tv, NS)
+        _put_h(p, 3, h3, BE, tv, NS)
+        _put_h(p, 4, h4, BE, tv, NS)
+        _put_h(p, 5, h5, BE, tv, NS)
+        _put_h(p, 6, h6, BE, tv, NS)
+        _put_h(p, 7, h7, BE, tv, NS)
+        _put_h(p, 8, h8, BE, tv, NS)
+        _put_h(p, 9, h9, BE, tv, NS)
+        _put_h(p, 10, h10, BE, tv, NS)
+        _put_h(p, 11, h11, BE, tv, NS)
+        _put_h(p, 12, h12, BE, tv, NS)
+        _put_h(p, 13, h13, BE, tv, NS)
+        _put_h(p, 14, h14, BE, tv, NS)
+        _put_h(p, 15, h15, BE, tv, NS)
         pre = pre + bias
         dt = _softplus_base2(pre, FAST) if SOFTPLUS else pre
         dt = tl.where(mask_e & tv, dt, 0.0)  # [BE]
@@ -613,22 +596,6 @@ def _hist_loads(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, offs_e,
     pre = tl.load(dt_b + ti * sdt_l + offs_e * sdt_e, mask=m, other=0.0).to(tl.float32)  # [BE]
     braw = _bc_load(B_b + _idx(tl.minimum(tl.maximum(t, 0), L - 1), OFF64) * sB_l, sB_n, zero_i, NS, VEC, F32)
     return u, pre, braw
-
-
-@triton.jit
-def _prefetch_l1(p):
-    """Bring the line at p into L1 (``prefetch.global.L1``; compiled CUDA only): no register waits for it."""
-    tl.inline_asm_elementwise("prefetch.global.L1 [$1];\n\tmov.b32 $0, 0;", "=r,l", [p], dtype=tl.int32,
-                              is_pure=False, pack=1)
-
-
-@triton.jit
-def _prefetch_step(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, offs_e, OFF64: tl.constexpr):
-    """Prefetch step t's u, dt and B row (t inside the sequence) into L1."""
-    ti = _idx(t, OFF64)
-    _prefetch_l1(u_b + ti * su_l + offs_e * su_e)
-    _prefetch_l1(dt_b + ti * sdt_l + offs_e * sdt_e)
-    _prefetch_l1(B_b + ti * sB_l + offs_e * 0)
 
 
 @triton.jit
@@ -665,20 +632,13 @@ def scan_seq_bwd_hist_kernel(
         batch, L, E, N,
         BE: tl.constexpr, NS: tl.constexpr, NDIR: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
         SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False, VEC: tl.constexpr = 0, F32: tl.constexpr = False,
-        OFF64: tl.constexpr = True, BFLY: tl.constexpr = False, PF: tl.constexpr = False, YS: tl.constexpr = False,
-        EVERY: tl.constexpr = 1, L1PF: tl.constexpr = False, PDL: tl.constexpr = False):
+        OFF64: tl.constexpr = True, BFLY: tl.constexpr = False, PF: tl.constexpr = False, YS: tl.constexpr = False):
     """Grid ``(cdiv(E, BE), batch, NDIR)``: the adjoint walk of ``scan_seq_bwd_kernel`` (same operands and outputs)
     with every step's h_{t-1} read from ``hs`` (``scan_seq_hist_kernel``) instead of recomputed; the next step's
     16 values are loaded while this step runs, and with PF its other loads too (u, dt, the output's gradient, z,
     the B and C rows: ~20 more registers). With YS (a gate and both directions), ``ys`` is the forward's
     ``(y_0 + y_1) / 2`` ``[b, e, l]`` (``ys_ptr``, by its strides): direction 0 writes the whole dz into ``gz``
-    (in its dtype; ``sgz_d`` unused) and neither recomputes its output.
-
-    EVERY 2 (``hs`` holds only even scan-order steps, ``scan_seq_hist_kernel``): an odd step's h_{t-1} is one step
-    of the recurrence from the even state before it, which is loaded two steps ahead (it serves both); that
-    step's u, dt and B row are loaded in the odd step itself, after L1PF (compiled CUDA) has prefetched them into
-    L1 a step earlier, so the rebuild needs no registers held across steps."""
-    grid_dependency_wait(PDL)
+    (in its dtype; ``sgz_d`` unused) and neither recomputes its output."""
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2)
@@ -714,14 +674,10 @@ def scan_seq_bwd_hist_kernel(
     g8, g9, g10, g11, g12, g13, g14, g15 = zero, zero, zero, zero, zero, zero, zero, zero
     gD = zero
     gbias = zero
-    LH = (L + EVERY - 1) // EVERY  # stored steps
-    hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * LH * NS * BE + tl.arange(0, BE)  # [BE]
-    back = 2 * rev - 1  # from a step to the one before it in scan order
-    # the first adjoint step is scan-order step L - 1: t = L - 1 (direction 0) or 0 (direction 1); with EVERY 2
-    # the state loaded first is that of the last even scan-order step
-    j0 = (L - 1) - (L - 1) % EVERY
+    hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE)  # [BE]
+    # the first adjoint step: t = L - 1 (direction 0) or 0 (direction 1)
     n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15 = _get_h16(
-        hs_b + _idx((rev * (L - 1) + (1 - 2 * rev) * j0) // EVERY, OFF64) * (NS * BE), BE, BE, NS)
+        hs_b + _idx((1 - rev) * (L - 1), OFF64) * (NS * BE), BE, BE, NS)
     # the per-step loads' operands (``_adj_loads``)
     la = (u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, C_b, sC_l, sC_n, g_b, sg_l, sg_e, z_b, sz_l, sz_e,
           ys_b, sys_l, sys_e, first, offs_e, mask_e, L, zero_i)
@@ -730,31 +686,11 @@ def scan_seq_bwd_hist_kernel(
                                                                  HAS_Z, YS)
     for s in range(L):
         t = s + (1 - rev) * (L - 1 - 2 * s)  # adjoint order
-        if EVERY == 1:
-            hp0, hp1, hp2, hp3, hp4, hp5, hp6, hp7 = n0, n1, n2, n3, n4, n5, n6, n7
-            hp8, hp9, hp10, hp11, hp12, hp13, hp14, hp15 = n8, n9, n10, n11, n12, n13, n14, n15
-            tn = tl.minimum(tl.maximum(t + back, 0), L - 1)  # the next adjoint step (clamped: a spare load)
-            n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15 = _get_h16(
-                hs_b + _idx(tn, OFF64) * (NS * BE), BE, BE, NS)
-        elif ((L - 1 - s) & 1) == 1:  # an odd scan-order step: h_{t-1} = one step from the state before it
-            tr = t + back  # always inside the sequence here
-            ur, prer, brawr = _hist_loads(tr, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, offs_e, mask_e,
-                                          L, zero_i, NS, VEC, F32, OFF64)
-            prer = prer + bias
-            dtr = _softplus_base2(prer, FAST) if SOFTPLUS else prer
-            dtr = tl.where(mask_e, dtr, 0.0)  # [BE]
-            hp0, hp1, hp2, hp3, hp4, hp5, hp6, hp7, hp8, hp9, hp10, hp11, hp12, hp13, hp14, hp15 = _fwd_step(
-                n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15,
-                a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dtr, dtr * ur,
-                _bc_unpack(brawr, VEC, F32), NS)
-        else:  # an even one: its state was loaded; load the next even one's, two steps on (clamped: spare)
-            hp0, hp1, hp2, hp3, hp4, hp5, hp6, hp7 = n0, n1, n2, n3, n4, n5, n6, n7
-            hp8, hp9, hp10, hp11, hp12, hp13, hp14, hp15 = n8, n9, n10, n11, n12, n13, n14, n15
-            tn = tl.minimum(tl.maximum(t + 2 * back, 0), L - 1)
-            n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15 = _get_h16(
-                hs_b + _idx(tn // 2, OFF64) * (NS * BE), BE, BE, NS)
-            if L1PF:  # what the next (odd) step's rebuild loads: step t + 2 back
-                _prefetch_step(tn, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, offs_e, OFF64)
+        hp0, hp1, hp2, hp3, hp4, hp5, hp6, hp7 = n0, n1, n2, n3, n4, n5, n6, n7
+        hp8, hp9, hp10, hp11, hp12, hp13, hp14, hp15 = n8, n9, n10, n11, n12, n13, n14, n15
+        tn = tl.minimum(tl.maximum(t + 2 * rev - 1, 0), L - 1)  # the next adjoint step (clamped: a spare load)
+        n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15 = _get_h16(
+            hs_b + _idx(tn, OFF64) * (NS * BE), BE, BE, NS)
         tv = t < L
         m = mask_e & tv
         ti = _idx(t, OFF64)

@@ -30,8 +30,6 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .triton_grid_dependency import grid_dependency_wait
-
 
 @triton.jit
 def _lg2(x, FAST: tl.constexpr):
@@ -505,7 +503,7 @@ def scan_seq_fwd_kernel(
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
-        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False, PDL: tl.constexpr = False):
+        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False):
     """One direction of the scan, or with ``BOTH`` one pass of both. Grid ``(cdiv(E, BE), batch, nseg)``
     (``nseg - 1`` in pass 1; twice that with ``BOTH``); a thread per channel.
 
@@ -526,10 +524,7 @@ def scan_seq_fwd_kernel(
     whose strides are those of direction 0's: one launch instead of two, and twice the warps to hide latency. In
     pass 2 neither half combines nor gates (the halves run concurrently): direction 0 writes its raw ``y`` into
     ``out``, direction 1 into ``o1``, and ``gate_average_kernel`` combines them.
-
-    ``PDL``: launched with programmatic dependent launch (``triton_grid_dependency.py``).
     """
-    grid_dependency_wait(PDL)
     if BOTH:
         tl.static_assert(not (COMBINE or GATE), "with BOTH, gate_average_kernel combines the directions")
         half = nseg - 1 if PASS == 1 else nseg  # programs per direction on the grid's third axis
@@ -555,12 +550,10 @@ def scan_seq_fwd_kernel(
 
 @triton.jit
 def gate_average_kernel(y0_ptr, y1_ptr, sy_b, sy_l, sy_e, z_ptr, sz_b, sz_l, sz_e, L, E,
-                        BL: tl.constexpr, BE: tl.constexpr, GATE: tl.constexpr, KEEP: tl.constexpr = False,
-                        PDL: tl.constexpr = False):
+                        BL: tl.constexpr, BE: tl.constexpr, GATE: tl.constexpr, KEEP: tl.constexpr = False):
     """``y0 <- (y0 + y1) / 2 * silu(z)`` (without ``GATE``: no gate), in float32, after a ``BOTH`` pass 2. y0, y1
     ``[b, l, e]`` by the same strides (``sy_*``), z by its own. With KEEP also ``y1 <- (y0 + y1) / 2`` (ungated:
     the seq backward's dz needs it). Grid ``(cdiv(L, BL), cdiv(E, BE), batch)``."""
-    grid_dependency_wait(PDL)
     b = tl.program_id(2).to(tl.int64)
     offs_l = tl.program_id(0) * BL + tl.arange(0, BL)  # [BL]
     offs_e = tl.program_id(1) * BE + tl.arange(0, BE)  # [BE]

@@ -261,24 +261,6 @@ def test_seq_backward_bf16_states(monkeypatch):
     assert dtypes == [torch.bfloat16, torch.float32], dtypes
 
 
-@pytest.mark.parametrize("length", [13, 14])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_seq_backward_every_other_state(monkeypatch, length, dtype):
-    """With ``seq_bwd_hist_every=2`` the state kernel stores only even scan-order steps' states (half the buffer:
-    cdiv(l, 2) steps) and the adjoint rebuilds the odd ones; the gradients still match the float64 reference.
-    13 and 14 steps: the adjoint's first step (scan-order step l - 1) is even in one and odd in the other, in both
-    directions (direction 1's scan order is reversed time)."""
-    seen = []
-    # a[18]: the states buffer
-    _spy_launches(monkeypatch, "scan_seq_hist_kernel", lambda grid, a, k: seen.append((k["EVERY"], a[18].numel())))
-    _spy_launches(monkeypatch, "scan_seq_bwd_hist_kernel", lambda grid, a, k: seen.append(k["EVERY"]))
-    b, e, n = 2, 5, 4
-    _bidirectional_grads_match(st.TritonScanConfig(chunk=8, segments=3, seq_bwd_hist=True, seq_bwd_hist_every=2),
-                               (dtype,), (2, b, e, n, length), 29)
-    # hs [ndir, b, cdiv(e, 32), cdiv(l, 2), n, 32]
-    assert seen == [(2, 2 * b * 1 * ((length + 1) // 2) * n * 32), 2], seen
-
-
 @pytest.mark.parametrize("ysum", [True, False])
 def test_seq_backward_dz_from_the_forwards_output(monkeypatch, ysum):
     """With ``seq_bwd_ysum`` the forward's gate kernel keeps ``(y_0 + y_1) / 2`` and the two-launch adjoint writes
@@ -455,6 +437,41 @@ def test_conv_backward_loop_carries_its_windows():
     windows = {"f1", "f2", "f3", "g1", "g2", "g3", "g4", "g5", "g6", "xm3", "xm2", "xm1", "x0", "xp1", "xp2", "xp3",
                *(f"q{i}" for i in range(1, 9)), *(f"gf{i}" for i in range(8)), *(f"gb{i}" for i in range(8))}
     assert windows <= carried, f"not carried through the loop: {sorted(windows - carried)}"
+
+
+def _autograd_nodes(t: torch.Tensor) -> set[str]:
+    """Names of every node of t's backward graph."""
+    seen, names, todo = set(), set(), [t.grad_fn]
+    while todo:
+        fn = todo.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        names.add(type(fn).__name__)
+        todo.extend(f for f, _ in fn.next_functions)
+    return names
+
+
+def test_mixer_backward_takes_x_dbl_apart_with_one_cat():
+    """x_proj's output is split into dt_in, B and C by ``_SplitColumnsFn``, whose backward is one cat: no
+    ``SliceBackward0`` (a zero fill and a copy each, then adds) in the mixer's backward graph. Its backward puts
+    each block's gradient in its columns, zeros for a block that got none."""
+    from ssamba_lab.models.mamba_mixer import MambaMixer
+
+    torch.manual_seed(8)
+    mixer = MambaMixer(dim=8, d_state=4, d_conv=4, expand=2).to(DEVICE)
+    x, z = torch.randn(2, 2, 16, 11, device=DEVICE).unbind(0)  # [b, e, l] each
+    y = st.bidirectional_mixer_triton(x, z, mixer.direction_params(""), mixer.direction_params("_b"))
+    nodes = _autograd_nodes(y)
+    assert "_SplitColumnsFnBackward" in nodes and "SliceBackward0" not in nodes, sorted(nodes)
+
+    x_dbl = torch.randn(2, 5, 3 + 2 * 4, device=DEVICE, requires_grad=True)
+    dt_in, B, C = st._SplitColumnsFn.apply(x_dbl, 3, 4)
+    assert (dt_in.shape, B.shape, C.shape) == ((2, 5, 3), (2, 5, 4), (2, 5, 4))
+    assert torch.equal(torch.cat([dt_in, B, C], -1), x_dbl)
+    (g,) = torch.autograd.grad((B * 2).sum() + (C * 3).sum(), x_dbl)  # dt_in unused: its gradient is None
+    want = torch.cat([torch.zeros(2, 5, 3), torch.full((2, 5, 4), 2.0), torch.full((2, 5, 4), 3.0)], -1)
+    assert torch.equal(g.cpu(), want)
 
 
 def test_fused_mixer_matches_flip_mixer(small_chunks):
