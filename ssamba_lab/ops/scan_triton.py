@@ -130,10 +130,6 @@ class TritonScanConfig:
     # gradients of A and delta_bias go from ~1e-7 to ~2e-3 relative error (those of u, delta, B, C, z stay
     # 2e-3 - 3e-3, the inputs' own rounding), for half the buffer and its traffic
     seq_bwd_hist_bf16: bool = True
-    # in that two-launch backward, the state kernel also sums dC (it has h_t and needs only dL/dy for it) and the
-    # adjoint neither sums it nor, with ``seq_bwd_ysum``, forms h_t: the butterfly moves from the adjoint, bound
-    # by its instructions, to the state kernel, bound by its stores
-    seq_bwd_dc_in_hist: bool = False
     # the forward keeps (y_0 + y_1) / 2 before the gate (one [b, l, e] tensor in the activations' dtype a layer,
     # held for the backward) so that the two-launch adjoint writes dz once, in its dtype, instead of a float32
     # term per direction that a third kernel sums, and does not recompute its outputs. Taken where the forward
@@ -450,20 +446,17 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
         hs = torch.empty(_hist_numel(ndir, batch, e, length, n), dtype=_hist_dtype(u0.dtype), device=dev)
         # hs [ndir, b, n_e, l, n, be]: each step's h_{t-1}
         off64 = off64 or length * n * be >= 2 ** 31
-        dch = _CONFIG.seq_bwd_dc_in_hist
         scan_seq_hist_kernel[(n_e, batch, ndir * nchunks)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,
-            batch, length, e, n, nchunks, chunk, zz, *_bln(zz), gout, *_bln(gout), gBC[1],
-            BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, DCH=dch,
-            HAS_Z=z is not None, NDIR=ndir, BFLY=bfly, num_warps=be // 32)
+            batch, length, e, n, nchunks, chunk,
+            BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, num_warps=be // 32)
         scan_seq_bwd_hist_kernel[(n_e, batch, ndir)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
             At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), yy, *_bln(yy), hs,
             gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzp, *_d_bln(gzp), gA, gD, gbias,
             batch, length, e, n,
             BE=be, NS=n, NDIR=ndir, HAS_D=has_D, HAS_Z=z is not None, SOFTPLUS=softplus, FAST=fast, VEC=vec,
-            F32=f32, OFF64=off64, BFLY=bfly, PF=_CONFIG.seq_bwd_hist_pf, YS=ys, DC=not dch,
-            NEED_H=not (dch and ys), num_warps=be // 32,
+            F32=f32, OFF64=off64, BFLY=bfly, PF=_CONFIG.seq_bwd_hist_pf, YS=ys, num_warps=be // 32,
             **_maxnreg(_CONFIG.seq_bwd_hist_maxnreg))
     else:
         scratch = torch.empty(ndir * batch * n_e * (chunk // group + group) * 16 * be, dtype=torch.float32,

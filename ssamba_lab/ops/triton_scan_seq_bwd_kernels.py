@@ -69,26 +69,21 @@ def _get(p, k: tl.constexpr, BE: tl.constexpr, NS: tl.constexpr):
 
 
 @triton.jit
-def _adj(k: tl.constexpr, hp, a2, q, ga, dt, dtu, gy, b_k, c_k, y, sb, sa, NS: tl.constexpr,
-         NEED_H: tl.constexpr = True):
+def _adj(k: tl.constexpr, hp, a2, q, ga, dt, dtu, gy, b_k, c_k, y, sb, sa, NS: tl.constexpr):
     """State k of one adjoint step. hp: h_{t-1,k}; q: a_{t+1} g_{t+1} (the adjoint carried in); returns the new
     carry a_t g_t, the dA accumulator, y, the sums over k of g B (sb) and of A g a h_{t-1} / ln 2 (sa), and this
-    thread's terms of dB_t,k and dC_t,k (to be summed over channels). Without NEED_H (dC summed by the state
-    kernel and y from the forward) h_t is not formed: y and the dC term come back as they went in."""
+    thread's terms of dB_t,k and dC_t,k (to be summed over channels)."""
     if k < NS:
         a = tl.exp2(dt * a2)  # [BE] the step's decay, recomputed
-        dc = q
-        if NEED_H:
-            h = a * hp + dtu * b_k  # [BE] h_t
-            y = y + c_k * h
-            dc = gy * h
+        h = a * hp + dtu * b_k  # [BE] h_t
+        y = y + c_k * h
         g = c_k * gy + q  # [BE] g_t
         sb = sb + g * b_k
         w = g * a * hp  # [BE] dL/d(dt A) at this state
         sa = sa + a2 * w
         ga = ga + dt * w
         q = a * g
-        return q, ga, y, sb, sa, g * dtu, dc
+        return q, ga, y, sb, sa, g * dtu, gy * h
     else:
         return q, ga, y, sb, sa, q, q
 
@@ -146,30 +141,23 @@ def _sum16_lanes(v, lane, zero_i):
 
 
 @triton.jit
-def _sum_channels(row, v, lane, s_lane, zero_i, tv, NS: tl.constexpr, BFLY: tl.constexpr):
-    """Adds this program's sum over channels of 16 per-thread terms v (one a state) into ``row[0 : NS]`` (where
-    tv): with BFLY (compiled CUDA) by the butterfly and one atomic a lane pair, else by ``tl.sum`` per state."""
-    if BFLY:  # lane l ends with state (l >> 1) & 15 summed over its warp; even lanes add it
-        m_red = ((lane & 1) == 0) & (s_lane < NS) & tv
-        tl.atomic_add(row + s_lane, _sum16_lanes(v, lane, zero_i), mask=m_red, sem="relaxed")
-    else:
-        for k in tl.static_range(16):
-            _sum_out(row, k, v[k], tv, NS)
-
-
-@triton.jit
 def _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv, ti, tb_n, lane, s_lane, zero_i,
              gB_b, gC_b, gu_b, sgu_l, sgu_e, gdt_b, sgdt_l, sgdt_e, gz_b, sgz_l, sgz_e, offs_e, gscale, first,
              NS: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr, SOFTPLUS: tl.constexpr,
-             BFLY: tl.constexpr, YS: tl.constexpr, DC: tl.constexpr = True):
+             BFLY: tl.constexpr, YS: tl.constexpr):
     """What an adjoint step writes once its 16 states are done (``_adj``): dB, dC summed over channels into
     their rows, du, d(dt) (raw, before bias and softplus) and this direction's dz term; returns the dD and
     d(bias) accumulators. dB, dC: this thread's 16 terms each; y, sb, sa: the sums over states. With YS, y is
     the forward's ``(y_0 + y_1) / 2`` and direction 0 (``first``) writes the whole dz; else y is this direction's
-    output, recomputed, and each direction writes its float32 term. Without DC, dC is left to the state kernel."""
-    _sum_channels(gB_b + tb_n, dB, lane, s_lane, zero_i, tv, NS, BFLY)
-    if DC:
-        _sum_channels(gC_b + tb_n, dC, lane, s_lane, zero_i, tv, NS, BFLY)
+    output, recomputed, and each direction writes its float32 term."""
+    if BFLY:  # lane l ends with state (l >> 1) & 15 summed over its warp; even lanes add it
+        m_red = ((lane & 1) == 0) & (s_lane < NS) & tv
+        tl.atomic_add(gB_b + tb_n + s_lane, _sum16_lanes(dB, lane, zero_i), mask=m_red, sem="relaxed")
+        tl.atomic_add(gC_b + tb_n + s_lane, _sum16_lanes(dC, lane, zero_i), mask=m_red, sem="relaxed")
+    else:
+        for k in tl.static_range(16):
+            _sum_out(gB_b + tb_n, k, dB[k], tv, NS)
+            _sum_out(gC_b + tb_n, k, dC[k], tv, NS)
     gu = dt * sb  # [BE]
     if HAS_D:
         if not YS:
@@ -518,25 +506,18 @@ def _get_h16(p, SK, BE: tl.constexpr, NS: tl.constexpr):
             _get_h(p, 14, SK, BE, NS), _get_h(p, 15, SK, BE, NS))
 
 
-@triton.jit(do_not_specialize=["su_e", "sdt_e", "T_rt", "sz_e", "sg_e"])
+@triton.jit(do_not_specialize=["su_e", "sdt_e", "T_rt"])
 def scan_seq_hist_kernel(
         u0_ptr, u1_ptr, su_b, su_l, su_e, dt0_ptr, dt1_ptr, sdt_b, sdt_l, sdt_e, B0_ptr, B1_ptr, sB_b, sB_l, sB_n,
         At_ptr, bias_ptr, st_ptr, hs_ptr, batch, L, E, N, nchunks, T_rt,
-        z_ptr, sz_b, sz_l, sz_e, g_ptr, sg_b, sg_l, sg_e, gC_ptr,
         BE: tl.constexpr, T: tl.constexpr, NS: tl.constexpr, SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False,
-        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DCH: tl.constexpr = False,
-        HAS_Z: tl.constexpr = False, NDIR: tl.constexpr = 2, BFLY: tl.constexpr = False):
+        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True):
     """Grid ``(cdiv(E, BE), batch, NDIR * nchunks)``: the state entering every step (in scan order; direction 1
     scans right-to-left) into ``hs [NDIR, batch, cdiv(E, BE), L, NS, BE]`` (float32, or bf16 to halve the
     traffic; the adjoint computes in float32 either way): a program's channels own a
     contiguous ``[L, NS, BE]`` block, so a step is 16 whole 128-byte lines side by side (2 KB) and a chunk 64 KB,
     and the adjoint's loads need no mask. A program recomputes one chunk of T steps from the forward's chunk state
-    ``st [NDIR, batch, nchunks, E, N]``. Other operands as ``scan_seq_bwd_kernel``.
-
-    DCH: also dC, the one gradient term that needs only h_t and dL/dy (``dC_t,k = sum over channels of
-    dL/dy_t h_t,k``), summed over the program's channels into ``gC [NDIR, batch, L, N]`` (zeroed; as the adjoint
-    would): this kernel is bound by its stores, the adjoint by its instructions, so the butterfly and h_t move
-    to where issue slots are idle. z, g: the gate and the output's gradient ``[b, l, e]`` by strides."""
+    ``st [NDIR, batch, nchunks, E, N]``. Other operands as ``scan_seq_bwd_kernel``."""
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2) // nchunks
@@ -570,26 +551,15 @@ def scan_seq_hist_kernel(
     h15 = _load_state(st, 15, offs_e, mask_e, N, NS)
     hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE)  # [BE]
     t_c = c * T
-    z_b = z_ptr + b * sz_b
-    g_b = g_ptr + b * sg_b
-    gC_b = gC_ptr + (d * batch + b) * L * N
-    lane = tl.arange(0, BE) % 32  # [BE] a thread per channel: element i sits in lane i % 32
-    s_lane = (lane >> 1) & 15  # [BE] the state a lane's butterfly sum belongs to
-    gscale = 0.5 if NDIR == 2 else 1.0
     # a step's loads are issued one step ahead (a chain of load -> math per step is what bounds this kernel)
     u_n, pre_n, braw_n = _hist_loads(t_c + rev * (T - 1), u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
                                      offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
-    go_n, z_n = _gz_loads(t_c + rev * (T - 1), g_b, sg_l, sg_e, z_b, sz_l, sz_e, offs_e, mask_e, L, OFF64, DCH,
-                          HAS_Z)
     for j in range(T_rt):
         t = t_c + j + rev * (T - 1 - 2 * j)  # scan order
         tv = t < L  # a padded step (past the end) stores nothing and leaves the state as it is
         u, pre, braw = u_n, pre_n, braw_n
         u_n, pre_n, braw_n = _hist_loads(t + 1 - 2 * rev, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
                                          offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
-        go, zv = go_n, z_n
-        go_n, z_n = _gz_loads(t + 1 - 2 * rev, g_b, sg_l, sg_e, z_b, sz_l, sz_e, offs_e, mask_e, L, OFF64, DCH,
-                              HAS_Z)
         p = hs_b + _idx(tl.minimum(t, L - 1), OFF64) * (NS * BE)
         _put_h(p, 0, h0, BE, tv, NS)
         _put_h(p, 1, h1, BE, tv, NS)
@@ -614,30 +584,6 @@ def scan_seq_hist_kernel(
         h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _fwd_step(
             h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
             a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dt * u, brow, NS)
-        if DCH:  # dC_t = sum over channels of dL/dy_t h_t (h_t: the state after this step)
-            gy = go * gscale  # [BE] dL/dy of this direction
-            if HAS_Z:
-                gy = gy * zv * tl.sigmoid(zv)
-            dC = (gy * h0, gy * h1, gy * h2, gy * h3, gy * h4, gy * h5, gy * h6, gy * h7, gy * h8, gy * h9,
-                  gy * h10, gy * h11, gy * h12, gy * h13, gy * h14, gy * h15)
-            _sum_channels(gC_b + _idx(t, OFF64) * N, dC, lane, s_lane, zero_i, tv, NS, BFLY)
-
-
-@triton.jit
-def _gz_loads(t, g_b, sg_l, sg_e, z_b, sz_l, sz_e, offs_e, mask_e, L, OFF64: tl.constexpr, DCH: tl.constexpr,
-              HAS_Z: tl.constexpr):
-    """With DCH, step t's output gradient and gate (zero outside ``[0, L)``; the gate is the gradient again
-    without one); else two placeholders."""
-    go = tl.zeros_like(offs_e).to(tl.float32)
-    zv = go
-    if DCH:
-        m = mask_e & (t >= 0) & (t < L)
-        ti = _idx(t, OFF64)
-        go = tl.load(g_b + ti * sg_l + offs_e * sg_e, mask=m, other=0.0).to(tl.float32)  # [BE]
-        zv = go
-        if HAS_Z:
-            zv = tl.load(z_b + ti * sz_l + offs_e * sz_e, mask=m, other=0.0).to(tl.float32)  # [BE]
-    return go, zv
 
 
 @triton.jit
@@ -686,15 +632,13 @@ def scan_seq_bwd_hist_kernel(
         batch, L, E, N,
         BE: tl.constexpr, NS: tl.constexpr, NDIR: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
         SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False, VEC: tl.constexpr = 0, F32: tl.constexpr = False,
-        OFF64: tl.constexpr = True, BFLY: tl.constexpr = False, PF: tl.constexpr = False, YS: tl.constexpr = False,
-        DC: tl.constexpr = True, NEED_H: tl.constexpr = True):
+        OFF64: tl.constexpr = True, BFLY: tl.constexpr = False, PF: tl.constexpr = False, YS: tl.constexpr = False):
     """Grid ``(cdiv(E, BE), batch, NDIR)``: the adjoint walk of ``scan_seq_bwd_kernel`` (same operands and outputs)
     with every step's h_{t-1} read from ``hs`` (``scan_seq_hist_kernel``) instead of recomputed; the next step's
     16 values are loaded while this step runs, and with PF its other loads too (u, dt, the output's gradient, z,
     the B and C rows: ~20 more registers). With YS (a gate and both directions), ``ys`` is the forward's
     ``(y_0 + y_1) / 2`` ``[b, e, l]`` (``ys_ptr``, by its strides): direction 0 writes the whole dz into ``gz``
-    (in its dtype; ``sgz_d`` unused) and neither recomputes its output. Without DC, ``scan_seq_hist_kernel`` has
-    summed dC (DCH) and this kernel leaves gC alone; without NEED_H (no DC and YS) it never forms h_t."""
+    (in its dtype; ``sgz_d`` unused) and neither recomputes its output."""
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2)
@@ -769,45 +713,29 @@ def scan_seq_bwd_hist_kernel(
             zv, sz = go, go  # unused without a gate
             gy = go * gscale
         y, sb, sa = zero, zero, zero
-        q0, g0, y, sb, sa, b0, c0 = _adj(0, hp0, a0, q0, g0, dt, dtu, gy, brow[0], crow[0],
-                                         y, sb, sa, NS, NEED_H)
-        q1, g1, y, sb, sa, b1, c1 = _adj(1, hp1, a1, q1, g1, dt, dtu, gy, brow[1], crow[1],
-                                         y, sb, sa, NS, NEED_H)
-        q2, g2, y, sb, sa, b2, c2 = _adj(2, hp2, a2, q2, g2, dt, dtu, gy, brow[2], crow[2],
-                                         y, sb, sa, NS, NEED_H)
-        q3, g3, y, sb, sa, b3, c3 = _adj(3, hp3, a3, q3, g3, dt, dtu, gy, brow[3], crow[3],
-                                         y, sb, sa, NS, NEED_H)
-        q4, g4, y, sb, sa, b4, c4 = _adj(4, hp4, a4, q4, g4, dt, dtu, gy, brow[4], crow[4],
-                                         y, sb, sa, NS, NEED_H)
-        q5, g5, y, sb, sa, b5, c5 = _adj(5, hp5, a5, q5, g5, dt, dtu, gy, brow[5], crow[5],
-                                         y, sb, sa, NS, NEED_H)
-        q6, g6, y, sb, sa, b6, c6 = _adj(6, hp6, a6, q6, g6, dt, dtu, gy, brow[6], crow[6],
-                                         y, sb, sa, NS, NEED_H)
-        q7, g7, y, sb, sa, b7, c7 = _adj(7, hp7, a7, q7, g7, dt, dtu, gy, brow[7], crow[7],
-                                         y, sb, sa, NS, NEED_H)
-        q8, g8, y, sb, sa, b8, c8 = _adj(8, hp8, a8, q8, g8, dt, dtu, gy, brow[8], crow[8],
-                                         y, sb, sa, NS, NEED_H)
-        q9, g9, y, sb, sa, b9, c9 = _adj(9, hp9, a9, q9, g9, dt, dtu, gy, brow[9], crow[9],
-                                         y, sb, sa, NS, NEED_H)
-        q10, g10, y, sb, sa, b10, c10 = _adj(10, hp10, a10, q10, g10, dt, dtu, gy, brow[10], crow[10],
-                                             y, sb, sa, NS, NEED_H)
-        q11, g11, y, sb, sa, b11, c11 = _adj(11, hp11, a11, q11, g11, dt, dtu, gy, brow[11], crow[11],
-                                             y, sb, sa, NS, NEED_H)
-        q12, g12, y, sb, sa, b12, c12 = _adj(12, hp12, a12, q12, g12, dt, dtu, gy, brow[12], crow[12],
-                                             y, sb, sa, NS, NEED_H)
-        q13, g13, y, sb, sa, b13, c13 = _adj(13, hp13, a13, q13, g13, dt, dtu, gy, brow[13], crow[13],
-                                             y, sb, sa, NS, NEED_H)
-        q14, g14, y, sb, sa, b14, c14 = _adj(14, hp14, a14, q14, g14, dt, dtu, gy, brow[14], crow[14],
-                                             y, sb, sa, NS, NEED_H)
-        q15, g15, y, sb, sa, b15, c15 = _adj(15, hp15, a15, q15, g15, dt, dtu, gy, brow[15], crow[15],
-                                             y, sb, sa, NS, NEED_H)
+        q0, g0, y, sb, sa, b0, c0 = _adj(0, hp0, a0, q0, g0, dt, dtu, gy, brow[0], crow[0], y, sb, sa, NS)
+        q1, g1, y, sb, sa, b1, c1 = _adj(1, hp1, a1, q1, g1, dt, dtu, gy, brow[1], crow[1], y, sb, sa, NS)
+        q2, g2, y, sb, sa, b2, c2 = _adj(2, hp2, a2, q2, g2, dt, dtu, gy, brow[2], crow[2], y, sb, sa, NS)
+        q3, g3, y, sb, sa, b3, c3 = _adj(3, hp3, a3, q3, g3, dt, dtu, gy, brow[3], crow[3], y, sb, sa, NS)
+        q4, g4, y, sb, sa, b4, c4 = _adj(4, hp4, a4, q4, g4, dt, dtu, gy, brow[4], crow[4], y, sb, sa, NS)
+        q5, g5, y, sb, sa, b5, c5 = _adj(5, hp5, a5, q5, g5, dt, dtu, gy, brow[5], crow[5], y, sb, sa, NS)
+        q6, g6, y, sb, sa, b6, c6 = _adj(6, hp6, a6, q6, g6, dt, dtu, gy, brow[6], crow[6], y, sb, sa, NS)
+        q7, g7, y, sb, sa, b7, c7 = _adj(7, hp7, a7, q7, g7, dt, dtu, gy, brow[7], crow[7], y, sb, sa, NS)
+        q8, g8, y, sb, sa, b8, c8 = _adj(8, hp8, a8, q8, g8, dt, dtu, gy, brow[8], crow[8], y, sb, sa, NS)
+        q9, g9, y, sb, sa, b9, c9 = _adj(9, hp9, a9, q9, g9, dt, dtu, gy, brow[9], crow[9], y, sb, sa, NS)
+        q10, g10, y, sb, sa, b10, c10 = _adj(10, hp10, a10, q10, g10, dt, dtu, gy, brow[10], crow[10], y, sb, sa, NS)
+        q11, g11, y, sb, sa, b11, c11 = _adj(11, hp11, a11, q11, g11, dt, dtu, gy, brow[11], crow[11], y, sb, sa, NS)
+        q12, g12, y, sb, sa, b12, c12 = _adj(12, hp12, a12, q12, g12, dt, dtu, gy, brow[12], crow[12], y, sb, sa, NS)
+        q13, g13, y, sb, sa, b13, c13 = _adj(13, hp13, a13, q13, g13, dt, dtu, gy, brow[13], crow[13], y, sb, sa, NS)
+        q14, g14, y, sb, sa, b14, c14 = _adj(14, hp14, a14, q14, g14, dt, dtu, gy, brow[14], crow[14], y, sb, sa, NS)
+        q15, g15, y, sb, sa, b15, c15 = _adj(15, hp15, a15, q15, g15, dt, dtu, gy, brow[15], crow[15], y, sb, sa, NS)
         dB = (b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15)
         dC = (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15)
         if YS:
             y = ys  # the forward's output: the recomputed one above is dead code
         gD, gbias = _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv, ti, ti * N, lane,
                              s_lane, zero_i, gB_b, gC_b, gu_b, sgu_l, sgu_e, gdt_b, sgdt_l, sgdt_e, gz_b, sgz_l,
-                             sgz_e, offs_e, gscale, first, NS, HAS_D, HAS_Z, SOFTPLUS, BFLY, YS, DC)
+                             sgz_e, offs_e, gscale, first, NS, HAS_D, HAS_Z, SOFTPLUS, BFLY, YS)
     _ga_out16(gA_ptr + d * E * N, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, offs_e,
               mask_e, N, NS)
     if HAS_D:

@@ -262,20 +262,6 @@ def test_seq_backward_bf16_states(monkeypatch):
 
 
 @pytest.mark.parametrize("ysum", [True, False])
-def test_seq_backward_dc_in_the_state_kernel(monkeypatch, ysum):
-    """With ``seq_bwd_dc_in_hist`` the state kernel sums dC (DCH) and the adjoint leaves it (DC False); with
-    ``seq_bwd_ysum`` as well the adjoint does not form h_t at all (NEED_H False). The gradients (C's included)
-    still match the float64 reference in float32 and bf16, with a gate and 3 sequence segments."""
-    seen = []
-    _spy_launches(monkeypatch, "scan_seq_hist_kernel", lambda grid, a, k: seen.append(("hist", k["DCH"])))
-    _spy_launches(monkeypatch, "scan_seq_bwd_hist_kernel",
-                  lambda grid, a, k: seen.append(("adjoint", k["DC"], k["NEED_H"])))
-    config = st.TritonScanConfig(chunk=8, segments=3, seq_bwd_hist=True, seq_bwd_ysum=ysum, seq_bwd_dc_in_hist=True)
-    _bidirectional_grads_match(config, (torch.float32, torch.bfloat16), (2, 2, 5, 4, 21), 31)
-    assert seen == [("hist", True), ("adjoint", False, not ysum)] * 2, seen
-
-
-@pytest.mark.parametrize("ysum", [True, False])
 def test_seq_backward_dz_from_the_forwards_output(monkeypatch, ysum):
     """With ``seq_bwd_ysum`` the forward's gate kernel keeps ``(y_0 + y_1) / 2`` and the two-launch adjoint writes
     dz from it (YS), in z's dtype, instead of recomputing each direction's output; off, each direction writes its
