@@ -652,8 +652,13 @@ def _conv_fwd(x: torch.Tensor, w32: torch.Tensor, b32: torch.Tensor, out: torch.
 
 
 class _ConvFn(torch.autograd.Function):
+    """The bidirectional conv + SiLU. With ``tokens`` it returns its output twice, as ``[2, b, e, l]`` (for the
+    scan) and as ``[2, b*l, e]`` (for x_proj), two views of one buffer: each consumer's gradient then arrives
+    separately and the backward kernel adds them as it loads them, instead of autograd adding them first (one
+    full-size add a layer: 0.91 of the tiny training step's 45.3 ms of kernels, results/gpu_issue8_h200_r58)."""
+
     @staticmethod
-    def forward(ctx, x, weight, bias):
+    def forward(ctx, x, weight, bias, tokens=False):
         batch, e, length = x.shape
         k = weight.shape[-1]
         assert weight.shape == (2, e, k) and bias.shape == (2, e), "weight [2, e, k], bias [2, e]"
@@ -662,14 +667,21 @@ class _ConvFn(torch.autograd.Function):
         _conv_fwd(x, w32, b32, out)
         ctx.save_for_backward(x, w32, b32)
         ctx.dtypes = (weight.dtype, bias.dtype)
+        if tokens:
+            return out.transpose(2, 3), out.view(2, batch * length, e)  # [2, b, e, l], [2, b*l, e]
         return out.transpose(2, 3)  # [2, b, e, l]
 
     @staticmethod
-    def backward(ctx, gu):
+    def backward(ctx, gu, gu_tok=None):
         x, w32, b32 = ctx.saved_tensors
         batch, e, length = x.shape
         k = w32.shape[-1]
-        gu = rearrange(gu, "d b e l -> d b l e").contiguous()  # [2, b, l, e] (a no-op for the fused path's grads)
+        # [2, b, l, e] each (no-ops for the fused path's gradients); either may be None (an unused output)
+        parts = [g.contiguous() for g in (None if gu is None else rearrange(gu, "d b e l -> d b l e"),
+                                          None if gu_tok is None else gu_tok.view(2, batch, length, e))
+                 if g is not None]
+        gu = parts[0]
+        gu2 = parts[1] if len(parts) == 2 else gu
         assert k <= 4, f"the conv backward kernel handles kernel widths up to 4, got {k}"
         gx = _token_major((batch, e, length), dtype=x.dtype, device=x.device)  # [b, e, l]
         if _CONFIG.conv_seq:
@@ -678,8 +690,10 @@ class _ConvFn(torch.autograd.Function):
             steps = _conv_steps(batch, e, length, x.device)
             conv_bidir_bwd_seq_kernel[(triton.cdiv(e, 32), batch, triton.cdiv(length, steps))](
                 x, x.stride(0), x.stride(2), x.stride(1), _conv_w4(w32), b32, gu, gx, gx.stride(0), gx.stride(2),
-                gx.stride(1), gw, gb, batch, length, e, steps, BE=32, num_warps=1)
-            return gx, gw[..., 4 - k:].to(ctx.dtypes[0]), gb.to(ctx.dtypes[1])
+                gx.stride(1), gw, gb, batch, length, e, steps, gu2, BE=32, TWO=len(parts) == 2, num_warps=1)
+            return gx, gw[..., 4 - k:].to(ctx.dtypes[0]), gb.to(ctx.dtypes[1]), None
+        if len(parts) == 2:
+            gu = gu + gu2
         gp = torch.empty(2, batch, length, e, dtype=torch.float32, device=x.device)  # [2, b, l, e] d loss / d pre
         gw = torch.zeros_like(w32)
         gb = torch.zeros_like(b32)
@@ -689,7 +703,7 @@ class _ConvFn(torch.autograd.Function):
             K=k, BT=32, BE=32, num_warps=4)
         conv_bidir_bwd_x_kernel[(triton.cdiv(length, 64), triton.cdiv(e, 32), batch)](
             gp, w32, gx, gx.stride(0), gx.stride(2), gx.stride(1), batch, length, e, K=k, BT=64, BE=32, num_warps=4)
-        return gx, gw.to(ctx.dtypes[0]), gb.to(ctx.dtypes[1])
+        return gx, gw.to(ctx.dtypes[0]), gb.to(ctx.dtypes[1]), None
 
 
 def bidirectional_conv1d_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -806,8 +820,8 @@ def bidirectional_mixer_triton(x: torch.Tensor, z: torch.Tensor, fwd: dict, bwd:
         f"weights for A {tuple(w.A.shape[1:])}, rank {w.rank} do not match the parameters' A "
         f"{tuple(fwd['A'].shape)}, rank {fwd['dt_proj_weight'].shape[1]}")
     rp = w.dt_proj_weight.shape[-1]  # x_dbl's columns: zeros and dt_in (rp), B (n), C (n)
-    u = bidirectional_conv1d_triton(x, w.conv_weight, w.conv_bias)  # [2, b, e, l]
-    u_tok = rearrange(u, "d b e l -> d (b l) e")  # [2, b*l, e], a view
+    # [2, b, e, l] for the scan and [2, b*l, e] for x_proj: one buffer, each consumer's gradient kept apart
+    u, u_tok = _ConvFn.apply(x, w.conv_weight, w.conv_bias, True)
     x_dbl = _dir_linear(u_tok, w.x_proj_weight, split=grad)  # [2, b*l, rp + 2n]
     dt_in, B, C = _SplitColumnsFn.apply(x_dbl, rp, n)  # views [2, b*l, rp], [2, b*l, n] x 2
     dt = _dir_linear(dt_in, w.dt_proj_weight, split=grad)  # [2, b*l, e]

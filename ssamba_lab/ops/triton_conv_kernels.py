@@ -164,15 +164,25 @@ def _ldx(xb, t, sx_l, me, L):
 
 
 @triton.jit
+def _ldg(p, p2, t, s_l, m, L, TWO: tl.constexpr):
+    """The output gradient at t (zero outside ``[0, L)``): p's, plus p2's with TWO."""
+    g = _ldx(p, t, s_l, m, L)
+    if TWO:
+        g = g + _ldx(p2, t, s_l, m, L)
+    return g
+
+
+@triton.jit
 def conv_bidir_bwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, gx_ptr, sgx_b, sgx_l, sgx_e,
-                              gw_ptr, gbias_ptr, batch, L, E, S, BE: tl.constexpr):
+                              gw_ptr, gbias_ptr, batch, L, E, S, gu2_ptr, BE: tl.constexpr, TWO: tl.constexpr = False):
     """The backward of ``conv_bidir_fwd_kernel`` (K = 4): ``gp_d = gu_d silu'(pre_d)`` (pre recomputed),
     ``gx[s] = sum_i w_0[i] gp_0[s + 3 - i] + w_1[i] gp_1[s - 3 + i]``, and the weight and bias gradients of the
     positions a program owns (one atomic per weight and program). Grid ``(cdiv(E, BE), batch, cdiv(L, S))``;
     gu ``[2, b, L, E]`` contiguous; gx by its strides; gw ``[2, E, 4]``, gbias ``[2, E]`` float32 zeroed.
 
     A program owns positions [s0, s1) and walks t over [s0 - 3, s1 + 3): gx[s] needs gp_0 at s .. s + 3 and gp_1
-    at s - 3 .. s, so gx[t - 3] is complete at step t."""
+    at s - 3 .. s, so gx[t - 3] is complete at step t. With TWO the output's gradient is ``gu + gu2`` (its two
+    consumers' gradients, laid out alike), added as they are loaded."""
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     s0 = tl.program_id(2) * S
@@ -192,6 +202,8 @@ def conv_bidir_bwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, 
     bb = tl.load(bias_ptr + E + e, mask=me, other=0.0)
     gu_f = gu_ptr + b * L * E + e  # [BE]
     gu_b = gu_ptr + (batch + b) * L * E + e
+    gu2_f = gu2_ptr + b * L * E + e  # [BE]
+    gu2_b = gu2_ptr + (batch + b) * L * E + e
     gx_b = gx_ptr + b * sgx_b + e * sgx_e
     t0 = s0 - 3
     # x[t-3 .. t+3] at t = t0 and x[t+4 .. t+11]; gu of both directions at t .. t+7: loads issued 8 steps ahead
@@ -210,22 +222,22 @@ def conv_bidir_bwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, 
     q6 = _ldx(xb, t0 + 9, sx_l, me, L)
     q7 = _ldx(xb, t0 + 10, sx_l, me, L)
     q8 = _ldx(xb, t0 + 11, sx_l, me, L)
-    gf0 = _ldx(gu_f, t0, E, me, L)
-    gf1 = _ldx(gu_f, t0 + 1, E, me, L)
-    gf2 = _ldx(gu_f, t0 + 2, E, me, L)
-    gf3 = _ldx(gu_f, t0 + 3, E, me, L)
-    gf4 = _ldx(gu_f, t0 + 4, E, me, L)
-    gf5 = _ldx(gu_f, t0 + 5, E, me, L)
-    gf6 = _ldx(gu_f, t0 + 6, E, me, L)
-    gf7 = _ldx(gu_f, t0 + 7, E, me, L)
-    gb0 = _ldx(gu_b, t0, E, me, L)
-    gb1 = _ldx(gu_b, t0 + 1, E, me, L)
-    gb2 = _ldx(gu_b, t0 + 2, E, me, L)
-    gb3 = _ldx(gu_b, t0 + 3, E, me, L)
-    gb4 = _ldx(gu_b, t0 + 4, E, me, L)
-    gb5 = _ldx(gu_b, t0 + 5, E, me, L)
-    gb6 = _ldx(gu_b, t0 + 6, E, me, L)
-    gb7 = _ldx(gu_b, t0 + 7, E, me, L)
+    gf0 = _ldg(gu_f, gu2_f, t0, E, me, L, TWO)
+    gf1 = _ldg(gu_f, gu2_f, t0 + 1, E, me, L, TWO)
+    gf2 = _ldg(gu_f, gu2_f, t0 + 2, E, me, L, TWO)
+    gf3 = _ldg(gu_f, gu2_f, t0 + 3, E, me, L, TWO)
+    gf4 = _ldg(gu_f, gu2_f, t0 + 4, E, me, L, TWO)
+    gf5 = _ldg(gu_f, gu2_f, t0 + 5, E, me, L, TWO)
+    gf6 = _ldg(gu_f, gu2_f, t0 + 6, E, me, L, TWO)
+    gf7 = _ldg(gu_f, gu2_f, t0 + 7, E, me, L, TWO)
+    gb0 = _ldg(gu_b, gu2_b, t0, E, me, L, TWO)
+    gb1 = _ldg(gu_b, gu2_b, t0 + 1, E, me, L, TWO)
+    gb2 = _ldg(gu_b, gu2_b, t0 + 2, E, me, L, TWO)
+    gb3 = _ldg(gu_b, gu2_b, t0 + 3, E, me, L, TWO)
+    gb4 = _ldg(gu_b, gu2_b, t0 + 4, E, me, L, TWO)
+    gb5 = _ldg(gu_b, gu2_b, t0 + 5, E, me, L, TWO)
+    gb6 = _ldg(gu_b, gu2_b, t0 + 6, E, me, L, TWO)
+    gb7 = _ldg(gu_b, gu2_b, t0 + 7, E, me, L, TWO)
     # one tl.zeros each: Triton carries a variable through the loop only if its value object changes in the body,
     # and a shift ``f3, f2 = f2, f1`` of windows that all start as one zero tensor would leave f3 and f2 behind
     # (seen on the H200, r28; the interpreter cannot show it: tests/ops/test_scan_triton.py compiles the kernel
@@ -270,9 +282,9 @@ def conv_bidir_bwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, 
         q1, q2, q3, q4, q5, q6, q7 = q2, q3, q4, q5, q6, q7, q8
         q8 = _ldx(xb, t + 12, sx_l, me, L)
         gf0, gf1, gf2, gf3, gf4, gf5, gf6 = gf1, gf2, gf3, gf4, gf5, gf6, gf7
-        gf7 = _ldx(gu_f, t + 8, E, me, L)
+        gf7 = _ldg(gu_f, gu2_f, t + 8, E, me, L, TWO)
         gb0, gb1, gb2, gb3, gb4, gb5, gb6 = gb1, gb2, gb3, gb4, gb5, gb6, gb7
-        gb7 = _ldx(gu_b, t + 8, E, me, L)
+        gb7 = _ldg(gu_b, gu2_b, t + 8, E, me, L, TWO)
     tl.atomic_add(gw_ptr + e * 4, awf0, mask=me, sem="relaxed")
     tl.atomic_add(gw_ptr + e * 4 + 1, awf1, mask=me, sem="relaxed")
     tl.atomic_add(gw_ptr + e * 4 + 2, awf2, mask=me, sem="relaxed")

@@ -405,6 +405,30 @@ def test_bidirectional_conv_matches_flipped_causal_conv(length, seq, steps, k, d
     _check_grads(out, ref, dict(x=x, w=w, bias=bias), TOL[dtype], gen=gen)
 
 
+@pytest.mark.parametrize("seq", [True, False], ids=["seq", "tiles"])
+def test_conv_with_two_consumers_adds_their_gradients_in_its_backward(seq, monkeypatch):
+    """The mixer's conv returns its output twice, ``[2, b, e, l]`` for the scan and ``[2, b*l, e]`` for x_proj (one
+    buffer): the backward gets each consumer's gradient and adds them itself (the seq kernel as it loads them,
+    TWO), giving what one output with the summed gradient gives."""
+    monkeypatch.setattr(st, "_CONFIG", st.TritonScanConfig(conv_seq=seq))
+    two = []
+    _spy_launches(monkeypatch, "conv_bidir_bwd_seq_kernel", lambda grid, a, k: two.append(k["TWO"]))
+    gen = torch.Generator().manual_seed(9)
+    x = torch.randn(2, 5, 23, generator=gen).to(DEVICE).requires_grad_()  # [b, e, l]
+    w = torch.randn(2, 5, 4, generator=gen).to(DEVICE).requires_grad_()
+    bias = torch.randn(2, 5, generator=gen).to(DEVICE).requires_grad_()
+    g1 = torch.randn(2, 2, 5, 23, generator=gen).to(DEVICE)  # [2, b, e, l]
+    g2 = torch.randn(2, 2 * 23, 5, generator=gen).to(DEVICE)  # [2, b*l, e]
+    u, u_tok = st._ConvFn.apply(x, w, bias, True)
+    assert u_tok.data_ptr() == u.data_ptr() and torch.equal(u_tok, u.transpose(2, 3).reshape(2, 46, 5))
+    got = torch.autograd.grad((u * g1).sum() + (u_tok * g2).sum(), (x, w, bias))
+    want = torch.autograd.grad((st.bidirectional_conv1d_triton(x, w, bias)
+                                * (g1 + g2.view(2, 2, 23, 5).transpose(2, 3))).sum(), (x, w, bias))
+    for name, a, r in zip(("x", "w", "bias"), got, want):
+        assert _rel(a, r) < 1e-6, f"grad {name}: rel error {_rel(a, r):.2e}"
+    assert two == ([True, False] if seq else []), two
+
+
 _CARRIED_SCRIPT = """
 import re, triton
 from triton.backends.compiler import GPUTarget
