@@ -678,7 +678,7 @@ class _ConvFn(torch.autograd.Function):
         k = w32.shape[-1]
         # [2, b, l, e] each (no-ops for the fused path's gradients); either may be None (an unused output)
         parts = [g.contiguous() for g in (None if gu is None else rearrange(gu, "d b e l -> d b l e"),
-                                          None if gu_tok is None else gu_tok.view(2, batch, length, e))
+                                          None if gu_tok is None else gu_tok.reshape(2, batch, length, e))
                  if g is not None]
         gu = parts[0]
         gu2 = parts[1] if len(parts) == 2 else gu
