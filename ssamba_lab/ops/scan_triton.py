@@ -676,12 +676,10 @@ class _ConvFn(torch.autograd.Function):
         x, w32, b32 = ctx.saved_tensors
         batch, e, length = x.shape
         k = w32.shape[-1]
-        # [2, b, l, e] each (no-ops for the fused path's gradients); either may be None (an unused output)
-        parts = [g.contiguous() for g in (None if gu is None else rearrange(gu, "d b e l -> d b l e"),
-                                          None if gu_tok is None else gu_tok.reshape(2, batch, length, e))
-                 if g is not None]
-        gu = parts[0]
-        gu2 = parts[1] if len(parts) == 2 else gu
+        # [2, b, l, e] each (no-ops for the fused path's gradients); gu_tok only with ``tokens`` (autograd gives an
+        # unused output a zero gradient, never None)
+        gu = rearrange(gu, "d b e l -> d b l e").contiguous()
+        gu2 = None if gu_tok is None else gu_tok.reshape(2, batch, length, e).contiguous()
         assert k <= 4, f"the conv backward kernel handles kernel widths up to 4, got {k}"
         gx = _token_major((batch, e, length), dtype=x.dtype, device=x.device)  # [b, e, l]
         if _CONFIG.conv_seq:
@@ -690,9 +688,10 @@ class _ConvFn(torch.autograd.Function):
             steps = _conv_steps(batch, e, length, x.device)
             conv_bidir_bwd_seq_kernel[(triton.cdiv(e, 32), batch, triton.cdiv(length, steps))](
                 x, x.stride(0), x.stride(2), x.stride(1), _conv_w4(w32), b32, gu, gx, gx.stride(0), gx.stride(2),
-                gx.stride(1), gw, gb, batch, length, e, steps, gu2, BE=32, TWO=len(parts) == 2, num_warps=1)
+                gx.stride(1), gw, gb, batch, length, e, steps, gu if gu2 is None else gu2, BE=32, TWO=gu2 is not None,
+                num_warps=1)
             return gx, gw[..., 4 - k:].to(ctx.dtypes[0]), gb.to(ctx.dtypes[1]), None
-        if len(parts) == 2:
+        if gu2 is not None:
             gu = gu + gu2
         gp = torch.empty(2, batch, length, e, dtype=torch.float32, device=x.device)  # [2, b, l, e] d loss / d pre
         gw = torch.zeros_like(w32)
@@ -737,16 +736,11 @@ class _SplitColumnsFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_dbl: torch.Tensor, rp: int, n: int):
         assert x_dbl.shape[-1] == rp + 2 * n, f"x_dbl has {x_dbl.shape[-1]} columns, expected {rp} + 2 x {n}"
-        ctx.rp, ctx.n = rp, n
         return x_dbl[..., :rp], x_dbl[..., rp:rp + n], x_dbl[..., rp + n:]
 
     @staticmethod
-    def backward(ctx, g_dt, g_B, g_C):
-        like = next(g for g in (g_dt, g_B, g_C) if g is not None)
-        zeros = lambda cols: like.new_zeros(*like.shape[:-1], cols)  # noqa: E731 - a block with no gradient
-        parts = (g_dt if g_dt is not None else zeros(ctx.rp), g_B if g_B is not None else zeros(ctx.n),
-                 g_C if g_C is not None else zeros(ctx.n))
-        return torch.cat(parts, dim=-1), None, None  # [..., rp + 2n]
+    def backward(ctx, g_dt, g_B, g_C):  # an unused block's gradient comes as zeros (autograd materialises it)
+        return torch.cat((g_dt, g_B, g_C), dim=-1), None, None  # [..., rp + 2n]
 
 
 @dataclass(frozen=True)

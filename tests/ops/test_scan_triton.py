@@ -493,7 +493,7 @@ def test_mixer_backward_takes_x_dbl_apart_with_one_cat():
     dt_in, B, C = st._SplitColumnsFn.apply(x_dbl, 3, 4)
     assert (dt_in.shape, B.shape, C.shape) == ((2, 5, 3), (2, 5, 4), (2, 5, 4))
     assert torch.equal(torch.cat([dt_in, B, C], -1), x_dbl)
-    (g,) = torch.autograd.grad((B * 2).sum() + (C * 3).sum(), x_dbl)  # dt_in unused: its gradient is None
+    (g,) = torch.autograd.grad((B * 2).sum() + (C * 3).sum(), x_dbl)  # dt_in unused: autograd gives it zeros
     want = torch.cat([torch.zeros(2, 5, 3), torch.full((2, 5, 4), 2.0), torch.full((2, 5, 4), 3.0)], -1)
     assert torch.equal(g.cpu(), want)
 
