@@ -142,10 +142,6 @@ class TritonScanConfig:
     # latency that few warps per SM cannot (Nsight Compute at 4 x 512 tokens, ~5 warps per SM: 62% of the stalls
     # waited on loads with 1, pass times 21-36 -> 14-24 us with 4; results/gpu_issue8_h200_r16)
     seq_ahead: int = 0
-    # ... but the B, C (and dt_in) rows, the same for every channel, loaded 4 steps at a time spread over a warp's
-    # lanes and handed to every lane by shuffles (with 4 steps ahead, bf16 rows read by vector loads), instead of
-    # queued in every lane (16 registers a row and step)
-    seq_rows_shfl: bool = False
     # seq forward with sequence segments: pass 1 (the segment summaries) of both directions in one launch, and
     # pass 2 (the outputs) too: direction 1 then writes a scratch output, gate_average_kernel averages and gates.
     # Twice the warps of a launch that is a fraction of a wave. H200, ssamba-tiny, 4 x 512 tokens, graphed:
@@ -361,7 +357,7 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     off64 = any(length * max(t.stride()) >= 2 ** 31 for t in every)
 
     unroll = min(_CONFIG.seq_unroll, chunk)
-    q_ahead = min(_auto_ahead(out.device), chunk) if unroll == 1 else 1  # steps the loads are issued ahead
+    ahead = _auto_ahead(out.device)
 
     def operands(d: int):
         """Direction d's tensors as the kernel takes them, and the constexprs they set."""
@@ -378,8 +374,6 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
         (u, dt, B, C, xr, w_t), (_, _, _, _, _, _, _, rank, vec_x) = operands(d)
         (u1, dt1, B1, C1, xr1, w_t1), _ = operands(1) if both else ((u, dt, B, C, xr, w_t), None)
         e1 = 1 if both else d  # direction 1's per-channel operands (direction d's when not both)
-        shfl = (_CONFIG.seq_rows_shfl and q_ahead == 4 and vec[d] == 4 and not f32[d] and n == 16
-                and (rank == 0 or vec_x == 4))
         grid = (triton.cdiv(e, be), batch, (2 if both else 1) * (nseg - 1 if pass_ == 1 else nseg))
         st = (states[d], states[e1]) if store_states else (states, states)
         scan_seq_fwd_kernel[grid](
@@ -392,7 +386,7 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
             HAS_D=D32 is not None, GATE=has_z and d == ndir - 1 and not both, SOFTPLUS=softplus,
             STORE_STATES=store_states and pass_ == 2, FAST=out.is_cuda and _CONFIG.seq_fast_math,
             VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x,
-            AHEAD=q_ahead, BOTH=both, SHFL=shfl, num_warps=be // 32)
+            AHEAD=min(ahead, chunk) if unroll == 1 else 1, BOTH=both, num_warps=be // 32)
 
     run = [d for d in range(ndir) if dirs[d] is not None]
     # a pass of both directions in one launch where their layouts agree (the mixer's stacked tensors do)

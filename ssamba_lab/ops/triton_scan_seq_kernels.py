@@ -246,84 +246,20 @@ def _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, 
 
 @triton.jit
 def _load_step(tq, la, LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, LOAD_C: tl.constexpr, OFF64: tl.constexpr,
-               NS: tl.constexpr, VEC: tl.constexpr, F32: tl.constexpr, DT_R: tl.constexpr, VEC_X: tl.constexpr,
-               GRP: tl.constexpr = True, ROWS: tl.constexpr = True):
+               NS: tl.constexpr, VEC: tl.constexpr, F32: tl.constexpr, DT_R: tl.constexpr, VEC_X: tl.constexpr):
     """Every load of step ``tq`` (one step a loop trip; ``la``: the kernel's pointers, strides and masks): ``(u, pre,
     z, prev)`` as ``[1, BE]`` tiles (zero outside ``[0, L)``), then the raw B row, C row (``LOAD_C``) and dt_in row
     (``DT_R`` > 0) of step ``tq`` clamped into the sequence (what ``_bc_unpack`` reads; ``zero_i`` where not
-    loaded). Issued ``AHEAD`` steps before the step. Without ``GRP`` only the rows (the tiles are ``zero_i``);
-    without ``ROWS`` only the tiles (the rows are ``zero_i``)."""
+    loaded). Issued ``AHEAD`` steps before the step."""
     (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L, B_b, sB_l, sB_n,
      C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i) = la
-    if GRP:
-        grp = _load_group(tq, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e,
-                          mask_e, L, LOAD_Z, LOAD_PREV, OFF64, DT_R == 0)
-    else:
-        grp = (zero_i, zero_i, zero_i, zero_i)
+    grp = _load_group(tq, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e,
+                      L, LOAD_Z, LOAD_PREV, OFF64, DT_R == 0)
     tc = _idx(tl.minimum(tl.maximum(tq, 0), L - 1), OFF64)
-    if ROWS:
-        braw = _bc_load(B_b + tc * sB_l, sB_n, zero_i, NS, VEC, F32)
-        craw = _bc_load(C_b + tc * sC_l, sC_n, zero_i, NS, VEC, F32) if LOAD_C else zero_i
-        xraw = _bc_load(xr_b + tc * sxr_l, sxr_k, zero_i, DT_R, VEC_X, False) if DT_R > 0 else zero_i
-    else:
-        braw, craw, xraw = zero_i, zero_i, zero_i
+    braw = _bc_load(B_b + tc * sB_l, sB_n, zero_i, NS, VEC, F32)
+    craw = _bc_load(C_b + tc * sC_l, sC_n, zero_i, NS, VEC, F32) if LOAD_C else zero_i
+    xraw = _bc_load(xr_b + tc * sxr_l, sxr_k, zero_i, DT_R, VEC_X, False) if DT_R > 0 else zero_i
     return grp, braw, craw, xraw
-
-
-@triton.jit
-def _shfl(w, src):
-    """Lane ``src``'s word w in every lane of the warp (``shfl.sync.idx``; compiled CUDA only)."""
-    return tl.inline_asm_elementwise("shfl.sync.idx.b32 $0, $1, $2, 0x1f, -1;", "=r,r,r", [w, src], dtype=tl.int32,
-                                     is_pure=True, pack=1)
-
-
-@triton.jit
-def _rows_block(t0, SD: tl.constexpr, la, NK: tl.constexpr, LOAD_C: tl.constexpr, OFF64: tl.constexpr):
-    """This lane's words of the rows of steps ``t0 + j SD`` (j < 4, clamped into the sequence): the B row, the C
-    row (``LOAD_C``) and the dt_in row (when there are ``NK`` = 3 kinds, or 2 without C), 8 words (16 bf16) each,
-    laid out as slots ``s = j * 8 NK + kind * 8 + word``; lane i holds slots ``i + 32 m``, m < NK (``_rows_word``
-    hands any slot to every lane). One 4-byte load per lane and kind for 4 steps, instead of a 16-byte load per
-    kind and step in every lane."""
-    (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L, B_b, sB_l, sB_n,
-     C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i) = la
-    lane = offs_e % 32  # [BE]
-    w0 = zero_i
-    w1 = zero_i
-    w2 = zero_i
-    for m in tl.static_range(NK):
-        slot = lane + 32 * m  # [BE]
-        j = slot // (8 * NK)
-        kind = (slot // 8) % NK
-        word = slot % 8
-        tc = _idx(tl.minimum(tl.maximum(t0 + j * SD, 0), L - 1), OFF64)  # [BE]
-        pb = (B_b + tc * sB_l).to(tl.pointer_type(tl.int32))
-        pc = (C_b + tc * sC_l).to(tl.pointer_type(tl.int32))
-        px = (xr_b + tc * sxr_l).to(tl.pointer_type(tl.int32))
-        if LOAD_C:
-            p = tl.where(kind == 0, pb, tl.where(kind == 1, pc, px))
-        else:
-            p = tl.where(kind == 0, pb, px)
-        w = tl.load(p + word)
-        if m == 0:
-            w0 = w
-        elif m == 1:
-            w1 = w
-        else:
-            w2 = w
-    return w0, w1, w2
-
-
-@triton.jit
-def _rows_word(blk, s: tl.constexpr, zero_i):
-    return _shfl(blk[s // 32], zero_i + s % 32)
-
-
-@triton.jit
-def _rows_row(blk, s0: tl.constexpr, zero_i):
-    """The 8 words of slots ``s0 .. s0 + 7`` of a ``_rows_block`` in every lane: one row of one step."""
-    return (_rows_word(blk, s0, zero_i), _rows_word(blk, s0 + 1, zero_i), _rows_word(blk, s0 + 2, zero_i),
-            _rows_word(blk, s0 + 3, zero_i), _rows_word(blk, s0 + 4, zero_i), _rows_word(blk, s0 + 5, zero_i),
-            _rows_word(blk, s0 + 6, zero_i), _rows_word(blk, s0 + 7, zero_i))
 
 
 @triton.jit
@@ -335,17 +271,13 @@ def _seq_dir(
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
-        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, SHFL: tl.constexpr = False):
+        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1):
     """One direction of the scan (``scan_seq_fwd_kernel`` documents the arguments); this program's segment is
     ``program_id(2) + seg_off`` (+ 1 in pass 1 of direction 1)."""
     tl.static_assert(DT_R == 0 or (U == 1 and DT_R <= 16), "the fused dt_proj needs U == 1 and rank <= 16")
     tl.static_assert((AHEAD == 1 or AHEAD == 2 or AHEAD == 4) and T % AHEAD == 0 and (U == 1 or AHEAD == 1),
                      "AHEAD must be 1, 2 or 4, divide the chunk, and be 1 with U > 1")
     QUEUE: tl.constexpr = U == 1  # one step a trip: a step's loads come from the queue; U > 1: group prefetch
-    # SHFL: the B, C (and dt_in) rows, the same in every lane, loaded 4 steps at a time spread over the lanes, two
-    # blocks ahead, and handed to every lane by shuffles (the launcher checks AHEAD 4, bf16 rows, VEC, VEC_X)
-    JOINT: tl.constexpr = SHFL == 0
-    NK: tl.constexpr = 1 + (PASS == 2) + (DT_R > 0)  # kinds of rows
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     # segment, in natural time order; pass 1 runs on all but the last segment in scan order (nobody needs its summary)
@@ -423,20 +355,13 @@ def _seq_dir(
           sB_n, C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i)
     if QUEUE:
         # the queue: q1 holds the loads of step t0, q2 of step t0 + SD, ... (q1 again as placeholders past AHEAD)
-        # (with SHFL the rows in blocks of 4 steps: rb1 holds steps t0 .., rb2 the next 4)
-        q1 = _load_step(t0, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+        q1 = _load_step(t0, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
         q2, q3, q4 = q1, q1, q1
         if AHEAD >= 2:
-            q2 = _load_step(t0 + SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+            q2 = _load_step(t0 + SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
         if AHEAD == 4:
-            q3 = _load_step(t0 + 2 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
-            q4 = _load_step(t0 + 3 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
-        rb1 = (zero_i, zero_i, zero_i)
-        rb2 = rb1
-        rbc = rb1
-        if SHFL:
-            rb1 = _rows_block(t0, SD, la=la, NK=NK, LOAD_C=PASS == 2, OFF64=OFF64)
-            rb2 = _rows_block(t0 + 4 * SD, SD, la=la, NK=NK, LOAD_C=PASS == 2, OFF64=OFF64)
+            q3 = _load_step(t0 + 2 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+            q4 = _load_step(t0 + 3 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
     else:
         nxt = _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e,
                           mask_e, L, LZ, LP, OFF64, True)
@@ -456,26 +381,16 @@ def _seq_dir(
                 tq = tg + AHEAD * SD
                 if jq == 0:
                     nxt, nb, nc, nx = q1
-                    q1 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+                    q1 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
                 elif jq == 1:
                     nxt, nb, nc, nx = q2
-                    q2 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+                    q2 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
                 elif jq == 2:
                     nxt, nb, nc, nx = q3
-                    q3 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+                    q3 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
                 else:
                     nxt, nb, nc, nx = q4
-                    q4 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
-                if SHFL:  # this step's rows from the current block, by shuffles; a new block two blocks on
-                    if jq == 0:
-                        rbc = rb1
-                        rb1 = rb2
-                        rb2 = _rows_block(tg + 8 * SD, SD, la=la, NK=NK, LOAD_C=PASS == 2, OFF64=OFF64)
-                    nb = _rows_row(rbc, jq * 8 * NK, zero_i)
-                    if PASS == 2:
-                        nc = _rows_row(rbc, jq * 8 * NK + 8, zero_i)
-                    if DT_R > 0:
-                        nx = _rows_row(rbc, jq * 8 * NK + 8 * (NK - 1), zero_i)
+                    q4 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
                 u_t, pre_t, z_t, prev_t = nxt  # [1, BE] each
             else:
                 u_t, pre_t, z_t, prev_t = nxt  # [U, BE] each
@@ -588,7 +503,7 @@ def scan_seq_fwd_kernel(
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
-        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False, SHFL: tl.constexpr = False):
+        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False):
     """One direction of the scan, or with ``BOTH`` one pass of both. Grid ``(cdiv(E, BE), batch, nseg)``
     (``nseg - 1`` in pass 1; twice that with ``BOTH``); a thread per channel.
 
@@ -604,9 +519,6 @@ def scan_seq_fwd_kernel(
     weights). ``AHEAD`` (1, 2 or 4; one step a loop trip): every load of a step is issued that many steps before
     the step, through a queue of registers (``q1`` .. ``q4``), so that more than one step's memory latency is in
     flight (with a few warps per SM a step otherwise waits on its loads: ROOFLINE.md).
-    ``SHFL`` (compiled CUDA; AHEAD 4, bf16 rows read by vector loads): the B, C and dt_in rows, the same in every
-    lane, are not queued in every lane (16 registers a row and step) but loaded 4 steps at a time with the words
-    spread over the lanes (a few registers), two blocks ahead, and handed to all lanes by ``shfl.sync`` a word.
 
     ``BOTH``: the upper half of the grid's third axis runs direction 1 (right-to-left) from the ``*1_ptr`` tensors,
     whose strides are those of direction 0's: one launch instead of two, and twice the warps to hide latency. In
@@ -621,19 +533,19 @@ def scan_seq_fwd_kernel(
                      sC_n, At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr,
                      seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
                      BE, T, U, NS, False, PASS, False, HAS_D, False, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
-                     DT_R, VEC_X, AHEAD, SHFL)
+                     DT_R, VEC_X, AHEAD)
         else:
             _seq_dir(u1_ptr, su_b, su_l, su_e, dt1_ptr, sdt_b, sdt_l, sdt_e, B1_ptr, sB_b, sB_l, sB_n, C1_ptr, sC_b,
                      sC_l, sC_n, At1_ptr, D1_ptr, bias1_ptr, z_ptr, sz_b, sz_l, sz_e, o1_ptr, so_b, so_l, so_e,
                      st1_ptr, seg_h1_ptr, seg_dt1_ptr, xr1_ptr, sxr_b, sxr_l, sxr_k, Wt1_ptr, L, E, N, nchunks,
                      seg_chunks, nseg, -half, BE, T, U, NS, True, PASS, False, HAS_D, False, SOFTPLUS, STORE_STATES,
-                     FAST, VEC, F32, OFF64, DT_R, VEC_X, AHEAD, SHFL)
+                     FAST, VEC, F32, OFF64, DT_R, VEC_X, AHEAD)
     else:
         _seq_dir(u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l,
                  sC_n, At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr,
                  seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
                  BE, T, U, NS, REVERSE, PASS, COMBINE, HAS_D, GATE, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
-                 DT_R, VEC_X, AHEAD, SHFL)
+                 DT_R, VEC_X, AHEAD)
 
 
 @triton.jit
