@@ -80,6 +80,8 @@
 #           e = 384 and 1536), the tiny training step graphed with the defaults and with seq_train_chunk=16
 #           seq_bwd_group=16; one tar file (r26: the sweep stopped at its 190 s after 32/8 and 16/16, compiling)
 set -uo pipefail
+# and the session of 2026-12-04, late night (r63-r66): no stage; `source benchmarks/gpu_issue8_run.sh none` (a stage
+#   name it does not know: the wheels and the helpers only), then any_row per row (results/GPU_HIST_2026-12-04.md)
 # and the session of 2026-12-04, early morning (results/GPU_CONV_2026-12-04.md):
 #   mixerin: conv + x_proj + dt_proj as one launch in inference (fused_mixer_in): GPU pytest of the mixer tests,
 #           tiny inference graphed at 512 and 22016 tokens with and without it, where the 512-token time goes
