@@ -51,7 +51,7 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
           "seqbwdhist": scan_seq_bwd_hist_kernel}[kernel]
     consts = dict(BE=block_e, NP=16, T=chunk, BIDIR=True, HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
                   STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True,
-                  VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0, G=8, NDIR=2, AHEAD=4, BOTH=False)
+                  VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0, G=8, NDIR=2, AHEAD=4, BOTH=False, SHFL=False, CPT=1)
     consts |= extra or {}
     # unit strides, as Triton specialises them at launch for the mixer's layouts
     if kernel in ("seq", "seqbwd", "seqhist", "seqbwdhist"):

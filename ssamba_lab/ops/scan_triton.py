@@ -142,6 +142,15 @@ class TritonScanConfig:
     # latency that few warps per SM cannot (Nsight Compute at 4 x 512 tokens, ~5 warps per SM: 62% of the stalls
     # waited on loads with 1, pass times 21-36 -> 14-24 us with 4; results/gpu_issue8_h200_r16)
     seq_ahead: int = 0
+    # seq forward, one step a loop trip: channels a thread (1 or 2). With 2 a thread scans two channels with one
+    # load and unpacking of a step's B, C rows, and on CUDA (4 steps ahead, bf16 rows read by vector loads) the rows
+    # are loaded 4 steps at a time spread over a warp's lanes and handed to every lane by shuffles instead of queued
+    # in every lane (16 registers a row and step), so that both channels fit 168 registers (the launch caps them
+    # there: 12 warps a SM). Compile report (sm_90a, Triton 3.8, a channel and step): pass 2 158 SASS against 180,
+    # with the fused dt_proj 175 against 198, pass 1 121 against 137, storing chunk states 169 against 188 (11-12%
+    # fewer). Untimed on a GPU: off by default until measured (two channels with the rows queued, r41: 248
+    # registers, slower)
+    seq_channels_per_thread: int = 1
     # seq forward with sequence segments: pass 1 (the segment summaries) of both directions in one launch, and
     # pass 2 (the outputs) too: direction 1 then writes a scratch output, gate_average_kernel averages and gates.
     # Twice the warps of a launch that is a fraction of a wave. H200, ssamba-tiny, 4 x 512 tokens, graphed:
@@ -166,6 +175,8 @@ class TritonScanConfig:
         assert 0 < self.seq_unroll and self.seq_unroll & (self.seq_unroll - 1) == 0, (
             f"seq_unroll must be a power of two, got {self.seq_unroll}")
         assert self.segments >= 0, f"segments must be >= 0 (0: automatic), got {self.segments}"
+        assert self.seq_channels_per_thread in (1, 2), (
+            f"seq_channels_per_thread must be 1 or 2, got {self.seq_channels_per_thread}")
         assert self.backward in ("chunked", "seq"), f"backward must be 'chunked' or 'seq', got {self.backward!r}"
         assert 0 < self.seq_bwd_group and self.seq_bwd_group & (self.seq_bwd_group - 1) == 0, (
             f"seq_bwd_group must be a power of two, got {self.seq_bwd_group}")
@@ -255,7 +266,7 @@ def _infer_chunk() -> int:
     return _CONFIG.seq_infer_chunk or _CONFIG.chunk
 
 
-def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch.device) -> int:
+def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch.device, cpt: int = 1) -> int:
     """Sequence segments for the seq forward (1 off CUDA): the most whose programs for one direction still fit
     in one wave of ``seq_warps_per_sm`` warps per SM (at least 1, at most one a chunk).
 
@@ -267,7 +278,7 @@ def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch
     if device.type != "cuda":
         return 1
     sms = torch.cuda.get_device_properties(device).multi_processor_count
-    warps = batch * triton.cdiv(e, block_e) * (block_e // 32)  # per direction and segment
+    warps = batch * triton.cdiv(e, block_e * cpt) * (block_e // 32)  # per direction and segment (cpt channels a thread)
     return max(1, min(nchunks, _CONFIG.seq_warps_per_sm * sms // warps))
 
 
@@ -335,7 +346,8 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     batch, e, length = next(dd for dd in dirs if dd is not None)[0].shape
     n = A32.shape[-1]
     be = _CONFIG.seq_block_e
-    nseg = _CONFIG.segments or _auto_segments(batch, e, nchunks, be, out.device)
+    cpt = _CONFIG.seq_channels_per_thread if _CONFIG.seq_unroll == 1 else 1  # channels a thread
+    nseg = _CONFIG.segments or _auto_segments(batch, e, nchunks, be, out.device, cpt)
     seg_chunks = triton.cdiv(nchunks, min(nseg, nchunks))
     nseg = triton.cdiv(nchunks, seg_chunks)  # no empty segment
     At = A32.transpose(1, 2).contiguous()  # [ndir, n, e]
@@ -357,7 +369,7 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     off64 = any(length * max(t.stride()) >= 2 ** 31 for t in every)
 
     unroll = min(_CONFIG.seq_unroll, chunk)
-    ahead = _auto_ahead(out.device)
+    q_ahead = min(_auto_ahead(out.device), chunk) if unroll == 1 else 1  # steps the loads are issued ahead
 
     def operands(d: int):
         """Direction d's tensors as the kernel takes them, and the constexprs they set."""
@@ -374,7 +386,9 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
         (u, dt, B, C, xr, w_t), (_, _, _, _, _, _, _, rank, vec_x) = operands(d)
         (u1, dt1, B1, C1, xr1, w_t1), _ = operands(1) if both else ((u, dt, B, C, xr, w_t), None)
         e1 = 1 if both else d  # direction 1's per-channel operands (direction d's when not both)
-        grid = (triton.cdiv(e, be), batch, (2 if both else 1) * (nseg - 1 if pass_ == 1 else nseg))
+        shfl = (cpt == 2 and q_ahead == 4 and vec[d] == 4 and not f32[d] and n == 16
+                and (rank == 0 or vec_x == 4))
+        grid = (triton.cdiv(e, be * cpt), batch, (2 if both else 1) * (nseg - 1 if pass_ == 1 else nseg))
         st = (states[d], states[e1]) if store_states else (states, states)
         scan_seq_fwd_kernel[grid](
             u, *_bln(u), dt, *_bln(dt), B, *_bln(B), C, *_bln(C), At[d], Dd[d], bias32[d], z, *_bln(z),
@@ -386,7 +400,8 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
             HAS_D=D32 is not None, GATE=has_z and d == ndir - 1 and not both, SOFTPLUS=softplus,
             STORE_STATES=store_states and pass_ == 2, FAST=out.is_cuda and _CONFIG.seq_fast_math,
             VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x,
-            AHEAD=min(ahead, chunk) if unroll == 1 else 1, BOTH=both, num_warps=be // 32)
+            AHEAD=q_ahead, BOTH=both, SHFL=shfl, CPT=cpt, num_warps=be // 32,
+            **({"maxnreg": 168} if cpt == 2 and out.is_cuda else {}))  # two channels within 12 warps a SM
 
     run = [d for d in range(ndir) if dirs[d] is not None]
     # a pass of both directions in one launch where their layouts agree (the mixer's stacked tensors do)

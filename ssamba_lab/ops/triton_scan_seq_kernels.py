@@ -246,20 +246,148 @@ def _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, 
 
 @triton.jit
 def _load_step(tq, la, LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, LOAD_C: tl.constexpr, OFF64: tl.constexpr,
-               NS: tl.constexpr, VEC: tl.constexpr, F32: tl.constexpr, DT_R: tl.constexpr, VEC_X: tl.constexpr):
+               NS: tl.constexpr, VEC: tl.constexpr, F32: tl.constexpr, DT_R: tl.constexpr, VEC_X: tl.constexpr,
+               GRP: tl.constexpr = True, ROWS: tl.constexpr = True):
     """Every load of step ``tq`` (one step a loop trip; ``la``: the kernel's pointers, strides and masks): ``(u, pre,
     z, prev)`` as ``[1, BE]`` tiles (zero outside ``[0, L)``), then the raw B row, C row (``LOAD_C``) and dt_in row
     (``DT_R`` > 0) of step ``tq`` clamped into the sequence (what ``_bc_unpack`` reads; ``zero_i`` where not
-    loaded). Issued ``AHEAD`` steps before the step."""
+    loaded). Issued ``AHEAD`` steps before the step. Without ``GRP`` only the rows (the tiles are ``zero_i``);
+    without ``ROWS`` only the tiles (the rows are ``zero_i``)."""
     (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L, B_b, sB_l, sB_n,
      C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i) = la
-    grp = _load_group(tq, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e,
-                      L, LOAD_Z, LOAD_PREV, OFF64, DT_R == 0)
+    if GRP:
+        grp = _load_group(tq, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e,
+                          mask_e, L, LOAD_Z, LOAD_PREV, OFF64, DT_R == 0)
+    else:
+        grp = (zero_i, zero_i, zero_i, zero_i)
     tc = _idx(tl.minimum(tl.maximum(tq, 0), L - 1), OFF64)
-    braw = _bc_load(B_b + tc * sB_l, sB_n, zero_i, NS, VEC, F32)
-    craw = _bc_load(C_b + tc * sC_l, sC_n, zero_i, NS, VEC, F32) if LOAD_C else zero_i
-    xraw = _bc_load(xr_b + tc * sxr_l, sxr_k, zero_i, DT_R, VEC_X, False) if DT_R > 0 else zero_i
+    if ROWS:
+        braw = _bc_load(B_b + tc * sB_l, sB_n, zero_i, NS, VEC, F32)
+        craw = _bc_load(C_b + tc * sC_l, sC_n, zero_i, NS, VEC, F32) if LOAD_C else zero_i
+        xraw = _bc_load(xr_b + tc * sxr_l, sxr_k, zero_i, DT_R, VEC_X, False) if DT_R > 0 else zero_i
+    else:
+        braw, craw, xraw = zero_i, zero_i, zero_i
     return grp, braw, craw, xraw
+
+
+@triton.jit
+def _shfl(w, src):
+    """Lane ``src``'s word w in every lane of the warp (``shfl.sync.idx``; compiled CUDA only)."""
+    return tl.inline_asm_elementwise("shfl.sync.idx.b32 $0, $1, $2, 0x1f, -1;", "=r,r,r", [w, src], dtype=tl.int32,
+                                     is_pure=True, pack=1)
+
+
+@triton.jit
+def _rows_block(t0, SD: tl.constexpr, la, NK: tl.constexpr, LOAD_C: tl.constexpr, OFF64: tl.constexpr):
+    """This lane's words of the rows of steps ``t0 + j SD`` (j < 4, clamped into the sequence): the B row, the C
+    row (``LOAD_C``) and the dt_in row (when there are ``NK`` = 3 kinds, or 2 without C), 8 words (16 bf16) each,
+    laid out as slots ``s = j * 8 NK + kind * 8 + word``; lane i holds slots ``i + 32 m``, m < NK (``_rows_word``
+    hands any slot to every lane). One 4-byte load per lane and kind for 4 steps, instead of a 16-byte load per
+    kind and step in every lane."""
+    (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L, B_b, sB_l, sB_n,
+     C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i) = la
+    lane = offs_e % 32  # [BE]
+    w0 = zero_i
+    w1 = zero_i
+    w2 = zero_i
+    for m in tl.static_range(NK):
+        slot = lane + 32 * m  # [BE]
+        j = slot // (8 * NK)
+        kind = (slot // 8) % NK
+        word = slot % 8
+        tc = _idx(tl.minimum(tl.maximum(t0 + j * SD, 0), L - 1), OFF64)  # [BE]
+        pb = (B_b + tc * sB_l).to(tl.pointer_type(tl.int32))
+        pc = (C_b + tc * sC_l).to(tl.pointer_type(tl.int32))
+        px = (xr_b + tc * sxr_l).to(tl.pointer_type(tl.int32))
+        if LOAD_C:
+            p = tl.where(kind == 0, pb, tl.where(kind == 1, pc, px))
+        else:
+            p = tl.where(kind == 0, pb, px)
+        w = tl.load(p + word)
+        if m == 0:
+            w0 = w
+        elif m == 1:
+            w1 = w
+        else:
+            w2 = w
+    return w0, w1, w2
+
+
+@triton.jit
+def _rows_word(blk, s: tl.constexpr, zero_i):
+    return _shfl(blk[s // 32], zero_i + s % 32)
+
+
+@triton.jit
+def _rows_row(blk, s0: tl.constexpr, zero_i):
+    """The 8 words of slots ``s0 .. s0 + 7`` of a ``_rows_block`` in every lane: one row of one step."""
+    return (_rows_word(blk, s0, zero_i), _rows_word(blk, s0 + 1, zero_i), _rows_word(blk, s0 + 2, zero_i),
+            _rows_word(blk, s0 + 3, zero_i), _rows_word(blk, s0 + 4, zero_i), _rows_word(blk, s0 + 5, zero_i),
+            _rows_word(blk, s0 + 6, zero_i), _rows_word(blk, s0 + 7, zero_i))
+
+
+@triton.jit
+def _a16(At_ptr, E, offs_e, mask_e, NS: tl.constexpr):
+    """``_a2`` of states 0..15: a tuple of 16 ``[BE]`` vectors."""
+    return (_a2(At_ptr, 0, E, offs_e, mask_e, NS), _a2(At_ptr, 1, E, offs_e, mask_e, NS),
+            _a2(At_ptr, 2, E, offs_e, mask_e, NS), _a2(At_ptr, 3, E, offs_e, mask_e, NS),
+            _a2(At_ptr, 4, E, offs_e, mask_e, NS), _a2(At_ptr, 5, E, offs_e, mask_e, NS),
+            _a2(At_ptr, 6, E, offs_e, mask_e, NS), _a2(At_ptr, 7, E, offs_e, mask_e, NS),
+            _a2(At_ptr, 8, E, offs_e, mask_e, NS), _a2(At_ptr, 9, E, offs_e, mask_e, NS),
+            _a2(At_ptr, 10, E, offs_e, mask_e, NS), _a2(At_ptr, 11, E, offs_e, mask_e, NS),
+            _a2(At_ptr, 12, E, offs_e, mask_e, NS), _a2(At_ptr, 13, E, offs_e, mask_e, NS),
+            _a2(At_ptr, 14, E, offs_e, mask_e, NS), _a2(At_ptr, 15, E, offs_e, mask_e, NS))
+
+
+@triton.jit
+def _fold16(h, sh, a, sdt, offs_e, mask_e, E, NS: tl.constexpr):
+    """``_fold`` of a tuple of 16 states."""
+    return (_fold(h[0], sh, 0, a[0], sdt, offs_e, mask_e, E, NS), _fold(h[1], sh, 1, a[1], sdt, offs_e, mask_e, E, NS),
+            _fold(h[2], sh, 2, a[2], sdt, offs_e, mask_e, E, NS), _fold(h[3], sh, 3, a[3], sdt, offs_e, mask_e, E, NS),
+            _fold(h[4], sh, 4, a[4], sdt, offs_e, mask_e, E, NS), _fold(h[5], sh, 5, a[5], sdt, offs_e, mask_e, E, NS),
+            _fold(h[6], sh, 6, a[6], sdt, offs_e, mask_e, E, NS), _fold(h[7], sh, 7, a[7], sdt, offs_e, mask_e, E, NS),
+            _fold(h[8], sh, 8, a[8], sdt, offs_e, mask_e, E, NS), _fold(h[9], sh, 9, a[9], sdt, offs_e, mask_e, E, NS),
+            _fold(h[10], sh, 10, a[10], sdt, offs_e, mask_e, E, NS),
+            _fold(h[11], sh, 11, a[11], sdt, offs_e, mask_e, E, NS),
+            _fold(h[12], sh, 12, a[12], sdt, offs_e, mask_e, E, NS),
+            _fold(h[13], sh, 13, a[13], sdt, offs_e, mask_e, E, NS),
+            _fold(h[14], sh, 14, a[14], sdt, offs_e, mask_e, E, NS),
+            _fold(h[15], sh, 15, a[15], sdt, offs_e, mask_e, E, NS))
+
+
+@triton.jit
+def _store_states16(st, h, offs_e, mask_e, N, NS: tl.constexpr):
+    for k in tl.static_range(16):
+        _store_state(st, k, h[k], offs_e, mask_e, N, NS)
+
+
+@triton.jit
+def _store_summary16(sh, h, offs_e, mask_e, E, NS: tl.constexpr):
+    for k in tl.static_range(16):
+        _store_summary(sh, k, h[k], offs_e, mask_e, E, NS)
+
+
+@triton.jit
+def _step16(h, a, dt, dtu, brow, crow, NS: tl.constexpr):
+    """One step of a tuple of 16 states (``_upd``): returns the new states and ``y = sum_k h_k c_k``."""
+    y = dt * 0.0
+    h0, y = _upd(h[0], a[0], dt, dtu, brow[0], crow[0], 0, y, NS)
+    h1, y = _upd(h[1], a[1], dt, dtu, brow[1], crow[1], 1, y, NS)
+    h2, y = _upd(h[2], a[2], dt, dtu, brow[2], crow[2], 2, y, NS)
+    h3, y = _upd(h[3], a[3], dt, dtu, brow[3], crow[3], 3, y, NS)
+    h4, y = _upd(h[4], a[4], dt, dtu, brow[4], crow[4], 4, y, NS)
+    h5, y = _upd(h[5], a[5], dt, dtu, brow[5], crow[5], 5, y, NS)
+    h6, y = _upd(h[6], a[6], dt, dtu, brow[6], crow[6], 6, y, NS)
+    h7, y = _upd(h[7], a[7], dt, dtu, brow[7], crow[7], 7, y, NS)
+    h8, y = _upd(h[8], a[8], dt, dtu, brow[8], crow[8], 8, y, NS)
+    h9, y = _upd(h[9], a[9], dt, dtu, brow[9], crow[9], 9, y, NS)
+    h10, y = _upd(h[10], a[10], dt, dtu, brow[10], crow[10], 10, y, NS)
+    h11, y = _upd(h[11], a[11], dt, dtu, brow[11], crow[11], 11, y, NS)
+    h12, y = _upd(h[12], a[12], dt, dtu, brow[12], crow[12], 12, y, NS)
+    h13, y = _upd(h[13], a[13], dt, dtu, brow[13], crow[13], 13, y, NS)
+    h14, y = _upd(h[14], a[14], dt, dtu, brow[14], crow[14], 14, y, NS)
+    h15, y = _upd(h[15], a[15], dt, dtu, brow[15], crow[15], 15, y, NS)
+    return (h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15), y
 
 
 @triton.jit
@@ -271,18 +399,24 @@ def _seq_dir(
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
-        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1):
+        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, SHFL: tl.constexpr = False, CPT: tl.constexpr = 1):
     """One direction of the scan (``scan_seq_fwd_kernel`` documents the arguments); this program's segment is
-    ``program_id(2) + seg_off`` (+ 1 in pass 1 of direction 1)."""
+    ``program_id(2) + seg_off`` (+ 1 in pass 1 of direction 1). With ``CPT`` 2 each thread also scans the channel
+    ``BE`` on (the second set: ``*_2`` below), with the same B, C rows."""
+    tl.static_assert(CPT == 1 or (CPT == 2 and U == 1), "two channels a thread need one step a loop trip")
     tl.static_assert(DT_R == 0 or (U == 1 and DT_R <= 16), "the fused dt_proj needs U == 1 and rank <= 16")
     tl.static_assert((AHEAD == 1 or AHEAD == 2 or AHEAD == 4) and T % AHEAD == 0 and (U == 1 or AHEAD == 1),
                      "AHEAD must be 1, 2 or 4, divide the chunk, and be 1 with U > 1")
     QUEUE: tl.constexpr = U == 1  # one step a trip: a step's loads come from the queue; U > 1: group prefetch
+    # SHFL: the B, C (and dt_in) rows, the same in every lane, loaded 4 steps at a time spread over the lanes, two
+    # blocks ahead, and handed to every lane by shuffles (the launcher checks AHEAD 4, bf16 rows, VEC, VEC_X)
+    JOINT: tl.constexpr = SHFL == 0
+    NK: tl.constexpr = 1 + (PASS == 2) + (DT_R > 0)  # kinds of rows
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     # segment, in natural time order; pass 1 runs on all but the last segment in scan order (nobody needs its summary)
     s = tl.program_id(2) + seg_off + (1 if (PASS == 1 and REVERSE) else 0)
-    offs_e = pid_e * BE + tl.arange(0, BE)  # [BE]
+    offs_e = pid_e * BE * CPT + tl.arange(0, BE)  # [BE]
     mask_e = offs_e < E
     u_b, dt_b, B_b, C_b = u_ptr + b * su_b, dt_ptr + b * sdt_b, B_ptr + b * sB_b, C_ptr + b * sC_b
     z_b, o_b = z_ptr + b * sz_b, o_ptr + b * so_b
@@ -308,6 +442,13 @@ def _seq_dir(
     zero_i = tl.zeros([BE], dtype=tl.int32)
     h0, h1, h2, h3, h4, h5, h6, h7 = zero, zero, zero, zero, zero, zero, zero, zero
     h8, h9, h10, h11, h12, h13, h14, h15 = zero, zero, zero, zero, zero, zero, zero, zero
+    if CPT == 2:  # the second channel set's own per-channel values
+        offs_2 = offs_e + BE  # [BE]
+        mask_2 = offs_2 < E
+        a_2 = _a16(At_ptr, E, offs_2, mask_2, NS)
+        bias_2 = tl.load(bias_ptr + offs_2, mask=mask_2, other=0.0)  # [BE]
+        D_2 = tl.load(D_ptr + offs_2, mask=mask_2, other=0.0) if HAS_D else zero
+        h_2 = (zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero)
     seg_h = seg_h_ptr + b * nseg * E * N
     seg_dt = seg_dt_ptr + b * nseg * E
     if PASS == 2:
@@ -338,7 +479,11 @@ def _seq_dir(
                 h13 = _fold(h13, sh, 13, a13, sdt, offs_e, mask_e, E, NS)
                 h14 = _fold(h14, sh, 14, a14, sdt, offs_e, mask_e, E, NS)
                 h15 = _fold(h15, sh, 15, a15, sdt, offs_e, mask_e, E, NS)
+                if CPT == 2:
+                    sdt_2 = tl.load(seg_dt + sp * E + offs_2, mask=mask_2, other=0.0)  # [BE]
+                    h_2 = _fold16(h_2, sh, a_2, sdt_2, offs_2, mask_2, E, NS)
     sumdt = zero
+    sumdt_2 = zero
     c_lo = s * seg_chunks
     n_mine = tl.minimum(seg_chunks, nchunks - c_lo)  # chunks in this segment
     GPC: tl.constexpr = T // U  # groups of U steps per chunk
@@ -353,15 +498,34 @@ def _seq_dir(
     # what every load of one step needs, as one tuple
     la = (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L, B_b, sB_l,
           sB_n, C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i)
+    if CPT == 2:
+        la_2 = (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_2, mask_2, L, B_b,
+                sB_l, sB_n, C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i)
+        w_dt_2 = _w16(Wt_ptr, E, offs_2, mask_2, DT_R) if DT_R > 0 else zero
     if QUEUE:
         # the queue: q1 holds the loads of step t0, q2 of step t0 + SD, ... (q1 again as placeholders past AHEAD)
-        q1 = _load_step(t0, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+        # (with SHFL the rows in blocks of 4 steps: rb1 holds steps t0 .., rb2 the next 4)
+        q1 = _load_step(t0, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
         q2, q3, q4 = q1, q1, q1
         if AHEAD >= 2:
-            q2 = _load_step(t0 + SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+            q2 = _load_step(t0 + SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
         if AHEAD == 4:
-            q3 = _load_step(t0 + 2 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
-            q4 = _load_step(t0 + 3 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+            q3 = _load_step(t0 + 2 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+            q4 = _load_step(t0 + 3 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+        if CPT == 2:  # the second set's per-channel loads only (the rows are shared)
+            p1 = _load_step(t0, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+            p2, p3, p4 = p1, p1, p1
+            if AHEAD >= 2:
+                p2 = _load_step(t0 + SD, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+            if AHEAD == 4:
+                p3 = _load_step(t0 + 2 * SD, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+                p4 = _load_step(t0 + 3 * SD, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+        rb1 = (zero_i, zero_i, zero_i)
+        rb2 = rb1
+        rbc = rb1
+        if SHFL:
+            rb1 = _rows_block(t0, SD, la=la, NK=NK, LOAD_C=PASS == 2, OFF64=OFF64)
+            rb2 = _rows_block(t0 + 4 * SD, SD, la=la, NK=NK, LOAD_C=PASS == 2, OFF64=OFF64)
     else:
         nxt = _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e,
                           mask_e, L, LZ, LP, OFF64, True)
@@ -381,16 +545,39 @@ def _seq_dir(
                 tq = tg + AHEAD * SD
                 if jq == 0:
                     nxt, nb, nc, nx = q1
-                    q1 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+                    q1 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
                 elif jq == 1:
                     nxt, nb, nc, nx = q2
-                    q2 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+                    q2 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
                 elif jq == 2:
                     nxt, nb, nc, nx = q3
-                    q3 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+                    q3 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
                 else:
                     nxt, nb, nc, nx = q4
-                    q4 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X)
+                    q4 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+                if CPT == 2:
+                    if jq == 0:
+                        nxt_2 = p1[0]
+                        p1 = _load_step(tq, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+                    elif jq == 1:
+                        nxt_2 = p2[0]
+                        p2 = _load_step(tq, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+                    elif jq == 2:
+                        nxt_2 = p3[0]
+                        p3 = _load_step(tq, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+                    else:
+                        nxt_2 = p4[0]
+                        p4 = _load_step(tq, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+                if SHFL:  # this step's rows from the current block, by shuffles; a new block two blocks on
+                    if jq == 0:
+                        rbc = rb1
+                        rb1 = rb2
+                        rb2 = _rows_block(tg + 8 * SD, SD, la=la, NK=NK, LOAD_C=PASS == 2, OFF64=OFF64)
+                    nb = _rows_row(rbc, jq * 8 * NK, zero_i)
+                    if PASS == 2:
+                        nc = _rows_row(rbc, jq * 8 * NK + 8, zero_i)
+                    if DT_R > 0:
+                        nx = _rows_row(rbc, jq * 8 * NK + 8 * (NK - 1), zero_i)
                 u_t, pre_t, z_t, prev_t = nxt  # [1, BE] each
             else:
                 u_t, pre_t, z_t, prev_t = nxt  # [U, BE] each
@@ -398,7 +585,8 @@ def _seq_dir(
                 nxt = _load_group(tg + U * SD, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l,
                                   so_e, offs_e, mask_e, L, LZ, LP, OFF64, True)
             if DT_R > 0:  # dt_proj here, from this step's dt_in row
-                pre_t = _dot16(_bc_unpack(nx, VEC_X, False), w_dt, DT_R)[None, :]  # [1, BE]
+                xrow = _bc_unpack(nx, VEC_X, False)
+                pre_t = _dot16(xrow, w_dt, DT_R)[None, :]  # [1, BE]
             if STORE_STATES:
                 if g % GPC == 0:
                     c = (t_hi - g * U) // T - 1 if REVERSE else tg // T
@@ -419,6 +607,8 @@ def _seq_dir(
                     _store_state(st, 13, h13, offs_e, mask_e, N, NS)
                     _store_state(st, 14, h14, offs_e, mask_e, N, NS)
                     _store_state(st, 15, h15, offs_e, mask_e, N, NS)
+                    if CPT == 2:
+                        _store_states16(st, h_2, offs_2, mask_2, N, NS)
             t = tg + rows  # [U]
             valid = (t < L)[:, None]  # [U, 1]; a padded step leaves the state as it is: exp2(0) h + 0
             dt_t = _softplus_base2(pre_t + bias[None, :], FAST) if SOFTPLUS else pre_t + bias[None, :]  # [U, BE]
@@ -469,6 +659,28 @@ def _seq_dir(
                 tmask = (t < L)[:, None] & mask_e[None, :]  # [U, BE]
                 optrs = o_b + _idx(t, OFF64)[:, None] * so_l + offs_e[None, :] * so_e  # [U, BE]
                 tl.store(optrs, y_t.to(o_ptr.dtype.element_ty), mask=tmask)
+            if CPT == 2:  # the same step for the second set (U == 1), with this step's rows
+                u2, pre2, z2, prev2 = nxt_2  # [1, BE] each
+                if DT_R > 0:
+                    pre2 = _dot16(xrow, w_dt_2, DT_R)[None, :]  # [1, BE]
+                dt2 = _softplus_base2(pre2 + bias_2[None, :], FAST) if SOFTPLUS else pre2 + bias_2[None, :]
+                dt2 = tl.where(valid, dt2, 0.0)  # [1, BE]
+                u2 = tl.where(valid, u2, 0.0)
+                h_2, y2 = _step16(h_2, a_2, _row(dt2, rows, 0), _row(dt2 * u2, rows, 0), brow, crow, NS)
+                if PASS == 1:
+                    sumdt_2 += tl.sum(dt2, axis=0)
+                else:
+                    y2_t = y2[None, :]  # [1, BE]
+                    if HAS_D:
+                        y2_t += D_2[None, :] * u2
+                    if COMBINE:
+                        y2_t = (prev2.to(tl.float32) + y2_t) * 0.5
+                    if GATE:
+                        zv2 = z2.to(tl.float32)
+                        y2_t = y2_t * zv2 * tl.sigmoid(zv2)
+                    tmask2 = (t < L)[:, None] & mask_2[None, :]  # [1, BE]
+                    optrs2 = o_b + _idx(t, OFF64)[:, None] * so_l + offs_2[None, :] * so_e  # [1, BE]
+                    tl.store(optrs2, y2_t.to(o_ptr.dtype.element_ty), mask=tmask2)
     if PASS == 1:
         sh = seg_h + s * E * N
         _store_summary(sh, 0, h0, offs_e, mask_e, E, NS)
@@ -488,6 +700,9 @@ def _seq_dir(
         _store_summary(sh, 14, h14, offs_e, mask_e, E, NS)
         _store_summary(sh, 15, h15, offs_e, mask_e, E, NS)
         tl.store(seg_dt + s * E + offs_e, sumdt, mask=mask_e)
+        if CPT == 2:
+            _store_summary16(sh, h_2, offs_2, mask_2, E, NS)
+            tl.store(seg_dt + s * E + offs_2, sumdt_2, mask=mask_2)
 
 
 # The channel strides are not specialised to 1: with unit strides known, Triton vectorises the [U, BE] tile loads
@@ -503,7 +718,8 @@ def scan_seq_fwd_kernel(
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
-        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False):
+        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False, SHFL: tl.constexpr = False,
+        CPT: tl.constexpr = 1):
     """One direction of the scan, or with ``BOTH`` one pass of both. Grid ``(cdiv(E, BE), batch, nseg)``
     (``nseg - 1`` in pass 1; twice that with ``BOTH``); a thread per channel.
 
@@ -519,6 +735,11 @@ def scan_seq_fwd_kernel(
     weights). ``AHEAD`` (1, 2 or 4; one step a loop trip): every load of a step is issued that many steps before
     the step, through a queue of registers (``q1`` .. ``q4``), so that more than one step's memory latency is in
     flight (with a few warps per SM a step otherwise waits on its loads: ROOFLINE.md).
+    ``SHFL`` (compiled CUDA; AHEAD 4, bf16 rows read by vector loads): the B, C and dt_in rows, the same in every
+    lane, are not queued in every lane (16 registers a row and step) but loaded 4 steps at a time with the words
+    spread over the lanes (a few registers), two blocks ahead, and handed to all lanes by ``shfl.sync`` a word.
+    ``CPT`` 2 (one step a loop trip): a program covers ``2 BE`` channels, each thread channel c and c + BE, which
+    share the step's B, C (and dt_in) rows: their loads and unpacking are paid once for two channels.
 
     ``BOTH``: the upper half of the grid's third axis runs direction 1 (right-to-left) from the ``*1_ptr`` tensors,
     whose strides are those of direction 0's: one launch instead of two, and twice the warps to hide latency. In
@@ -533,19 +754,19 @@ def scan_seq_fwd_kernel(
                      sC_n, At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr,
                      seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
                      BE, T, U, NS, False, PASS, False, HAS_D, False, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
-                     DT_R, VEC_X, AHEAD)
+                     DT_R, VEC_X, AHEAD, SHFL, CPT)
         else:
             _seq_dir(u1_ptr, su_b, su_l, su_e, dt1_ptr, sdt_b, sdt_l, sdt_e, B1_ptr, sB_b, sB_l, sB_n, C1_ptr, sC_b,
                      sC_l, sC_n, At1_ptr, D1_ptr, bias1_ptr, z_ptr, sz_b, sz_l, sz_e, o1_ptr, so_b, so_l, so_e,
                      st1_ptr, seg_h1_ptr, seg_dt1_ptr, xr1_ptr, sxr_b, sxr_l, sxr_k, Wt1_ptr, L, E, N, nchunks,
                      seg_chunks, nseg, -half, BE, T, U, NS, True, PASS, False, HAS_D, False, SOFTPLUS, STORE_STATES,
-                     FAST, VEC, F32, OFF64, DT_R, VEC_X, AHEAD)
+                     FAST, VEC, F32, OFF64, DT_R, VEC_X, AHEAD, SHFL, CPT)
     else:
         _seq_dir(u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l,
                  sC_n, At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr,
                  seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
                  BE, T, U, NS, REVERSE, PASS, COMBINE, HAS_D, GATE, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
-                 DT_R, VEC_X, AHEAD)
+                 DT_R, VEC_X, AHEAD, SHFL, CPT)
 
 
 @triton.jit

@@ -361,6 +361,61 @@ def test_passes_of_both_directions_in_one_launch(monkeypatch, gate):
     assert _rel(outs[-1][0], ref) < TOL[torch.float32]
 
 
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16] if DEVICE == "cuda" else [torch.float32])
+def test_two_channels_a_thread_equal_one(monkeypatch, dtype):
+    """``seq_channels_per_thread=2``: each thread of the seq forward scans a second channel 32 on, with the same
+    B, C rows (on CUDA handed out by shuffles). Every channel's arithmetic is the same as with one, so outputs and
+    gradients must be bit-identical: 48 channels (the second set half masked), d_state 16 with B, C in one
+    token-major buffer (the vector-load layout on CUDA), 3 segments, both directions, 4 steps ahead, the chunk
+    states stored for the backward; then the low-memory mixer path, whose scan computes dt_proj itself. (bf16 on
+    CUDA only: the interpreter's float32 run takes most of a minute.)"""
+    launches = []
+    _spy_launches(monkeypatch, "scan_seq_fwd_kernel", lambda grid, a, k: launches.append((grid[0], k["CPT"])))
+    gen = torch.Generator().manual_seed(17)
+    ins = _inputs(2, 2, 48, 16, 21, dtype, gen=gen)
+    bc = torch.randn(2, 2, 21, 32, generator=gen).to(DEVICE, dtype)  # [2, b, l, 2n]
+    ins["B"] = bc[..., :16].transpose(-1, -2).requires_grad_()  # [2, b, n, l]
+    ins["C"] = bc[..., 16:].transpose(-1, -2).requires_grad_()
+    g = torch.randn(2, 48, 21, generator=gen).to(DEVICE, dtype)
+    cuda = DEVICE == "cuda"
+    outs = []
+    for cpt in (1, 2):
+        prev = st.set_launch_config(st.TritonScanConfig(chunk=8, segments=3, seq_block_e=32, seq_bwd_group=4,
+                                                        seq_ahead=4, seq_fast_math=cuda, seq_vec_bc=cuda,
+                                                        seq_channels_per_thread=cpt))
+        try:
+            launches.clear()
+            out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)  # [b, e, l]
+            assert {lc for lc in launches} == {(2 // cpt, cpt)}, f"programs, CPT of each launch: {launches}"
+            outs.append((out, *torch.autograd.grad(out, list(ins.values()), g)))
+        finally:
+            st.set_launch_config(prev)
+    for name, a, b in zip(["out", *ins], *outs):
+        assert torch.equal(a, b), f"{name}: two channels a thread differ from one (max {(a - b).abs().max():.2e})"
+
+    from einops import rearrange
+
+    from ssamba_lab.models.mamba_mixer import MambaMixer
+
+    torch.manual_seed(8)
+    mixer = MambaMixer(dim=24, d_state=16, d_conv=4, expand=2, dt_rank=5).to(DEVICE)
+    h = torch.randn(2, 17, 24, device=DEVICE)
+    ys = []
+    with torch.no_grad(), torch.autocast(DEVICE, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
+        x, z = rearrange(mixer.in_proj(h), "b l (two e) -> two b e l", two=2)
+        for cpt in (1, 2):
+            prev = st.set_launch_config(st.TritonScanConfig(chunk=8, segments=2, seq_block_e=32, seq_ahead=4,
+                                                            seq_fast_math=cuda, seq_vec_bc=cuda,
+                                                            low_memory_tokens=1, seq_channels_per_thread=cpt))
+            try:
+                ys.append(st.bidirectional_mixer_triton(x, z, mixer.direction_params(""),
+                                                        mixer.direction_params("_b")))
+            finally:
+                st.set_launch_config(prev)
+    assert torch.equal(*ys), f"mixer with the fused dt_proj: max difference {(ys[0] - ys[1]).abs().max():.2e}"
+
+
 def test_seq_ahead_auto_choice():
     """``seq_ahead=0`` loads 4 steps ahead on CUDA, 1 off CUDA; a set value wins; values other than 0, 1, 2, 4 are
     refused."""
