@@ -80,8 +80,6 @@
 #           e = 384 and 1536), the tiny training step graphed with the defaults and with seq_train_chunk=16
 #           seq_bwd_group=16; one tar file (r26: the sweep stopped at its 190 s after 32/8 and 16/16, compiling)
 set -uo pipefail
-# and the session of 2026-12-04, late night (r63-r66): no stage; `source benchmarks/gpu_issue8_run.sh none` (a stage
-#   name it does not know: the wheels and the helpers only), then any_row per row (results/GPU_HIST_2026-12-04.md)
 # and the session of 2026-12-04, early morning (results/GPU_CONV_2026-12-04.md):
 #   mixerin: conv + x_proj + dt_proj as one launch in inference (fused_mixer_in): GPU pytest of the mixer tests,
 #           tiny inference graphed at 512 and 22016 tokens with and without it, where the 512-token time goes
@@ -134,7 +132,13 @@ set -uo pipefail
 #           (pdl): graphed rows of the tiny training step and the 512-token tiny inference with each against the
 #           defaults, then GPU pytest of their tests (r55, at 22e9c6d: neither faster, both taken out again with
 #           this stage; results/GPU_HIST_2026-12-04.md, night section)
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6|waves|final7}"
+# and the session of 2026-12-04, late night (r63-r66): no stage; `source benchmarks/gpu_issue8_run.sh none` (a stage
+#   name it does not know: the wheels and the helpers only), then any_row per row (results/GPU_HIST_2026-12-04.md)
+#   cpt2:   (for the next session) two channels a thread in the seq forward (seq_channels_per_thread=2, the rows
+#           handed out by shuffles; untimed when written): GPU pytest of its bit-identity test, then graphed rows of
+#           tiny inference at 22016 and 512 tokens, tiny training and base inference at 22016, each with the
+#           defaults and with it (CPT2_ROWS: other rows, KIND:SIZE:TOKENS:LIMIT_S:SET as in waves)
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6|waves|final7|cpt2}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -619,6 +623,17 @@ if [ "$stage" = waves ]; then
   R="${RTAG:-r49}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
   rows="${WAVES_ROWS:-inference:tiny:22016:70:default inference:tiny:22016:70:segments=33 inference:tiny:22016:70:segments=66
     inference:base:22016:90:default inference:base:22016:90:segments=8 inference:base:22016:90:segments=16}"
+  for row in $rows; do IFS=: read -r kind size tok limit set <<< "$row"; any_row "$R" "$kind" "$size" "$tok" "$limit" "$set"; done
+  rm -rf "$OUT/$R"
+fi
+if [ "$stage" = cpt2 ]; then
+  R="${RTAG:-r67}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
+  timeout 150 python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py -k two_channels \
+    > "$OUT/$R/pytest.log" 2>&1; grep -E "PASSED|FAILED|passed|failed" "$OUT/$R/pytest.log" | tail -n 4
+  rows="${CPT2_ROWS:-inference:tiny:22016:100:default inference:tiny:22016:70:seq_channels_per_thread=2
+    inference:tiny:512:50:default inference:tiny:512:50:seq_channels_per_thread=2
+    train_step:tiny:512:80:default train_step:tiny:512:80:seq_channels_per_thread=2
+    inference:base:22016:90:default inference:base:22016:90:seq_channels_per_thread=2}"
   for row in $rows; do IFS=: read -r kind size tok limit set <<< "$row"; any_row "$R" "$kind" "$size" "$tok" "$limit" "$set"; done
   rm -rf "$OUT/$R"
 fi
