@@ -12,31 +12,43 @@ the PTX (warp shuffles, barriers, exp2) and layout conversions in the TTGIR. Usa
     python benchmarks/triton_compile_report.py --kernel seq --block-e 64 --chunk 32
     python benchmarks/triton_compile_report.py --kernel seqbwd --block-e 32 --chunk 32 --const G=8
     python benchmarks/triton_compile_report.py --kernel convseqbwd --block-e 32
+
+The kernel files import only triton, so the report also runs where torch is missing: an environment with another
+Triton, e.g. the GPU machine's (``python3.11 -m venv /tmp/t36 && /tmp/t36/bin/pip install triton==3.6.0``, then
+``PYTHONPATH=. /tmp/t36/bin/python benchmarks/triton_compile_report.py ...`` from the repository root).
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import subprocess
+import sys
 import tempfile
+import types
 from pathlib import Path
 
 import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
-from ssamba_lab.ops.triton_conv_kernels import (
-    conv_bidir_bwd_pre_kernel,
-    conv_bidir_bwd_seq_kernel,
-    conv_bidir_fwd_kernel,
-)
-from ssamba_lab.ops.triton_scan_kernels import scan_bwd_kernel, scan_fwd_kernel
-from ssamba_lab.ops.triton_scan_seq_bwd_kernels import (
-    scan_seq_bwd_hist_kernel,
-    scan_seq_bwd_kernel,
-    scan_seq_hist_kernel,
-)
-from ssamba_lab.ops.triton_scan_seq_kernels import scan_seq_fwd_kernel
+
+def _kernels(stem: str) -> types.ModuleType:
+    """``ssamba_lab.ops.<stem>``. Without torch, ``ssamba_lab.ops`` (whose ``__init__`` imports the torch backends)
+    is stood in for by a bare package of its directory, so that only the kernel files are imported."""
+    try:
+        return importlib.import_module(f"ssamba_lab.ops.{stem}")
+    except ModuleNotFoundError as err:
+        if err.name != "torch":
+            raise
+    ops = types.ModuleType("ssamba_lab.ops")
+    ops.__path__ = [str(Path(__file__).resolve().parents[1] / "ssamba_lab" / "ops")]
+    sys.modules["ssamba_lab.ops"] = ops
+    return importlib.import_module(f"ssamba_lab.ops.{stem}")
+
+
+_conv, _chunked = _kernels("triton_conv_kernels"), _kernels("triton_scan_kernels")
+_seq_bwd, _seq = _kernels("triton_scan_seq_bwd_kernels"), _kernels("triton_scan_seq_kernels")
 
 _BF16_PTRS = {"u0_ptr", "u1_ptr", "dt0_ptr", "dt1_ptr", "B0_ptr", "B1_ptr", "C0_ptr", "C1_ptr", "z_ptr", "o_ptr",
               "g_ptr", "gu_ptr", "gdt_ptr", "gz_ptr", "u_ptr", "dt_ptr", "B_ptr", "C_ptr", "xr_ptr", "xr1_ptr", "o1_ptr",
@@ -45,10 +57,10 @@ _BF16_PTRS = {"u0_ptr", "u1_ptr", "dt0_ptr", "dt1_ptr", "B0_ptr", "B1_ptr", "C0_
 
 def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll: int = 4,
                    extra: dict | None = None, sass_out: Path | None = None, maxnreg: int = 0) -> dict:
-    fn = {"fwd": scan_fwd_kernel, "bwd": scan_bwd_kernel, "seq": scan_seq_fwd_kernel,
-          "seqbwd": scan_seq_bwd_kernel, "convfwd": conv_bidir_fwd_kernel, "convbwd": conv_bidir_bwd_pre_kernel,
-          "convseqbwd": conv_bidir_bwd_seq_kernel, "seqhist": scan_seq_hist_kernel,
-          "seqbwdhist": scan_seq_bwd_hist_kernel}[kernel]
+    fn = {"fwd": _chunked.scan_fwd_kernel, "bwd": _chunked.scan_bwd_kernel, "seq": _seq.scan_seq_fwd_kernel,
+          "seqbwd": _seq_bwd.scan_seq_bwd_kernel, "convfwd": _conv.conv_bidir_fwd_kernel,
+          "convbwd": _conv.conv_bidir_bwd_pre_kernel, "convseqbwd": _conv.conv_bidir_bwd_seq_kernel,
+          "seqhist": _seq_bwd.scan_seq_hist_kernel, "seqbwdhist": _seq_bwd.scan_seq_bwd_hist_kernel}[kernel]
     consts = dict(BE=block_e, NP=16, T=chunk, BIDIR=True, HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
                   STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True,
                   VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0, G=8, NDIR=2, AHEAD=4, BOTH=False, SHFL=False, CPT=1)

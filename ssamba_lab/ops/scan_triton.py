@@ -145,9 +145,9 @@ class TritonScanConfig:
     # seq forward, one step a loop trip: channels a thread (1 or 2). With 2 a thread scans two channels with one
     # load and unpacking of a step's B, C rows, and on CUDA (4 steps ahead, bf16 rows read by vector loads) the rows
     # are loaded 4 steps at a time spread over a warp's lanes and handed to every lane by shuffles instead of queued
-    # in every lane (16 registers a row and step), so that both channels fit 168 registers (the launch caps them
-    # there: 12 warps a SM). Compile report (sm_90a, Triton 3.8, a channel and step): pass 2 158 SASS against 180,
-    # with the fused dt_proj 175 against 198, pass 1 121 against 137, storing chunk states 169 against 188 (11-12%
+    # in every lane (16 registers a row and step), so that both channels fit 168 registers (12 warps a SM).
+    # Compile report (sm_90a, Triton 3.6 as on the GPU machine, a channel and step): pass 2 160 SASS against 181,
+    # with the fused dt_proj 176 against 199, pass 1 122 against 138, storing chunk states 169 against 194 (11-13%
     # fewer). Untimed on a GPU: off by default until measured (two channels with the rows queued, r41: 248
     # registers, slower)
     seq_channels_per_thread: int = 1
@@ -401,7 +401,9 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
             STORE_STATES=store_states and pass_ == 2, FAST=out.is_cuda and _CONFIG.seq_fast_math,
             VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x,
             AHEAD=q_ahead, BOTH=both, SHFL=shfl, CPT=cpt, num_warps=be // 32,
-            **({"maxnreg": 168} if cpt == 2 and out.is_cuda else {}))  # two channels within 12 warps a SM
+            # two channels within 12 warps a SM: left free, ptxas gives pass 1 with the fused dt_proj 255 registers
+            # (the other variants 128-168, no spills); at 168 it spills none either (Triton 3.6 compile report)
+            **({"maxnreg": 168} if cpt == 2 and pass_ == 1 and out.is_cuda else {}))
 
     run = [d for d in range(ndir) if dirs[d] is not None]
     # a pass of both directions in one launch where their layouts agree (the mixer's stacked tensors do)
