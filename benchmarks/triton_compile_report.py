@@ -13,9 +13,10 @@ the PTX (warp shuffles, barriers, exp2) and layout conversions in the TTGIR. Usa
     python benchmarks/triton_compile_report.py --kernel seqbwd --block-e 32 --chunk 32 --const G=8
     python benchmarks/triton_compile_report.py --kernel convseqbwd --block-e 32
 
-The kernel files import only triton, so the report also runs where torch is missing: an environment with another
-Triton, e.g. the GPU machine's (``python3.11 -m venv /tmp/t36 && /tmp/t36/bin/pip install triton==3.6.0``, then
-``PYTHONPATH=. /tmp/t36/bin/python benchmarks/triton_compile_report.py ...`` from the repository root).
+The kernel files import only triton, so the report also runs where torch is missing: an environment with
+another Triton, e.g. the GPU machine's (``python3.11 -m venv /tmp/t36 && /tmp/t36/bin/pip install
+triton==3.6.0``, then ``PYTHONPATH=. /tmp/t36/bin/python benchmarks/triton_compile_report.py ...`` from the
+repository root).
 """
 from __future__ import annotations
 
@@ -34,8 +35,8 @@ from triton.compiler import ASTSource
 
 
 def _kernels(stem: str) -> types.ModuleType:
-    """``ssamba_lab.ops.<stem>``. Without torch, ``ssamba_lab.ops`` (whose ``__init__`` imports the torch backends)
-    is stood in for by a bare package of its directory, so that only the kernel files are imported."""
+    """``ssamba_lab.ops.<stem>``. Without torch, ``ssamba_lab.ops`` (whose ``__init__`` imports the torch
+    backends) is stood in for by a bare package of its directory: only the kernel files are imported."""
     try:
         return importlib.import_module(f"ssamba_lab.ops.{stem}")
     except ModuleNotFoundError as err:
@@ -63,7 +64,8 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
           "seqhist": _seq_bwd.scan_seq_hist_kernel, "seqbwdhist": _seq_bwd.scan_seq_bwd_hist_kernel}[kernel]
     consts = dict(BE=block_e, NP=16, T=chunk, BIDIR=True, HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
                   STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True,
-                  VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0, G=8, NDIR=2, AHEAD=4, BOTH=False, SHFL=False, CPT=1)
+                  VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0, G=8, NDIR=2, AHEAD=4, BOTH=False,
+                  SHFL=False, CPT=1)
     consts |= extra or {}
     # unit strides, as Triton specialises them at launch for the mixer's layouts
     if kernel in ("seq", "seqbwd", "seqhist", "seqbwdhist"):

@@ -142,14 +142,14 @@ class TritonScanConfig:
     # latency that few warps per SM cannot (Nsight Compute at 4 x 512 tokens, ~5 warps per SM: 62% of the stalls
     # waited on loads with 1, pass times 21-36 -> 14-24 us with 4; results/gpu_issue8_h200_r16)
     seq_ahead: int = 0
-    # seq forward, one step a loop trip: channels a thread (1 or 2). With 2 a thread scans two channels with one
-    # load and unpacking of a step's B, C rows, and on CUDA (4 steps ahead, bf16 rows read by vector loads) the rows
-    # are loaded 4 steps at a time spread over a warp's lanes and handed to every lane by shuffles instead of queued
-    # in every lane (16 registers a row and step), so that both channels fit 168 registers (12 warps a SM).
-    # Compile report (sm_90a, Triton 3.6 as on the GPU machine, a channel and step): pass 2 160 SASS against 181,
-    # with the fused dt_proj 176 against 199, pass 1 122 against 138, storing chunk states 169 against 194 (11-13%
-    # fewer). Untimed on a GPU: off by default until measured (two channels with the rows queued, r41: 248
-    # registers, slower)
+    # seq forward, one step a loop trip: channels a thread (1 or 2). With 2 a thread scans two channels
+    # with one load and unpacking of a step's B, C rows, and on CUDA (4 steps ahead, bf16 rows read by vector
+    # loads) the rows are loaded 4 steps at a time spread over a warp's lanes and handed to every lane by
+    # shuffles instead of queued in every lane (16 registers a row and step), so that both channels fit 168
+    # registers (12 warps a SM). Compile report (sm_90a, Triton 3.6 as on the GPU machine, a channel and
+    # step): pass 2 160 SASS against 181, with the fused dt_proj 176 against 199, pass 1 122 against 138,
+    # storing chunk states 169 against 194 (11-13% fewer). Untimed on a GPU: off by default until measured
+    # (two channels with the rows queued, r41: 248 registers, slower)
     seq_channels_per_thread: int = 1
     # seq forward with sequence segments: pass 1 (the segment summaries) of both directions in one launch, and
     # pass 2 (the outputs) too: direction 1 then writes a scratch output, gate_average_kernel averages and gates.
@@ -278,7 +278,8 @@ def _auto_segments(batch: int, e: int, nchunks: int, block_e: int, device: torch
     if device.type != "cuda":
         return 1
     sms = torch.cuda.get_device_properties(device).multi_processor_count
-    warps = batch * triton.cdiv(e, block_e * cpt) * (block_e // 32)  # per direction and segment (cpt channels a thread)
+    # per direction and segment (cpt channels a thread)
+    warps = batch * triton.cdiv(e, block_e * cpt) * (block_e // 32)
     return max(1, min(nchunks, _CONFIG.seq_warps_per_sm * sms // warps))
 
 
@@ -401,8 +402,9 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
             STORE_STATES=store_states and pass_ == 2, FAST=out.is_cuda and _CONFIG.seq_fast_math,
             VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x,
             AHEAD=q_ahead, BOTH=both, SHFL=shfl, CPT=cpt, num_warps=be // 32,
-            # two channels within 12 warps a SM: left free, ptxas gives pass 1 with the fused dt_proj 255 registers
-            # (the other variants 128-168, no spills); at 168 it spills none either (Triton 3.6 compile report)
+            # two channels within 12 warps a SM: left free, ptxas gives pass 1 with the fused dt_proj 255
+            # registers (the other variants 128-168, no spills); at 168 it spills none (Triton 3.6 compile
+            # report)
             **({"maxnreg": 168} if cpt == 2 and pass_ == 1 and out.is_cuda else {}))
 
     run = [d for d in range(ndir) if dirs[d] is not None]

@@ -246,8 +246,8 @@ def _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, 
 
 @triton.jit
 def _load_step(tq, la, LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, LOAD_C: tl.constexpr, OFF64: tl.constexpr,
-               NS: tl.constexpr, VEC: tl.constexpr, F32: tl.constexpr, DT_R: tl.constexpr, VEC_X: tl.constexpr,
-               GRP: tl.constexpr = True, ROWS: tl.constexpr = True):
+               NS: tl.constexpr, VEC: tl.constexpr, F32: tl.constexpr, DT_R: tl.constexpr,
+               VEC_X: tl.constexpr, GRP: tl.constexpr = True, ROWS: tl.constexpr = True):
     """Every load of step ``tq`` (one step a loop trip; ``la``: the kernel's pointers, strides and masks): ``(u, pre,
     z, prev)`` as ``[1, BE]`` tiles (zero outside ``[0, L)``), then the raw B row, C row (``LOAD_C``) and dt_in row
     (``DT_R`` > 0) of step ``tq`` clamped into the sequence (what ``_bc_unpack`` reads; ``zero_i`` where not
@@ -256,8 +256,8 @@ def _load_step(tq, la, LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, LOAD_C: tl
     (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L, B_b, sB_l, sB_n,
      C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i) = la
     if GRP:
-        grp = _load_group(tq, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e,
-                          mask_e, L, LOAD_Z, LOAD_PREV, OFF64, DT_R == 0)
+        grp = _load_group(tq, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e,
+                          offs_e, mask_e, L, LOAD_Z, LOAD_PREV, OFF64, DT_R == 0)
     else:
         grp = (zero_i, zero_i, zero_i, zero_i)
     tc = _idx(tl.minimum(tl.maximum(tq, 0), L - 1), OFF64)
@@ -271,21 +271,27 @@ def _load_step(tq, la, LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, LOAD_C: tl
 
 
 @triton.jit
+def _load_tiles(tq, la, LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, OFF64: tl.constexpr,
+                DT_R: tl.constexpr):
+    """``(u, pre, z, prev)`` of step ``tq`` as ``[1, BE]`` tiles: ``_load_step`` without the rows."""
+    return _load_step(tq, la, LOAD_Z, LOAD_PREV, False, OFF64, 16, 0, False, DT_R, 0, True, False)[0]
+
+@triton.jit
 def _shfl(w, src):
     """Lane ``src``'s word w in every lane of the warp (``shfl.sync.idx``; compiled CUDA only)."""
-    return tl.inline_asm_elementwise("shfl.sync.idx.b32 $0, $1, $2, 0x1f, -1;", "=r,r,r", [w, src], dtype=tl.int32,
-                                     is_pure=True, pack=1)
+    return tl.inline_asm_elementwise("shfl.sync.idx.b32 $0, $1, $2, 0x1f, -1;", "=r,r,r", [w, src],
+                                     dtype=tl.int32, is_pure=True, pack=1)
 
 
 @triton.jit
 def _rows_block(t0, SD: tl.constexpr, la, NK: tl.constexpr, LOAD_C: tl.constexpr, OFF64: tl.constexpr):
-    """This lane's words of the rows of steps ``t0 + j SD`` (j < 4, clamped into the sequence): the B row, the C
-    row (``LOAD_C``) and the dt_in row (when there are ``NK`` = 3 kinds, or 2 without C), 8 words (16 bf16) each,
-    laid out as slots ``s = j * 8 NK + kind * 8 + word``; lane i holds slots ``i + 32 m``, m < NK (``_rows_word``
-    hands any slot to every lane). One 4-byte load per lane and kind for 4 steps, instead of a 16-byte load per
-    kind and step in every lane."""
-    (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L, B_b, sB_l, sB_n,
-     C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i) = la
+    """This lane's words of the rows of steps ``t0 + j SD`` (j < 4, clamped into the sequence): the B row, the
+    C row (``LOAD_C``) and the dt_in row (when there are ``NK`` = 3 kinds, or 2 without C), 8 words (16 bf16)
+    each, laid out as slots ``s = j * 8 NK + kind * 8 + word``; lane i holds slots ``i + 32 m``, m < NK
+    (``_rows_word`` hands any slot to every lane). One 4-byte load per lane and kind for 4 steps, instead of a
+    16-byte load per kind and step in every lane."""
+    offs_e, L, zero_i = la[13], la[15], la[25]
+    B_b, sB_l, C_b, sC_l, xr_b, sxr_l = la[16], la[17], la[19], la[20], la[22], la[23]
     lane = offs_e % 32  # [BE]
     w0 = zero_i
     w1 = zero_i
@@ -342,11 +348,16 @@ def _a16(At_ptr, E, offs_e, mask_e, NS: tl.constexpr):
 @triton.jit
 def _fold16(h, sh, a, sdt, offs_e, mask_e, E, NS: tl.constexpr):
     """``_fold`` of a tuple of 16 states."""
-    return (_fold(h[0], sh, 0, a[0], sdt, offs_e, mask_e, E, NS), _fold(h[1], sh, 1, a[1], sdt, offs_e, mask_e, E, NS),
-            _fold(h[2], sh, 2, a[2], sdt, offs_e, mask_e, E, NS), _fold(h[3], sh, 3, a[3], sdt, offs_e, mask_e, E, NS),
-            _fold(h[4], sh, 4, a[4], sdt, offs_e, mask_e, E, NS), _fold(h[5], sh, 5, a[5], sdt, offs_e, mask_e, E, NS),
-            _fold(h[6], sh, 6, a[6], sdt, offs_e, mask_e, E, NS), _fold(h[7], sh, 7, a[7], sdt, offs_e, mask_e, E, NS),
-            _fold(h[8], sh, 8, a[8], sdt, offs_e, mask_e, E, NS), _fold(h[9], sh, 9, a[9], sdt, offs_e, mask_e, E, NS),
+    return (_fold(h[0], sh, 0, a[0], sdt, offs_e, mask_e, E, NS),
+            _fold(h[1], sh, 1, a[1], sdt, offs_e, mask_e, E, NS),
+            _fold(h[2], sh, 2, a[2], sdt, offs_e, mask_e, E, NS),
+            _fold(h[3], sh, 3, a[3], sdt, offs_e, mask_e, E, NS),
+            _fold(h[4], sh, 4, a[4], sdt, offs_e, mask_e, E, NS),
+            _fold(h[5], sh, 5, a[5], sdt, offs_e, mask_e, E, NS),
+            _fold(h[6], sh, 6, a[6], sdt, offs_e, mask_e, E, NS),
+            _fold(h[7], sh, 7, a[7], sdt, offs_e, mask_e, E, NS),
+            _fold(h[8], sh, 8, a[8], sdt, offs_e, mask_e, E, NS),
+            _fold(h[9], sh, 9, a[9], sdt, offs_e, mask_e, E, NS),
             _fold(h[10], sh, 10, a[10], sdt, offs_e, mask_e, E, NS),
             _fold(h[11], sh, 11, a[11], sdt, offs_e, mask_e, E, NS),
             _fold(h[12], sh, 12, a[12], sdt, offs_e, mask_e, E, NS),
@@ -401,15 +412,16 @@ def _seq_dir(
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
         VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, SHFL: tl.constexpr = False, CPT: tl.constexpr = 1):
     """One direction of the scan (``scan_seq_fwd_kernel`` documents the arguments); this program's segment is
-    ``program_id(2) + seg_off`` (+ 1 in pass 1 of direction 1). With ``CPT`` 2 each thread also scans the channel
-    ``BE`` on (the second set: ``*_2`` below), with the same B, C rows."""
+    ``program_id(2) + seg_off`` (+ 1 in pass 1 of direction 1). With ``CPT`` 2 each thread also scans the
+    channel ``BE`` on (the second set: ``*_2`` below), with the same B, C rows."""
     tl.static_assert(CPT == 1 or (CPT == 2 and U == 1), "two channels a thread need one step a loop trip")
     tl.static_assert(DT_R == 0 or (U == 1 and DT_R <= 16), "the fused dt_proj needs U == 1 and rank <= 16")
     tl.static_assert((AHEAD == 1 or AHEAD == 2 or AHEAD == 4) and T % AHEAD == 0 and (U == 1 or AHEAD == 1),
                      "AHEAD must be 1, 2 or 4, divide the chunk, and be 1 with U > 1")
     QUEUE: tl.constexpr = U == 1  # one step a trip: a step's loads come from the queue; U > 1: group prefetch
-    # SHFL: the B, C (and dt_in) rows, the same in every lane, loaded 4 steps at a time spread over the lanes, two
-    # blocks ahead, and handed to every lane by shuffles (the launcher checks AHEAD 4, bf16 rows, VEC, VEC_X)
+    # SHFL: the B, C (and dt_in) rows, the same in every lane, loaded 4 steps at a time spread over the lanes,
+    # two blocks ahead, and handed to every lane by shuffles (the launcher checks AHEAD 4, bf16 rows, VEC,
+    # VEC_X)
     JOINT: tl.constexpr = SHFL == 0
     NK: tl.constexpr = 1 + (PASS == 2) + (DT_R > 0)  # kinds of rows
     pid_e = tl.program_id(0)
@@ -499,8 +511,8 @@ def _seq_dir(
     la = (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L, B_b, sB_l,
           sB_n, C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i)
     if CPT == 2:
-        la_2 = (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_2, mask_2, L, B_b,
-                sB_l, sB_n, C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i)
+        la_2 = (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_2, mask_2,
+                L, B_b, sB_l, sB_n, C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i)
         w_dt_2 = _w16(Wt_ptr, E, offs_2, mask_2, DT_R) if DT_R > 0 else zero
     if QUEUE:
         # the queue: q1 holds the loads of step t0, q2 of step t0 + SD, ... (q1 again as placeholders past AHEAD)
@@ -513,13 +525,13 @@ def _seq_dir(
             q3 = _load_step(t0 + 2 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
             q4 = _load_step(t0 + 3 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
         if CPT == 2:  # the second set's per-channel loads only (the rows are shared)
-            p1 = _load_step(t0, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+            p1 = _load_tiles(t0, la_2, LZ, LP, OFF64, DT_R)
             p2, p3, p4 = p1, p1, p1
             if AHEAD >= 2:
-                p2 = _load_step(t0 + SD, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+                p2 = _load_tiles(t0 + SD, la_2, LZ, LP, OFF64, DT_R)
             if AHEAD == 4:
-                p3 = _load_step(t0 + 2 * SD, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
-                p4 = _load_step(t0 + 3 * SD, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+                p3 = _load_tiles(t0 + 2 * SD, la_2, LZ, LP, OFF64, DT_R)
+                p4 = _load_tiles(t0 + 3 * SD, la_2, LZ, LP, OFF64, DT_R)
         rb1 = (zero_i, zero_i, zero_i)
         rb2 = rb1
         rbc = rb1
@@ -557,17 +569,17 @@ def _seq_dir(
                     q4 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
                 if CPT == 2:
                     if jq == 0:
-                        nxt_2 = p1[0]
-                        p1 = _load_step(tq, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+                        nxt_2 = p1
+                        p1 = _load_tiles(tq, la_2, LZ, LP, OFF64, DT_R)
                     elif jq == 1:
-                        nxt_2 = p2[0]
-                        p2 = _load_step(tq, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+                        nxt_2 = p2
+                        p2 = _load_tiles(tq, la_2, LZ, LP, OFF64, DT_R)
                     elif jq == 2:
-                        nxt_2 = p3[0]
-                        p3 = _load_step(tq, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+                        nxt_2 = p3
+                        p3 = _load_tiles(tq, la_2, LZ, LP, OFF64, DT_R)
                     else:
-                        nxt_2 = p4[0]
-                        p4 = _load_step(tq, la_2, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, False)
+                        nxt_2 = p4
+                        p4 = _load_tiles(tq, la_2, LZ, LP, OFF64, DT_R)
                 if SHFL:  # this step's rows from the current block, by shuffles; a new block two blocks on
                     if jq == 0:
                         rbc = rb1
@@ -718,8 +730,8 @@ def scan_seq_fwd_kernel(
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
-        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False, SHFL: tl.constexpr = False,
-        CPT: tl.constexpr = 1):
+        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False,
+        SHFL: tl.constexpr = False, CPT: tl.constexpr = 1):
     """One direction of the scan, or with ``BOTH`` one pass of both. Grid ``(cdiv(E, BE), batch, nseg)``
     (``nseg - 1`` in pass 1; twice that with ``BOTH``); a thread per channel.
 
@@ -735,11 +747,12 @@ def scan_seq_fwd_kernel(
     weights). ``AHEAD`` (1, 2 or 4; one step a loop trip): every load of a step is issued that many steps before
     the step, through a queue of registers (``q1`` .. ``q4``), so that more than one step's memory latency is in
     flight (with a few warps per SM a step otherwise waits on its loads: ROOFLINE.md).
-    ``SHFL`` (compiled CUDA; AHEAD 4, bf16 rows read by vector loads): the B, C and dt_in rows, the same in every
-    lane, are not queued in every lane (16 registers a row and step) but loaded 4 steps at a time with the words
-    spread over the lanes (a few registers), two blocks ahead, and handed to all lanes by ``shfl.sync`` a word.
-    ``CPT`` 2 (one step a loop trip): a program covers ``2 BE`` channels, each thread channel c and c + BE, which
-    share the step's B, C (and dt_in) rows: their loads and unpacking are paid once for two channels.
+    ``SHFL`` (compiled CUDA; AHEAD 4, bf16 rows read by vector loads): the B, C and dt_in rows, the same in
+    every lane, are not queued in every lane (16 registers a row and step) but loaded 4 steps at a time with
+    the words spread over the lanes (a few registers), two blocks ahead, and handed to all lanes by
+    ``shfl.sync`` a word. ``CPT`` 2 (one step a loop trip): a program covers ``2 BE`` channels, each thread
+    channel c and c + BE, which share the step's B, C (and dt_in) rows: their loads and unpacking are paid
+    once for two channels.
 
     ``BOTH``: the upper half of the grid's third axis runs direction 1 (right-to-left) from the ``*1_ptr`` tensors,
     whose strides are those of direction 0's: one launch instead of two, and twice the warps to hide latency. In

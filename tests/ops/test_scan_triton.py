@@ -364,12 +364,12 @@ def test_passes_of_both_directions_in_one_launch(monkeypatch, gate):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16] if DEVICE == "cuda" else [torch.float32])
 def test_two_channels_a_thread_equal_one(monkeypatch, dtype):
-    """``seq_channels_per_thread=2``: each thread of the seq forward scans a second channel 32 on, with the same
-    B, C rows (on CUDA handed out by shuffles). Every channel's arithmetic is the same as with one, so outputs and
-    gradients must be bit-identical: 48 channels (the second set half masked), d_state 16 with B, C in one
-    token-major buffer (the vector-load layout on CUDA), 3 segments, both directions, 4 steps ahead, the chunk
-    states stored for the backward; then the low-memory mixer path, whose scan computes dt_proj itself. (bf16 on
-    CUDA only: the interpreter's float32 run takes most of a minute.)"""
+    """``seq_channels_per_thread=2``: each thread of the seq forward scans a second channel 32 on, with the
+    same B, C rows (on CUDA handed out by shuffles). Every channel's arithmetic is the same as with one, so
+    outputs and gradients must be bit-identical: 48 channels (the second set half masked), d_state 16 with B,
+    C in one token-major buffer (the vector-load layout on CUDA), 3 segments, both directions, 4 steps ahead,
+    the chunk states stored for the backward; then the low-memory mixer path, whose scan computes dt_proj
+    itself. (bf16 on CUDA only: the interpreter's float32 run takes most of a minute.)"""
     launches = []
     _spy_launches(monkeypatch, "scan_seq_fwd_kernel", lambda grid, a, k: launches.append((grid[0], k["CPT"])))
     gen = torch.Generator().manual_seed(17)
@@ -392,7 +392,7 @@ def test_two_channels_a_thread_equal_one(monkeypatch, dtype):
         finally:
             st.set_launch_config(prev)
     for name, a, b in zip(["out", *ins], *outs):
-        assert torch.equal(a, b), f"{name}: two channels a thread differ from one (max {(a - b).abs().max():.2e})"
+        assert torch.equal(a, b), f"{name}: two channels a thread differ from one ({(a - b).abs().max():.2e})"
 
     from einops import rearrange
 
