@@ -39,7 +39,16 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .triton_scan_seq_kernels import _a2, _bc_load, _bc_unpack, _idx, _load_state, _softplus_base2, _upd
+from .triton_scan_seq_kernels import (
+    _a2,
+    _a16,
+    _bc_load,
+    _bc_unpack,
+    _idx,
+    _load_state,
+    _softplus_base2,
+    _upd,
+)
 
 LN2 = tl.constexpr(0.6931471805599453)
 
@@ -253,18 +262,6 @@ def _get16(p, BE: tl.constexpr, NS: tl.constexpr):
 def _ga_out(p, k: tl.constexpr, ga, offs_e, mask_e, N, NS: tl.constexpr):
     if k < NS:
         tl.atomic_add(p + offs_e * N + k, ga, mask=mask_e, sem="relaxed")
-
-
-@triton.jit
-def _a16(At, E, offs_e, mask_e, NS: tl.constexpr):
-    """A^T's 16 rows at this program's channels, times log2(e): 16 ``[BE]`` vectors (zero past NS)."""
-    return (_a2(At, 0, E, offs_e, mask_e, NS), _a2(At, 1, E, offs_e, mask_e, NS), _a2(At, 2, E, offs_e, mask_e, NS),
-            _a2(At, 3, E, offs_e, mask_e, NS), _a2(At, 4, E, offs_e, mask_e, NS), _a2(At, 5, E, offs_e, mask_e, NS),
-            _a2(At, 6, E, offs_e, mask_e, NS), _a2(At, 7, E, offs_e, mask_e, NS), _a2(At, 8, E, offs_e, mask_e, NS),
-            _a2(At, 9, E, offs_e, mask_e, NS), _a2(At, 10, E, offs_e, mask_e, NS),
-            _a2(At, 11, E, offs_e, mask_e, NS), _a2(At, 12, E, offs_e, mask_e, NS),
-            _a2(At, 13, E, offs_e, mask_e, NS), _a2(At, 14, E, offs_e, mask_e, NS),
-            _a2(At, 15, E, offs_e, mask_e, NS))
 
 
 @triton.jit

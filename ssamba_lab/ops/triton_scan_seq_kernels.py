@@ -4,8 +4,8 @@ Why a second forward: the chunked kernel (``triton_scan_kernels.py``) runs an ``
 ``[T, BE, NP]`` tile whose layout spreads the state over lanes and time over warps, so every step costs shuffles,
 barriers and layout conversions (~125 instructions per state element, ROOFLINE.md). Here every tensor is a 1-D
 ``[BE]`` vector, one channel per thread, and the 16 state elements are 16 scalar registers of that thread
-(``h0 .. h15``, written out because Triton has no register arrays): a step is 16 x (``exp2``, 2 FMUL, 2 FFMA)
-plus the ``B_t``, ``C_t`` rows, the same in every thread, loaded ``AHEAD`` steps ahead with the step's u, dt, z
+(``h``, a tuple of 16 ``[BE]`` vectors, since Triton has no register arrays): a step is 16 x (``exp2``, 2 FMUL,
+2 FFMA) plus the ``B_t``, ``C_t`` rows, the same in every thread, loaded ``AHEAD`` steps ahead with the step's u, dt, z
 (on CUDA by 16-byte vector loads where the rows are aligned). No shuffles, no shared memory, no barriers. d_state
 up to 16 (``NS`` states are live, the rest are compiled out). One step a loop trip (``U = 1``) is fastest on an H200: a small loop body and
 few registers (ROOFLINE.md); dt_proj can run here too (``DT_R``), so that inference needs no dt tensor.
@@ -334,7 +334,7 @@ def _rows_row(blk, s0: tl.constexpr, zero_i):
 
 @triton.jit
 def _a16(At_ptr, E, offs_e, mask_e, NS: tl.constexpr):
-    """``_a2`` of states 0..15: a tuple of 16 ``[BE]`` vectors."""
+    """A^T's 16 rows at these channels, times log2(e): 16 ``[BE]`` vectors (zero past NS)."""
     return (_a2(At_ptr, 0, E, offs_e, mask_e, NS), _a2(At_ptr, 1, E, offs_e, mask_e, NS),
             _a2(At_ptr, 2, E, offs_e, mask_e, NS), _a2(At_ptr, 3, E, offs_e, mask_e, NS),
             _a2(At_ptr, 4, E, offs_e, mask_e, NS), _a2(At_ptr, 5, E, offs_e, mask_e, NS),
@@ -379,9 +379,9 @@ def _store_summary16(sh, h, offs_e, mask_e, E, NS: tl.constexpr):
 
 
 @triton.jit
-def _step16(h, a, dt, dtu, brow, crow, NS: tl.constexpr):
-    """One step of a tuple of 16 states (``_upd``): returns the new states and ``y = sum_k h_k c_k``."""
-    y = dt * 0.0
+def _step16(h, a, dt, dtu, brow, crow, y, NS: tl.constexpr):
+    """One step of a tuple of 16 states (``_upd``): returns the new states and ``y + sum_k h_k c_k`` (y: zeros,
+    a register the caller has, rather than ``dt * 0``, one multiply more a step)."""
     h0, y = _upd(h[0], a[0], dt, dtu, brow[0], crow[0], 0, y, NS)
     h1, y = _upd(h[1], a[1], dt, dtu, brow[1], crow[1], 1, y, NS)
     h2, y = _upd(h[2], a[2], dt, dtu, brow[2], crow[2], 2, y, NS)
@@ -432,28 +432,12 @@ def _seq_dir(
     mask_e = offs_e < E
     u_b, dt_b, B_b, C_b = u_ptr + b * su_b, dt_ptr + b * sdt_b, B_ptr + b * sB_b, C_ptr + b * sC_b
     z_b, o_b = z_ptr + b * sz_b, o_ptr + b * so_b
-    a0 = _a2(At_ptr, 0, E, offs_e, mask_e, NS)
-    a1 = _a2(At_ptr, 1, E, offs_e, mask_e, NS)
-    a2 = _a2(At_ptr, 2, E, offs_e, mask_e, NS)
-    a3 = _a2(At_ptr, 3, E, offs_e, mask_e, NS)
-    a4 = _a2(At_ptr, 4, E, offs_e, mask_e, NS)
-    a5 = _a2(At_ptr, 5, E, offs_e, mask_e, NS)
-    a6 = _a2(At_ptr, 6, E, offs_e, mask_e, NS)
-    a7 = _a2(At_ptr, 7, E, offs_e, mask_e, NS)
-    a8 = _a2(At_ptr, 8, E, offs_e, mask_e, NS)
-    a9 = _a2(At_ptr, 9, E, offs_e, mask_e, NS)
-    a10 = _a2(At_ptr, 10, E, offs_e, mask_e, NS)
-    a11 = _a2(At_ptr, 11, E, offs_e, mask_e, NS)
-    a12 = _a2(At_ptr, 12, E, offs_e, mask_e, NS)
-    a13 = _a2(At_ptr, 13, E, offs_e, mask_e, NS)
-    a14 = _a2(At_ptr, 14, E, offs_e, mask_e, NS)
-    a15 = _a2(At_ptr, 15, E, offs_e, mask_e, NS)
+    a = _a16(At_ptr, E, offs_e, mask_e, NS)  # 16 [BE]
     bias = tl.load(bias_ptr + offs_e, mask=mask_e, other=0.0)  # [BE]
     Dv = tl.load(D_ptr + offs_e, mask=mask_e, other=0.0) if HAS_D else tl.zeros([BE], dtype=tl.float32)
     zero = tl.zeros([BE], dtype=tl.float32)
     zero_i = tl.zeros([BE], dtype=tl.int32)
-    h0, h1, h2, h3, h4, h5, h6, h7 = zero, zero, zero, zero, zero, zero, zero, zero
-    h8, h9, h10, h11, h12, h13, h14, h15 = zero, zero, zero, zero, zero, zero, zero, zero
+    h = (zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero)  # 16 [BE]
     if CPT == 2:  # the second channel set's own per-channel values
         offs_2 = offs_e + BE  # [BE]
         mask_2 = offs_2 < E
@@ -475,22 +459,7 @@ def _seq_dir(
             if take:
                 sh = seg_h + sp * E * N
                 sdt = tl.load(seg_dt + sp * E + offs_e, mask=mask_e, other=0.0)  # [BE]
-                h0 = _fold(h0, sh, 0, a0, sdt, offs_e, mask_e, E, NS)
-                h1 = _fold(h1, sh, 1, a1, sdt, offs_e, mask_e, E, NS)
-                h2 = _fold(h2, sh, 2, a2, sdt, offs_e, mask_e, E, NS)
-                h3 = _fold(h3, sh, 3, a3, sdt, offs_e, mask_e, E, NS)
-                h4 = _fold(h4, sh, 4, a4, sdt, offs_e, mask_e, E, NS)
-                h5 = _fold(h5, sh, 5, a5, sdt, offs_e, mask_e, E, NS)
-                h6 = _fold(h6, sh, 6, a6, sdt, offs_e, mask_e, E, NS)
-                h7 = _fold(h7, sh, 7, a7, sdt, offs_e, mask_e, E, NS)
-                h8 = _fold(h8, sh, 8, a8, sdt, offs_e, mask_e, E, NS)
-                h9 = _fold(h9, sh, 9, a9, sdt, offs_e, mask_e, E, NS)
-                h10 = _fold(h10, sh, 10, a10, sdt, offs_e, mask_e, E, NS)
-                h11 = _fold(h11, sh, 11, a11, sdt, offs_e, mask_e, E, NS)
-                h12 = _fold(h12, sh, 12, a12, sdt, offs_e, mask_e, E, NS)
-                h13 = _fold(h13, sh, 13, a13, sdt, offs_e, mask_e, E, NS)
-                h14 = _fold(h14, sh, 14, a14, sdt, offs_e, mask_e, E, NS)
-                h15 = _fold(h15, sh, 15, a15, sdt, offs_e, mask_e, E, NS)
+                h = _fold16(h, sh, a, sdt, offs_e, mask_e, E, NS)
                 if CPT == 2:
                     sdt_2 = tl.load(seg_dt + sp * E + offs_2, mask=mask_2, other=0.0)  # [BE]
                     h_2 = _fold16(h_2, sh, a_2, sdt_2, offs_2, mask_2, E, NS)
@@ -603,22 +572,7 @@ def _seq_dir(
                 if g % GPC == 0:
                     c = (t_hi - g * U) // T - 1 if REVERSE else tg // T
                     st = st_ptr + (b * nchunks + c) * E * N  # the state entering chunk c, in scan order
-                    _store_state(st, 0, h0, offs_e, mask_e, N, NS)
-                    _store_state(st, 1, h1, offs_e, mask_e, N, NS)
-                    _store_state(st, 2, h2, offs_e, mask_e, N, NS)
-                    _store_state(st, 3, h3, offs_e, mask_e, N, NS)
-                    _store_state(st, 4, h4, offs_e, mask_e, N, NS)
-                    _store_state(st, 5, h5, offs_e, mask_e, N, NS)
-                    _store_state(st, 6, h6, offs_e, mask_e, N, NS)
-                    _store_state(st, 7, h7, offs_e, mask_e, N, NS)
-                    _store_state(st, 8, h8, offs_e, mask_e, N, NS)
-                    _store_state(st, 9, h9, offs_e, mask_e, N, NS)
-                    _store_state(st, 10, h10, offs_e, mask_e, N, NS)
-                    _store_state(st, 11, h11, offs_e, mask_e, N, NS)
-                    _store_state(st, 12, h12, offs_e, mask_e, N, NS)
-                    _store_state(st, 13, h13, offs_e, mask_e, N, NS)
-                    _store_state(st, 14, h14, offs_e, mask_e, N, NS)
-                    _store_state(st, 15, h15, offs_e, mask_e, N, NS)
+                    _store_states16(st, h, offs_e, mask_e, N, NS)
                     if CPT == 2:
                         _store_states16(st, h_2, offs_2, mask_2, N, NS)
             t = tg + rows  # [U]
@@ -640,23 +594,7 @@ def _seq_dir(
                     tn = _idx(tl.minimum(tl.maximum(tg + r + SD, 0), L - 1), OFF64)
                     nb = _bc_load(B_b + tn * sB_l, sB_n, zero_i, NS, VEC, F32)
                     nc = _bc_load(C_b + tn * sC_l, sC_n, zero_i, NS, VEC, F32) if PASS == 2 else zero_i
-                y = zero
-                h0, y = _upd(h0, a0, dt, dtu, brow[0], crow[0], 0, y, NS)
-                h1, y = _upd(h1, a1, dt, dtu, brow[1], crow[1], 1, y, NS)
-                h2, y = _upd(h2, a2, dt, dtu, brow[2], crow[2], 2, y, NS)
-                h3, y = _upd(h3, a3, dt, dtu, brow[3], crow[3], 3, y, NS)
-                h4, y = _upd(h4, a4, dt, dtu, brow[4], crow[4], 4, y, NS)
-                h5, y = _upd(h5, a5, dt, dtu, brow[5], crow[5], 5, y, NS)
-                h6, y = _upd(h6, a6, dt, dtu, brow[6], crow[6], 6, y, NS)
-                h7, y = _upd(h7, a7, dt, dtu, brow[7], crow[7], 7, y, NS)
-                h8, y = _upd(h8, a8, dt, dtu, brow[8], crow[8], 8, y, NS)
-                h9, y = _upd(h9, a9, dt, dtu, brow[9], crow[9], 9, y, NS)
-                h10, y = _upd(h10, a10, dt, dtu, brow[10], crow[10], 10, y, NS)
-                h11, y = _upd(h11, a11, dt, dtu, brow[11], crow[11], 11, y, NS)
-                h12, y = _upd(h12, a12, dt, dtu, brow[12], crow[12], 12, y, NS)
-                h13, y = _upd(h13, a13, dt, dtu, brow[13], crow[13], 13, y, NS)
-                h14, y = _upd(h14, a14, dt, dtu, brow[14], crow[14], 14, y, NS)
-                h15, y = _upd(h15, a15, dt, dtu, brow[15], crow[15], 15, y, NS)
+                h, y = _step16(h, a, dt, dtu, brow, crow, zero, NS)
                 y_t = tl.where(rows[:, None] == r, y[None, :], y_t)  # [U, BE], a select within the thread
             if PASS == 1:
                 sumdt += tl.sum(dt_t, axis=0)
@@ -678,7 +616,7 @@ def _seq_dir(
                 dt2 = _softplus_base2(pre2 + bias_2[None, :], FAST) if SOFTPLUS else pre2 + bias_2[None, :]
                 dt2 = tl.where(valid, dt2, 0.0)  # [1, BE]
                 u2 = tl.where(valid, u2, 0.0)
-                h_2, y2 = _step16(h_2, a_2, _row(dt2, rows, 0), _row(dt2 * u2, rows, 0), brow, crow, NS)
+                h_2, y2 = _step16(h_2, a_2, _row(dt2, rows, 0), _row(dt2 * u2, rows, 0), brow, crow, zero, NS)
                 if PASS == 1:
                     sumdt_2 += tl.sum(dt2, axis=0)
                 else:
@@ -695,22 +633,7 @@ def _seq_dir(
                     tl.store(optrs2, y2_t.to(o_ptr.dtype.element_ty), mask=tmask2)
     if PASS == 1:
         sh = seg_h + s * E * N
-        _store_summary(sh, 0, h0, offs_e, mask_e, E, NS)
-        _store_summary(sh, 1, h1, offs_e, mask_e, E, NS)
-        _store_summary(sh, 2, h2, offs_e, mask_e, E, NS)
-        _store_summary(sh, 3, h3, offs_e, mask_e, E, NS)
-        _store_summary(sh, 4, h4, offs_e, mask_e, E, NS)
-        _store_summary(sh, 5, h5, offs_e, mask_e, E, NS)
-        _store_summary(sh, 6, h6, offs_e, mask_e, E, NS)
-        _store_summary(sh, 7, h7, offs_e, mask_e, E, NS)
-        _store_summary(sh, 8, h8, offs_e, mask_e, E, NS)
-        _store_summary(sh, 9, h9, offs_e, mask_e, E, NS)
-        _store_summary(sh, 10, h10, offs_e, mask_e, E, NS)
-        _store_summary(sh, 11, h11, offs_e, mask_e, E, NS)
-        _store_summary(sh, 12, h12, offs_e, mask_e, E, NS)
-        _store_summary(sh, 13, h13, offs_e, mask_e, E, NS)
-        _store_summary(sh, 14, h14, offs_e, mask_e, E, NS)
-        _store_summary(sh, 15, h15, offs_e, mask_e, E, NS)
+        _store_summary16(sh, h, offs_e, mask_e, E, NS)
         tl.store(seg_dt + s * E + offs_e, sumdt, mask=mask_e)
         if CPT == 2:
             _store_summary16(sh, h_2, offs_2, mask_2, E, NS)
