@@ -361,7 +361,6 @@ def test_passes_of_both_directions_in_one_launch(monkeypatch, gate):
     assert _rel(outs[-1][0], ref) < TOL[torch.float32]
 
 
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16] if DEVICE == "cuda" else [torch.float32])
 def test_two_channels_a_thread_equal_one(monkeypatch, dtype):
     """``seq_channels_per_thread=2``: each thread of the seq forward scans a second channel 32 on, with the
@@ -371,7 +370,8 @@ def test_two_channels_a_thread_equal_one(monkeypatch, dtype):
     the chunk states stored for the backward; then the low-memory mixer path, whose scan computes dt_proj
     itself. (bf16 on CUDA only: the interpreter's float32 run takes most of a minute.)"""
     launches = []
-    _spy_launches(monkeypatch, "scan_seq_fwd_kernel", lambda grid, a, k: launches.append((grid[0], k["CPT"])))
+    _spy_launches(monkeypatch, "scan_seq_fwd_kernel",
+                  lambda grid, a, k: launches.append((grid[0], k["CPT"], k["DT_R"])))
     gen = torch.Generator().manual_seed(17)
     ins = _inputs(2, 2, 48, 16, 21, dtype, gen=gen)
     bc = torch.randn(2, 2, 21, 32, generator=gen).to(DEVICE, dtype)  # [2, b, l, 2n]
@@ -387,7 +387,7 @@ def test_two_channels_a_thread_equal_one(monkeypatch, dtype):
         try:
             launches.clear()
             out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)  # [b, e, l]
-            assert {lc for lc in launches} == {(2 // cpt, cpt)}, f"programs, CPT of each launch: {launches}"
+            assert set(launches) == {(2 // cpt, cpt, 0)}, f"programs, CPT, DT_R of each launch: {launches}"
             outs.append((out, *torch.autograd.grad(out, list(ins.values()), g)))
         finally:
             st.set_launch_config(prev)
@@ -409,8 +409,10 @@ def test_two_channels_a_thread_equal_one(monkeypatch, dtype):
                                                             seq_fast_math=cuda, seq_vec_bc=cuda,
                                                             low_memory_tokens=1, seq_channels_per_thread=cpt))
             try:
+                launches.clear()
                 ys.append(st.bidirectional_mixer_triton(x, z, mixer.direction_params(""),
                                                         mixer.direction_params("_b")))
+                assert set(launches) == {(2 // cpt, cpt, 5)}, f"dt_proj (rank 5) fused in each: {launches}"
             finally:
                 st.set_launch_config(prev)
     assert torch.equal(*ys), f"mixer with the fused dt_proj: max difference {(ys[0] - ys[1]).abs().max():.2e}"
