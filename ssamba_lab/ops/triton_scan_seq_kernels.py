@@ -247,19 +247,16 @@ def _load_group(t0, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, 
 @triton.jit
 def _load_step(tq, la, LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, LOAD_C: tl.constexpr, OFF64: tl.constexpr,
                NS: tl.constexpr, VEC: tl.constexpr, F32: tl.constexpr, DT_R: tl.constexpr,
-               VEC_X: tl.constexpr, GRP: tl.constexpr = True, ROWS: tl.constexpr = True):
+               VEC_X: tl.constexpr, ROWS: tl.constexpr = True):
     """Every load of step ``tq`` (one step a loop trip; ``la``: the kernel's pointers, strides and masks): ``(u, pre,
     z, prev)`` as ``[1, BE]`` tiles (zero outside ``[0, L)``), then the raw B row, C row (``LOAD_C``) and dt_in row
     (``DT_R`` > 0) of step ``tq`` clamped into the sequence (what ``_bc_unpack`` reads; ``zero_i`` where not
-    loaded). Issued ``AHEAD`` steps before the step. Without ``GRP`` only the rows (the tiles are ``zero_i``);
-    without ``ROWS`` only the tiles (the rows are ``zero_i``)."""
+    loaded). Issued ``AHEAD`` steps before the step. Without ``ROWS`` only the tiles (the rows are
+    ``zero_i``)."""
     (rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e, mask_e, L, B_b, sB_l, sB_n,
      C_b, sC_l, sC_n, xr_b, sxr_l, sxr_k, zero_i) = la
-    if GRP:
-        grp = _load_group(tq, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e,
-                          offs_e, mask_e, L, LOAD_Z, LOAD_PREV, OFF64, DT_R == 0)
-    else:
-        grp = (zero_i, zero_i, zero_i, zero_i)
+    grp = _load_group(tq, rows, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, z_b, sz_l, sz_e, o_b, so_l, so_e, offs_e,
+                      mask_e, L, LOAD_Z, LOAD_PREV, OFF64, DT_R == 0)
     tc = _idx(tl.minimum(tl.maximum(tq, 0), L - 1), OFF64)
     if ROWS:
         braw = _bc_load(B_b + tc * sB_l, sB_n, zero_i, NS, VEC, F32)
@@ -274,7 +271,7 @@ def _load_step(tq, la, LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, LOAD_C: tl
 def _load_tiles(tq, la, LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, OFF64: tl.constexpr,
                 DT_R: tl.constexpr):
     """``(u, pre, z, prev)`` of step ``tq`` as ``[1, BE]`` tiles: ``_load_step`` without the rows."""
-    return _load_step(tq, la, LOAD_Z, LOAD_PREV, False, OFF64, 16, 0, False, DT_R, 0, True, False)[0]
+    return _load_step(tq, la, LOAD_Z, LOAD_PREV, False, OFF64, 16, 0, False, DT_R, 0, False)[0]
 
 @triton.jit
 def _shfl(w, src):
@@ -486,13 +483,13 @@ def _seq_dir(
     if QUEUE:
         # the queue: q1 holds the loads of step t0, q2 of step t0 + SD, ... (q1 again as placeholders past AHEAD)
         # (with SHFL the rows in blocks of 4 steps: rb1 holds steps t0 .., rb2 the next 4)
-        q1 = _load_step(t0, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+        q1 = _load_step(t0, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, JOINT)
         q2, q3, q4 = q1, q1, q1
         if AHEAD >= 2:
-            q2 = _load_step(t0 + SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+            q2 = _load_step(t0 + SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, JOINT)
         if AHEAD == 4:
-            q3 = _load_step(t0 + 2 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
-            q4 = _load_step(t0 + 3 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+            q3 = _load_step(t0 + 2 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, JOINT)
+            q4 = _load_step(t0 + 3 * SD, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, JOINT)
         if CPT == 2:  # the second set's per-channel loads only (the rows are shared)
             p1 = _load_tiles(t0, la_2, LZ, LP, OFF64, DT_R)
             p2, p3, p4 = p1, p1, p1
@@ -526,16 +523,16 @@ def _seq_dir(
                 tq = tg + AHEAD * SD
                 if jq == 0:
                     nxt, nb, nc, nx = q1
-                    q1 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+                    q1 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, JOINT)
                 elif jq == 1:
                     nxt, nb, nc, nx = q2
-                    q2 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+                    q2 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, JOINT)
                 elif jq == 2:
                     nxt, nb, nc, nx = q3
-                    q3 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+                    q3 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, JOINT)
                 else:
                     nxt, nb, nc, nx = q4
-                    q4 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, True, JOINT)
+                    q4 = _load_step(tq, la, LZ, LP, PASS == 2, OFF64, NS, VEC, F32, DT_R, VEC_X, JOINT)
                 if CPT == 2:
                     if jq == 0:
                         nxt_2 = p1
