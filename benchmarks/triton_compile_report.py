@@ -57,7 +57,8 @@ _BF16_PTRS = {"u0_ptr", "u1_ptr", "dt0_ptr", "dt1_ptr", "B0_ptr", "B1_ptr", "C0_
 
 
 def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll: int = 4,
-                   extra: dict | None = None, sass_out: Path | None = None, maxnreg: int = 0) -> dict:
+                   extra: dict | None = None, sass_out: Path | None = None, maxnreg: int = 0,
+                   f32_states: bool = False) -> dict:
     fn = {"fwd": _chunked.scan_fwd_kernel, "bwd": _chunked.scan_bwd_kernel, "seq": _seq.scan_seq_fwd_kernel,
           "seqbwd": _seq_bwd.scan_seq_bwd_kernel, "convfwd": _conv.conv_bidir_fwd_kernel,
           "convbwd": _conv.conv_bidir_bwd_pre_kernel, "convseqbwd": _conv.conv_bidir_bwd_seq_kernel,
@@ -65,7 +66,7 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
     consts = dict(BE=block_e, NP=16, T=chunk, BIDIR=True, HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
                   STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True,
                   VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0, G=8, NDIR=2, AHEAD=4, BOTH=False,
-                  SHFL=False, CPT=1)
+                  SHFL=False, CPT=1, HW=1, HV=False)
     consts |= extra or {}
     # unit strides, as Triton specialises them at launch for the mixer's layouts
     if kernel in ("seq", "seqbwd", "seqhist", "seqbwdhist"):
@@ -75,6 +76,8 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
     names = fn.arg_names
     # the seq backward's dz terms are float32
     bf16 = _BF16_PTRS - {"gz_ptr"} if kernel.startswith("seqbwd") else _BF16_PTRS
+    if not f32_states:  # every step's state in bf16, as ``seq_bwd_hist_bf16`` (the default) keeps it
+        bf16 = bf16 | {"hs_ptr"}
     sig = {a: ("constexpr" if a in consts else ("*bf16" if a in bf16 else "*fp32") if a.endswith("_ptr")
                else "i32") for a in names}
     src = ASTSource(fn=fn, signature=sig,
@@ -133,12 +136,14 @@ def main() -> None:
     ap.add_argument("--sass", type=Path, default=None, help="write the SASS here")
     ap.add_argument("--maxnreg", type=int, default=0,
                     help="register cap a thread, as the launcher's maxnreg (the adjoint's: 168); 0: none")
+    ap.add_argument("--f32-states", action="store_true",
+                    help="seqhist / seqbwdhist: every step's state in float32 (seq_bwd_hist_bf16=False)")
     args = ap.parse_args()
     if args.kernel in ("seq", "seqbwd", "convseqbwd"):
         args.num_warps = args.block_e // 32  # a thread per channel
     extra = {k: int(v) for k, v in (c.split("=") for c in args.const)}
     print(compile_report(args.kernel, args.block_e, args.chunk, args.num_warps, args.unroll, extra, args.sass,
-                         args.maxnreg))
+                         args.maxnreg, args.f32_states))
 
 
 if __name__ == "__main__":

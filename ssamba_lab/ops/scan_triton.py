@@ -130,6 +130,13 @@ class TritonScanConfig:
     # gradients of A and delta_bias go from ~1e-7 to ~2e-3 relative error (those of u, delta, B, C, z stay
     # 2e-3 - 3e-3, the inputs' own rounding), for half the buffer and its traffic
     seq_bwd_hist_bf16: bool = True
+    # that buffer laid out ``[.., l, n / 8, e, 8]``: a thread's 8 states side by side (16 bytes in bf16), so on CUDA
+    # with bf16 states a step is stored by two vector stores of 4 packed words (the state kernel: 16 scalar stores
+    # and 16 conversions before) and read by two vector loads (the adjoint: 16). Compile report (sm_90a, Triton
+    # 3.6, SASS a step): state kernel 166 against 190, adjoint 536 against 561 at 168 registers, no spills. Off
+    # the CUDA path it is the same layout by scalar accesses (what the CPU tests check); float32 states on CUDA
+    # keep ``[.., l, n, e]``. Untimed on a GPU: off by default until measured
+    seq_bwd_hist_vec: bool = False
     # the forward keeps (y_0 + y_1) / 2 before the gate (one [b, l, e] tensor in the activations' dtype a layer,
     # held for the backward) so that the two-launch adjoint writes dz once, in its dtype, instead of a float32
     # term per direction that a third kernel sums, and does not recompute its outputs. Taken where the forward
@@ -463,19 +470,22 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
     bfly = u0.is_cuda and _CONFIG.seq_bwd_butterfly
     if two:
         hs = torch.empty(_hist_numel(ndir, batch, e, length, n), dtype=_hist_dtype(u0.dtype), device=dev)
-        # hs [ndir, b, n_e, l, n, be]: each step's h_{t-1}
+        # hs [ndir, b, n_e, l, n / hw, be, hw]: each step's h_{t-1}; hv: by vector accesses (bf16, 8 a thread)
+        hv = u0.is_cuda and n == 16 and hs.dtype == torch.bfloat16 and _CONFIG.seq_bwd_hist_vec
+        hw = 8 if _CONFIG.seq_bwd_hist_vec and (hv or not u0.is_cuda) and n % 8 == 0 else 1
         off64 = off64 or length * n * be >= 2 ** 31
         scan_seq_hist_kernel[(n_e, batch, ndir * nchunks)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,
             batch, length, e, n, nchunks, chunk,
-            BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, num_warps=be // 32)
+            BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, HW=hw, HV=hv,
+            num_warps=be // 32)
         scan_seq_bwd_hist_kernel[(n_e, batch, ndir)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
             At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), yy, *_bln(yy), hs,
             gu, *_d_bln(gu), gdt, *_d_bln(gdt), gBC[0], gBC[1], gzp, *_d_bln(gzp), gA, gD, gbias,
             batch, length, e, n,
             BE=be, NS=n, NDIR=ndir, HAS_D=has_D, HAS_Z=z is not None, SOFTPLUS=softplus, FAST=fast, VEC=vec,
-            F32=f32, OFF64=off64, BFLY=bfly, PF=_CONFIG.seq_bwd_hist_pf, YS=ys, num_warps=be // 32,
+            F32=f32, OFF64=off64, BFLY=bfly, PF=_CONFIG.seq_bwd_hist_pf, YS=ys, HW=hw, HV=hv, num_warps=be // 32,
             **_maxnreg(_CONFIG.seq_bwd_hist_maxnreg))
     else:
         scratch = torch.empty(ndir * batch * n_e * (chunk // group + group) * 16 * be, dtype=torch.float32,
@@ -496,7 +506,8 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
 
 
 def _hist_numel(ndir: int, batch: int, e: int, length: int, n: int) -> int:
-    """Values in the two-launch seq backward's state buffer: ``[ndir, b, cdiv(e, BE), l, n, BE]``."""
+    """Values in the two-launch seq backward's state buffer: ``[ndir, b, cdiv(e, BE), l, n, BE]`` (or with
+    ``seq_bwd_hist_vec`` ``[ndir, b, cdiv(e, BE), l, n / 8, BE, 8]``)."""
     be = _CONFIG.seq_block_e
     return ndir * batch * triton.cdiv(e, be) * length * n * be  # channels padded to whole programs
 
@@ -860,7 +871,7 @@ def _mixer_one_direction_at_a_time(x: torch.Tensor, z: torch.Tensor, fwd: dict, 
     batch, e, length = x.shape
     n = fwd["A"].shape[1]
     r = fwd["dt_proj_weight"].shape[1]
-    pair = lambda key: torch.stack([fwd[key], bwd[key]]).float().contiguous()  # noqa: E731 - [2, ...] parameters
+    pair = lambda key: torch.stack([fwd[key], bwd[key]]).float().contiguous()
     A32, D32, bias32 = pair("A"), pair("D"), pair("dt_bias")
     w_conv, b_conv = pair("conv_weight"), pair("conv_bias")  # [2, e, k], [2, e]
     chunk = _infer_chunk()

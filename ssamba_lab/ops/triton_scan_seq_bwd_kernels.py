@@ -40,11 +40,11 @@ import triton
 import triton.language as tl
 
 from .triton_scan_seq_kernels import (
-    _a2,
     _a16,
     _bc_load,
     _bc_unpack,
     _idx,
+    _ld_v4,
     _load_state,
     _softplus_base2,
     _upd,
@@ -480,27 +480,92 @@ def scan_seq_bwd_kernel(
 
 
 @triton.jit
-def _put_h(p, k: tl.constexpr, h, SK, m, NS: tl.constexpr):
-    if k < NS:
-        tl.store(p + k * SK, h.to(p.dtype.element_ty), mask=m)
+def _h_off(k: tl.constexpr, BE: tl.constexpr, HW: tl.constexpr):
+    """Where state k of a thread's channel sits in a step's ``[16 / HW, BE, HW]`` block, from the channel's first
+    value (``c HW``): HW = 1 is ``[16, BE]`` (state k of the program's channels side by side); HW = 8 puts 8 states
+    of a channel side by side (16 bytes in bf16: one vector access)."""
+    return (k // HW) * (BE * HW) + k % HW
 
 
 @triton.jit
-def _get_h(p, k: tl.constexpr, SK, BE: tl.constexpr, NS: tl.constexpr):
+def _put_h(p, k: tl.constexpr, h, BE: tl.constexpr, HW: tl.constexpr, m, NS: tl.constexpr):
     if k < NS:
-        return tl.load(p + k * SK).to(tl.float32)
+        tl.store(p + _h_off(k, BE, HW), h.to(p.dtype.element_ty), mask=m)
+
+
+@triton.jit
+def _st_bf16x8(p, h0, h1, h2, h3, h4, h5, h6, h7, m):
+    """Eight float32 values to 16 bytes at p (16-byte aligned) as bf16, one vector store where m: the scalar
+    ``tl.store``s of ``_put_h`` are 8 stores and 8 conversions, these 4 packing conversions and 1 store."""
+    return tl.inline_asm_elementwise(
+        "{ .reg .pred p; .reg .b32 w0, w1, w2, w3; setp.ne.b32 p, $10, 0;"
+        " cvt.rn.bf16x2.f32 w0, $2, $1; cvt.rn.bf16x2.f32 w1, $4, $3;"
+        " cvt.rn.bf16x2.f32 w2, $6, $5; cvt.rn.bf16x2.f32 w3, $8, $7;"
+        " @p st.global.v4.b32 [$9], {w0, w1, w2, w3}; mov.b32 $0, 0; }",
+        "=r,f,f,f,f,f,f,f,f,l,r", [h0, h1, h2, h3, h4, h5, h6, h7, p.to(tl.int64), m.to(tl.int32)],
+        dtype=tl.int32, is_pure=False, pack=1)
+
+
+@triton.jit
+def _put_h16(p, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15, BE: tl.constexpr,
+             HW: tl.constexpr, m, NS: tl.constexpr, HV: tl.constexpr):
+    """A step's 16 states into ``hs`` at p (this thread's channel's first value). HV: by two vector stores (compiled
+    CUDA, bf16 states, HW 8, NS 16)."""
+    if HV:
+        _st_bf16x8(p, h0, h1, h2, h3, h4, h5, h6, h7, m)
+        _st_bf16x8(p + BE * 8, h8, h9, h10, h11, h12, h13, h14, h15, m)
+    else:
+        _put_h(p, 0, h0, BE, HW, m, NS)
+        _put_h(p, 1, h1, BE, HW, m, NS)
+        _put_h(p, 2, h2, BE, HW, m, NS)
+        _put_h(p, 3, h3, BE, HW, m, NS)
+        _put_h(p, 4, h4, BE, HW, m, NS)
+        _put_h(p, 5, h5, BE, HW, m, NS)
+        _put_h(p, 6, h6, BE, HW, m, NS)
+        _put_h(p, 7, h7, BE, HW, m, NS)
+        _put_h(p, 8, h8, BE, HW, m, NS)
+        _put_h(p, 9, h9, BE, HW, m, NS)
+        _put_h(p, 10, h10, BE, HW, m, NS)
+        _put_h(p, 11, h11, BE, HW, m, NS)
+        _put_h(p, 12, h12, BE, HW, m, NS)
+        _put_h(p, 13, h13, BE, HW, m, NS)
+        _put_h(p, 14, h14, BE, HW, m, NS)
+        _put_h(p, 15, h15, BE, HW, m, NS)
+
+
+@triton.jit
+def _get_h(p, k: tl.constexpr, BE: tl.constexpr, HW: tl.constexpr, NS: tl.constexpr):
+    if k < NS:
+        return tl.load(p + _h_off(k, BE, HW)).to(tl.float32)
     else:
         return tl.zeros([BE], dtype=tl.float32)
 
 
 @triton.jit
-def _get_h16(p, SK, BE: tl.constexpr, NS: tl.constexpr):
-    """h_{t-1} of one step from ``hs`` (states SK apart): 16 ``[BE]`` vectors (zero past NS)."""
-    return (_get_h(p, 0, SK, BE, NS), _get_h(p, 1, SK, BE, NS), _get_h(p, 2, SK, BE, NS), _get_h(p, 3, SK, BE, NS),
-            _get_h(p, 4, SK, BE, NS), _get_h(p, 5, SK, BE, NS), _get_h(p, 6, SK, BE, NS), _get_h(p, 7, SK, BE, NS),
-            _get_h(p, 8, SK, BE, NS), _get_h(p, 9, SK, BE, NS), _get_h(p, 10, SK, BE, NS),
-            _get_h(p, 11, SK, BE, NS), _get_h(p, 12, SK, BE, NS), _get_h(p, 13, SK, BE, NS),
-            _get_h(p, 14, SK, BE, NS), _get_h(p, 15, SK, BE, NS))
+def _get_h16(p, BE: tl.constexpr, HW: tl.constexpr, NS: tl.constexpr, HV: tl.constexpr):
+    """h_{t-1} of one step from ``hs`` at p (this thread's channel's first value): 16 ``[BE]`` float32 vectors (zero
+    past NS), or with HV the 8 raw words of two vector loads (``_h_unpack`` converts them where they are used)."""
+    if HV:
+        pw = p.to(tl.pointer_type(tl.int32))
+        w0, w1, w2, w3 = _ld_v4(pw)
+        w4, w5, w6, w7 = _ld_v4(pw + BE * 4)  # states 8..15: BE x 8 bf16 further
+        return w0, w1, w2, w3, w4, w5, w6, w7
+    else:
+        return (_get_h(p, 0, BE, HW, NS), _get_h(p, 1, BE, HW, NS), _get_h(p, 2, BE, HW, NS),
+                _get_h(p, 3, BE, HW, NS), _get_h(p, 4, BE, HW, NS), _get_h(p, 5, BE, HW, NS),
+                _get_h(p, 6, BE, HW, NS), _get_h(p, 7, BE, HW, NS), _get_h(p, 8, BE, HW, NS),
+                _get_h(p, 9, BE, HW, NS), _get_h(p, 10, BE, HW, NS), _get_h(p, 11, BE, HW, NS),
+                _get_h(p, 12, BE, HW, NS), _get_h(p, 13, BE, HW, NS), _get_h(p, 14, BE, HW, NS),
+                _get_h(p, 15, BE, HW, NS))
+
+
+@triton.jit
+def _h_unpack(raw, HV: tl.constexpr):
+    """16 float32 states from what ``_get_h16`` loaded."""
+    if HV:
+        return _bc_unpack(raw, 4, False)  # the same bf16 pairs as a B row's words
+    else:
+        return raw
 
 
 @triton.jit(do_not_specialize=["su_e", "sdt_e", "T_rt"])
@@ -508,9 +573,11 @@ def scan_seq_hist_kernel(
         u0_ptr, u1_ptr, su_b, su_l, su_e, dt0_ptr, dt1_ptr, sdt_b, sdt_l, sdt_e, B0_ptr, B1_ptr, sB_b, sB_l, sB_n,
         At_ptr, bias_ptr, st_ptr, hs_ptr, batch, L, E, N, nchunks, T_rt,
         BE: tl.constexpr, T: tl.constexpr, NS: tl.constexpr, SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False,
-        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True):
+        VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, HW: tl.constexpr = 1,
+        HV: tl.constexpr = False):
     """Grid ``(cdiv(E, BE), batch, NDIR * nchunks)``: the state entering every step (in scan order; direction 1
-    scans right-to-left) into ``hs [NDIR, batch, cdiv(E, BE), L, NS, BE]`` (float32, or bf16 to halve the
+    scans right-to-left) into ``hs [NDIR, batch, cdiv(E, BE), L, NS, BE]`` (with HW > 1 ``[.., L, NS / HW, BE,
+    HW]``, ``_h_off``; HV: by vector stores) (float32, or bf16 to halve the
     traffic; the adjoint computes in float32 either way): a program's channels own a
     contiguous ``[L, NS, BE]`` block, so a step is 16 whole 128-byte lines side by side (2 KB) and a chunk 64 KB,
     and the adjoint's loads need no mask. A program recomputes one chunk of T steps from the forward's chunk state
@@ -546,7 +613,7 @@ def scan_seq_hist_kernel(
     h13 = _load_state(st, 13, offs_e, mask_e, N, NS)
     h14 = _load_state(st, 14, offs_e, mask_e, N, NS)
     h15 = _load_state(st, 15, offs_e, mask_e, N, NS)
-    hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE)  # [BE]
+    hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE) * HW  # [BE]
     t_c = c * T
     # a step's loads are issued one step ahead (a chain of load -> math per step is what bounds this kernel)
     u_n, pre_n, braw_n = _hist_loads(t_c + rev * (T - 1), u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
@@ -558,22 +625,7 @@ def scan_seq_hist_kernel(
         u_n, pre_n, braw_n = _hist_loads(t + 1 - 2 * rev, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
                                          offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
         p = hs_b + _idx(tl.minimum(t, L - 1), OFF64) * (NS * BE)
-        _put_h(p, 0, h0, BE, tv, NS)
-        _put_h(p, 1, h1, BE, tv, NS)
-        _put_h(p, 2, h2, BE, tv, NS)
-        _put_h(p, 3, h3, BE, tv, NS)
-        _put_h(p, 4, h4, BE, tv, NS)
-        _put_h(p, 5, h5, BE, tv, NS)
-        _put_h(p, 6, h6, BE, tv, NS)
-        _put_h(p, 7, h7, BE, tv, NS)
-        _put_h(p, 8, h8, BE, tv, NS)
-        _put_h(p, 9, h9, BE, tv, NS)
-        _put_h(p, 10, h10, BE, tv, NS)
-        _put_h(p, 11, h11, BE, tv, NS)
-        _put_h(p, 12, h12, BE, tv, NS)
-        _put_h(p, 13, h13, BE, tv, NS)
-        _put_h(p, 14, h14, BE, tv, NS)
-        _put_h(p, 15, h15, BE, tv, NS)
+        _put_h16(p, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15, BE, HW, tv, NS, HV)
         pre = pre + bias
         dt = _softplus_base2(pre, FAST) if SOFTPLUS else pre
         dt = tl.where(mask_e & tv, dt, 0.0)  # [BE]
@@ -629,7 +681,8 @@ def scan_seq_bwd_hist_kernel(
         batch, L, E, N,
         BE: tl.constexpr, NS: tl.constexpr, NDIR: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
         SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False, VEC: tl.constexpr = 0, F32: tl.constexpr = False,
-        OFF64: tl.constexpr = True, BFLY: tl.constexpr = False, PF: tl.constexpr = False, YS: tl.constexpr = False):
+        OFF64: tl.constexpr = True, BFLY: tl.constexpr = False, PF: tl.constexpr = False, YS: tl.constexpr = False,
+        HW: tl.constexpr = 1, HV: tl.constexpr = False):
     """Grid ``(cdiv(E, BE), batch, NDIR)``: the adjoint walk of ``scan_seq_bwd_kernel`` (same operands and outputs)
     with every step's h_{t-1} read from ``hs`` (``scan_seq_hist_kernel``) instead of recomputed; the next step's
     16 values are loaded while this step runs, and with PF its other loads too (u, dt, the output's gradient, z,
@@ -671,10 +724,9 @@ def scan_seq_bwd_hist_kernel(
     g8, g9, g10, g11, g12, g13, g14, g15 = zero, zero, zero, zero, zero, zero, zero, zero
     gD = zero
     gbias = zero
-    hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE)  # [BE]
+    hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE) * HW  # [BE]
     # the first adjoint step: t = L - 1 (direction 0) or 0 (direction 1)
-    n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15 = _get_h16(
-        hs_b + _idx((1 - rev) * (L - 1), OFF64) * (NS * BE), BE, BE, NS)
+    hn = _get_h16(hs_b + _idx((1 - rev) * (L - 1), OFF64) * (NS * BE), BE, HW, NS, HV)
     # the per-step loads' operands (``_adj_loads``)
     la = (u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, C_b, sC_l, sC_n, g_b, sg_l, sg_e, z_b, sz_l, sz_e,
           ys_b, sys_l, sys_e, first, offs_e, mask_e, L, zero_i)
@@ -683,11 +735,10 @@ def scan_seq_bwd_hist_kernel(
                                                                  HAS_Z, YS)
     for s in range(L):
         t = s + (1 - rev) * (L - 1 - 2 * s)  # adjoint order
-        hp0, hp1, hp2, hp3, hp4, hp5, hp6, hp7 = n0, n1, n2, n3, n4, n5, n6, n7
-        hp8, hp9, hp10, hp11, hp12, hp13, hp14, hp15 = n8, n9, n10, n11, n12, n13, n14, n15
+        hraw = hn
         tn = tl.minimum(tl.maximum(t + 2 * rev - 1, 0), L - 1)  # the next adjoint step (clamped: a spare load)
-        n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15 = _get_h16(
-            hs_b + _idx(tn, OFF64) * (NS * BE), BE, BE, NS)
+        hn = _get_h16(hs_b + _idx(tn, OFF64) * (NS * BE), BE, HW, NS, HV)
+        hp0, hp1, hp2, hp3, hp4, hp5, hp6, hp7, hp8, hp9, hp10, hp11, hp12, hp13, hp14, hp15 = _h_unpack(hraw, HV)
         tv = t < L
         m = mask_e & tv
         ti = _idx(t, OFF64)
