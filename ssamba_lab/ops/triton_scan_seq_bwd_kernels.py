@@ -47,7 +47,7 @@ from .triton_scan_seq_kernels import (
     _ld_v4,
     _load_state,
     _softplus_base2,
-    _upd,
+    _step16,
 )
 
 LN2 = tl.constexpr(0.6931471805599453)
@@ -206,48 +206,17 @@ def _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L, SO
 
 
 @triton.jit
-def _fwd_step(h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
-              a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dtu, brow, NS: tl.constexpr):
-    """h <- exp2(dt a2) h + dt u B_t for the 16 states (no output)."""
-    y = dt  # unused: _upd's output sum, dead code here
-    h0, y = _upd(h0, a0, dt, dtu, brow[0], brow[0], 0, y, NS)
-    h1, y = _upd(h1, a1, dt, dtu, brow[1], brow[1], 1, y, NS)
-    h2, y = _upd(h2, a2, dt, dtu, brow[2], brow[2], 2, y, NS)
-    h3, y = _upd(h3, a3, dt, dtu, brow[3], brow[3], 3, y, NS)
-    h4, y = _upd(h4, a4, dt, dtu, brow[4], brow[4], 4, y, NS)
-    h5, y = _upd(h5, a5, dt, dtu, brow[5], brow[5], 5, y, NS)
-    h6, y = _upd(h6, a6, dt, dtu, brow[6], brow[6], 6, y, NS)
-    h7, y = _upd(h7, a7, dt, dtu, brow[7], brow[7], 7, y, NS)
-    h8, y = _upd(h8, a8, dt, dtu, brow[8], brow[8], 8, y, NS)
-    h9, y = _upd(h9, a9, dt, dtu, brow[9], brow[9], 9, y, NS)
-    h10, y = _upd(h10, a10, dt, dtu, brow[10], brow[10], 10, y, NS)
-    h11, y = _upd(h11, a11, dt, dtu, brow[11], brow[11], 11, y, NS)
-    h12, y = _upd(h12, a12, dt, dtu, brow[12], brow[12], 12, y, NS)
-    h13, y = _upd(h13, a13, dt, dtu, brow[13], brow[13], 13, y, NS)
-    h14, y = _upd(h14, a14, dt, dtu, brow[14], brow[14], 14, y, NS)
-    h15, y = _upd(h15, a15, dt, dtu, brow[15], brow[15], 15, y, NS)
-    return h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15
+def _fwd16(h, a, dt, dtu, brow, NS: tl.constexpr):
+    """h <- exp2(dt a2) h + dt u B_t for a tuple of 16 states (no output: ``_step16``'s sum is dead code here)."""
+    h, _ = _step16(h, a, dt, dtu, brow, brow, dt, NS)
+    return h
 
 
 @triton.jit
-def _put16(p, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15, BE: tl.constexpr,
-           NS: tl.constexpr):
-    _put(p, 0, h0, BE, NS)
-    _put(p, 1, h1, BE, NS)
-    _put(p, 2, h2, BE, NS)
-    _put(p, 3, h3, BE, NS)
-    _put(p, 4, h4, BE, NS)
-    _put(p, 5, h5, BE, NS)
-    _put(p, 6, h6, BE, NS)
-    _put(p, 7, h7, BE, NS)
-    _put(p, 8, h8, BE, NS)
-    _put(p, 9, h9, BE, NS)
-    _put(p, 10, h10, BE, NS)
-    _put(p, 11, h11, BE, NS)
-    _put(p, 12, h12, BE, NS)
-    _put(p, 13, h13, BE, NS)
-    _put(p, 14, h14, BE, NS)
-    _put(p, 15, h15, BE, NS)
+def _put16(p, h, BE: tl.constexpr, NS: tl.constexpr):
+    """A tuple of 16 states into a scratch slot ``[16, BE]``."""
+    for k in tl.static_range(16):
+        _put(p, k, h[k], BE, NS)
 
 
 @triton.jit
@@ -259,31 +228,83 @@ def _get16(p, BE: tl.constexpr, NS: tl.constexpr):
 
 
 @triton.jit
+def _load_states16(st, offs_e, mask_e, N, NS: tl.constexpr):
+    """The 16 states of an ``[E, N]`` state row (a chunk state of the forward's) at this program's channels."""
+    return (_load_state(st, 0, offs_e, mask_e, N, NS), _load_state(st, 1, offs_e, mask_e, N, NS),
+            _load_state(st, 2, offs_e, mask_e, N, NS), _load_state(st, 3, offs_e, mask_e, N, NS),
+            _load_state(st, 4, offs_e, mask_e, N, NS), _load_state(st, 5, offs_e, mask_e, N, NS),
+            _load_state(st, 6, offs_e, mask_e, N, NS), _load_state(st, 7, offs_e, mask_e, N, NS),
+            _load_state(st, 8, offs_e, mask_e, N, NS), _load_state(st, 9, offs_e, mask_e, N, NS),
+            _load_state(st, 10, offs_e, mask_e, N, NS), _load_state(st, 11, offs_e, mask_e, N, NS),
+            _load_state(st, 12, offs_e, mask_e, N, NS), _load_state(st, 13, offs_e, mask_e, N, NS),
+            _load_state(st, 14, offs_e, mask_e, N, NS), _load_state(st, 15, offs_e, mask_e, N, NS))
+
+
+@triton.jit
+def _hk(hp, k: tl.constexpr, BE: tl.constexpr, NS: tl.constexpr, LD: tl.constexpr):
+    """State k of h_{t-1}: ``hp[k]``, or with LD loaded from the scratch slot hp where it is used (loading all 16
+    first costs the one-launch kernel 3% more instructions a step)."""
+    if LD:
+        return _get(hp, k, BE, NS)
+    else:
+        return hp[k]
+
+
+@triton.jit
+def _adj16(hp, a, q, ga, dt, dtu, gy, brow, crow, zero, BE: tl.constexpr, NS: tl.constexpr, LD: tl.constexpr):
+    """One adjoint step of the 16 states (``_adj``; tuples hp: h_{t-1} (with LD its scratch slot, ``_hk``),
+    a: A / ln 2, q: the carry, ga: the dA accumulators). Returns the new q and ga, y and the sums over states sb
+    and sa, and this thread's terms of dB_t and dC_t (tuples of 16, to be summed over channels)."""
+    y, sb, sa = zero, zero, zero
+    q0, g0, y, sb, sa, b0, c0 = _adj(0, _hk(hp, 0, BE, NS, LD), a[0], q[0], ga[0], dt, dtu, gy, brow[0],
+                                     crow[0], y, sb, sa, NS)
+    q1, g1, y, sb, sa, b1, c1 = _adj(1, _hk(hp, 1, BE, NS, LD), a[1], q[1], ga[1], dt, dtu, gy, brow[1],
+                                     crow[1], y, sb, sa, NS)
+    q2, g2, y, sb, sa, b2, c2 = _adj(2, _hk(hp, 2, BE, NS, LD), a[2], q[2], ga[2], dt, dtu, gy, brow[2],
+                                     crow[2], y, sb, sa, NS)
+    q3, g3, y, sb, sa, b3, c3 = _adj(3, _hk(hp, 3, BE, NS, LD), a[3], q[3], ga[3], dt, dtu, gy, brow[3],
+                                     crow[3], y, sb, sa, NS)
+    q4, g4, y, sb, sa, b4, c4 = _adj(4, _hk(hp, 4, BE, NS, LD), a[4], q[4], ga[4], dt, dtu, gy, brow[4],
+                                     crow[4], y, sb, sa, NS)
+    q5, g5, y, sb, sa, b5, c5 = _adj(5, _hk(hp, 5, BE, NS, LD), a[5], q[5], ga[5], dt, dtu, gy, brow[5],
+                                     crow[5], y, sb, sa, NS)
+    q6, g6, y, sb, sa, b6, c6 = _adj(6, _hk(hp, 6, BE, NS, LD), a[6], q[6], ga[6], dt, dtu, gy, brow[6],
+                                     crow[6], y, sb, sa, NS)
+    q7, g7, y, sb, sa, b7, c7 = _adj(7, _hk(hp, 7, BE, NS, LD), a[7], q[7], ga[7], dt, dtu, gy, brow[7],
+                                     crow[7], y, sb, sa, NS)
+    q8, g8, y, sb, sa, b8, c8 = _adj(8, _hk(hp, 8, BE, NS, LD), a[8], q[8], ga[8], dt, dtu, gy, brow[8],
+                                     crow[8], y, sb, sa, NS)
+    q9, g9, y, sb, sa, b9, c9 = _adj(9, _hk(hp, 9, BE, NS, LD), a[9], q[9], ga[9], dt, dtu, gy, brow[9],
+                                     crow[9], y, sb, sa, NS)
+    q10, g10, y, sb, sa, b10, c10 = _adj(10, _hk(hp, 10, BE, NS, LD), a[10], q[10], ga[10], dt, dtu, gy, brow[10],
+                                         crow[10], y, sb, sa, NS)
+    q11, g11, y, sb, sa, b11, c11 = _adj(11, _hk(hp, 11, BE, NS, LD), a[11], q[11], ga[11], dt, dtu, gy, brow[11],
+                                         crow[11], y, sb, sa, NS)
+    q12, g12, y, sb, sa, b12, c12 = _adj(12, _hk(hp, 12, BE, NS, LD), a[12], q[12], ga[12], dt, dtu, gy, brow[12],
+                                         crow[12], y, sb, sa, NS)
+    q13, g13, y, sb, sa, b13, c13 = _adj(13, _hk(hp, 13, BE, NS, LD), a[13], q[13], ga[13], dt, dtu, gy, brow[13],
+                                         crow[13], y, sb, sa, NS)
+    q14, g14, y, sb, sa, b14, c14 = _adj(14, _hk(hp, 14, BE, NS, LD), a[14], q[14], ga[14], dt, dtu, gy, brow[14],
+                                         crow[14], y, sb, sa, NS)
+    q15, g15, y, sb, sa, b15, c15 = _adj(15, _hk(hp, 15, BE, NS, LD), a[15], q[15], ga[15], dt, dtu, gy, brow[15],
+                                         crow[15], y, sb, sa, NS)
+    return ((q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15),
+            (g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15), y, sb, sa,
+            (b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15),
+            (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15))
+
+
+@triton.jit
 def _ga_out(p, k: tl.constexpr, ga, offs_e, mask_e, N, NS: tl.constexpr):
     if k < NS:
         tl.atomic_add(p + offs_e * N + k, ga, mask=mask_e, sem="relaxed")
 
 
 @triton.jit
-def _ga_out16(gA, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, offs_e, mask_e, N,
-              NS: tl.constexpr):
-    """The 16 dA accumulators added into ``gA [E, N]``."""
-    _ga_out(gA, 0, g0, offs_e, mask_e, N, NS)
-    _ga_out(gA, 1, g1, offs_e, mask_e, N, NS)
-    _ga_out(gA, 2, g2, offs_e, mask_e, N, NS)
-    _ga_out(gA, 3, g3, offs_e, mask_e, N, NS)
-    _ga_out(gA, 4, g4, offs_e, mask_e, N, NS)
-    _ga_out(gA, 5, g5, offs_e, mask_e, N, NS)
-    _ga_out(gA, 6, g6, offs_e, mask_e, N, NS)
-    _ga_out(gA, 7, g7, offs_e, mask_e, N, NS)
-    _ga_out(gA, 8, g8, offs_e, mask_e, N, NS)
-    _ga_out(gA, 9, g9, offs_e, mask_e, N, NS)
-    _ga_out(gA, 10, g10, offs_e, mask_e, N, NS)
-    _ga_out(gA, 11, g11, offs_e, mask_e, N, NS)
-    _ga_out(gA, 12, g12, offs_e, mask_e, N, NS)
-    _ga_out(gA, 13, g13, offs_e, mask_e, N, NS)
-    _ga_out(gA, 14, g14, offs_e, mask_e, N, NS)
-    _ga_out(gA, 15, g15, offs_e, mask_e, N, NS)
+def _ga_out16(gA, ga, offs_e, mask_e, N, NS: tl.constexpr):
+    """The 16 dA accumulators (a tuple) added into ``gA [E, N]``."""
+    for k in tl.static_range(16):
+        _ga_out(gA, k, ga[k], offs_e, mask_e, N, NS)
 
 
 # Channel strides are not specialised to 1, as in the seq forward: the [BE] vectors stay one element a thread.
@@ -328,8 +349,7 @@ def scan_seq_bwd_kernel(
     gz_b = gz_ptr + d * sgz_d + b * sgz_b
     gB_b = gB_ptr + (d * batch + b) * L * N
     gC_b = gC_ptr + (d * batch + b) * L * N
-    At = At_ptr + d * N * E
-    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15 = _a16(At, E, offs_e, mask_e, NS)
+    a = _a16(At_ptr + d * N * E, E, offs_e, mask_e, NS)  # 16 [BE]: A / ln 2
     bias = tl.load(bias_ptr + d * E + offs_e, mask=mask_e, other=0.0)  # [BE]
     Dv = tl.load(D_ptr + d * E + offs_e, mask=mask_e, other=0.0) if HAS_D else tl.zeros([BE], dtype=tl.float32)
     zero = tl.zeros([BE], dtype=tl.float32)
@@ -338,10 +358,9 @@ def scan_seq_bwd_kernel(
     s_lane = (lane >> 1) & 15  # [BE] the state a lane's butterfly sum belongs to
     gscale = 0.5 if NDIR == 2 else 1.0
     # adjoint carry q_k = a_{t+1} g_{t+1}, and the dA accumulators
-    q0, q1, q2, q3, q4, q5, q6, q7 = zero, zero, zero, zero, zero, zero, zero, zero
-    q8, q9, q10, q11, q12, q13, q14, q15 = zero, zero, zero, zero, zero, zero, zero, zero
-    g0, g1, g2, g3, g4, g5, g6, g7 = zero, zero, zero, zero, zero, zero, zero, zero
-    g8, g9, g10, g11, g12, g13, g14, g15 = zero, zero, zero, zero, zero, zero, zero, zero
+    zeros16 = (zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero)
+    q = zeros16
+    ga = zeros16
     gD = zero
     gbias = zero
     NG: tl.constexpr = T // G
@@ -352,54 +371,31 @@ def scan_seq_bwd_kernel(
         c = i + (1 - rev) * (nchunks - 1 - 2 * i)  # chunks in adjoint order
         t_c = c * T
         # 1. the chunk in scan order; keep the state entering each group
-        st = st_b + c * E * N
-        h0 = _load_state(st, 0, offs_e, mask_e, N, NS)
-        h1 = _load_state(st, 1, offs_e, mask_e, N, NS)
-        h2 = _load_state(st, 2, offs_e, mask_e, N, NS)
-        h3 = _load_state(st, 3, offs_e, mask_e, N, NS)
-        h4 = _load_state(st, 4, offs_e, mask_e, N, NS)
-        h5 = _load_state(st, 5, offs_e, mask_e, N, NS)
-        h6 = _load_state(st, 6, offs_e, mask_e, N, NS)
-        h7 = _load_state(st, 7, offs_e, mask_e, N, NS)
-        h8 = _load_state(st, 8, offs_e, mask_e, N, NS)
-        h9 = _load_state(st, 9, offs_e, mask_e, N, NS)
-        h10 = _load_state(st, 10, offs_e, mask_e, N, NS)
-        h11 = _load_state(st, 11, offs_e, mask_e, N, NS)
-        h12 = _load_state(st, 12, offs_e, mask_e, N, NS)
-        h13 = _load_state(st, 13, offs_e, mask_e, N, NS)
-        h14 = _load_state(st, 14, offs_e, mask_e, N, NS)
-        h15 = _load_state(st, 15, offs_e, mask_e, N, NS)
+        h = _load_states16(st_b + c * E * N, offs_e, mask_e, N, NS)
         if NG > 1:  # with one group a chunk (G == T) the chunk's state is the group's: no first recompute
             for j in range(T_rt):
                 if j % G == 0:
-                    _put16(scr + (j // G) * 16 * BE, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13,
-                           h14, h15, BE, NS)
+                    _put16(scr + (j // G) * 16 * BE, h, BE, NS)
                 t = t_c + j + rev * (T - 1 - 2 * j)  # scan order
                 u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L,
                                            SOFTPLUS, FAST, OFF64)
                 brow = _bc_unpack(_bc_load(B_b + _idx(tl.minimum(t, L - 1), OFF64) * sB_l, sB_n, zero_i, NS, VEC,
                                            F32), VEC, F32)
-                h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _fwd_step(
-                    h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
-                    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dtu, brow, NS)
+                h = _fwd16(h, a, dt, dtu, brow, NS)
         # 2. the groups in adjoint order
         for gi2 in range(NG):
             gi = NG - 1 - gi2
             if NG > 1:
-                h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _get16(
-                    scr + gi * 16 * BE, BE, NS)
+                h = _get16(scr + gi * 16 * BE, BE, NS)
             for jj in range(G_rt):  # recompute the group, keeping each step's h_{t-1}
-                _put16(scr_steps + jj * 16 * BE, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14,
-                       h15, BE, NS)
+                _put16(scr_steps + jj * 16 * BE, h, BE, NS)
                 j = gi * G + jj
                 t = t_c + j + rev * (T - 1 - 2 * j)
                 u, dt, dtu, pre = _step_in(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, bias, L,
                                            SOFTPLUS, FAST, OFF64)
                 brow = _bc_unpack(_bc_load(B_b + _idx(tl.minimum(t, L - 1), OFF64) * sB_l, sB_n, zero_i, NS, VEC,
                                            F32), VEC, F32)
-                h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _fwd_step(
-                    h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
-                    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dtu, brow, NS)
+                h = _fwd16(h, a, dt, dtu, brow, NS)
             for jj2 in range(G_rt):  # the adjoint steps
                 jj = G - 1 - jj2
                 j = gi * G + jj
@@ -420,53 +416,16 @@ def scan_seq_bwd_kernel(
                 else:
                     zv, sz = go, go  # unused without a gate
                     gy = go * gscale
-                p = scr_steps + jj * 16 * BE
-                tb_n = tb * N
-                y, sb, sa = zero, zero, zero
-                q0, g0, y, sb, sa, b0, c0 = _adj(0, _get(p, 0, BE, NS), a0, q0, g0, dt, dtu, gy, brow[0], crow[0],
-                                                 y, sb, sa, NS)
-                q1, g1, y, sb, sa, b1, c1 = _adj(1, _get(p, 1, BE, NS), a1, q1, g1, dt, dtu, gy, brow[1], crow[1],
-                                                 y, sb, sa, NS)
-                q2, g2, y, sb, sa, b2, c2 = _adj(2, _get(p, 2, BE, NS), a2, q2, g2, dt, dtu, gy, brow[2], crow[2],
-                                                 y, sb, sa, NS)
-                q3, g3, y, sb, sa, b3, c3 = _adj(3, _get(p, 3, BE, NS), a3, q3, g3, dt, dtu, gy, brow[3], crow[3],
-                                                 y, sb, sa, NS)
-                q4, g4, y, sb, sa, b4, c4 = _adj(4, _get(p, 4, BE, NS), a4, q4, g4, dt, dtu, gy, brow[4], crow[4],
-                                                 y, sb, sa, NS)
-                q5, g5, y, sb, sa, b5, c5 = _adj(5, _get(p, 5, BE, NS), a5, q5, g5, dt, dtu, gy, brow[5], crow[5],
-                                                 y, sb, sa, NS)
-                q6, g6, y, sb, sa, b6, c6 = _adj(6, _get(p, 6, BE, NS), a6, q6, g6, dt, dtu, gy, brow[6], crow[6],
-                                                 y, sb, sa, NS)
-                q7, g7, y, sb, sa, b7, c7 = _adj(7, _get(p, 7, BE, NS), a7, q7, g7, dt, dtu, gy, brow[7], crow[7],
-                                                 y, sb, sa, NS)
-                q8, g8, y, sb, sa, b8, c8 = _adj(8, _get(p, 8, BE, NS), a8, q8, g8, dt, dtu, gy, brow[8], crow[8],
-                                                 y, sb, sa, NS)
-                q9, g9, y, sb, sa, b9, c9 = _adj(9, _get(p, 9, BE, NS), a9, q9, g9, dt, dtu, gy, brow[9], crow[9],
-                                                 y, sb, sa, NS)
-                q10, g10, y, sb, sa, b10, c10 = _adj(10, _get(p, 10, BE, NS), a10, q10, g10, dt, dtu, gy, brow[10],
-                                                     crow[10], y, sb, sa, NS)
-                q11, g11, y, sb, sa, b11, c11 = _adj(11, _get(p, 11, BE, NS), a11, q11, g11, dt, dtu, gy, brow[11],
-                                                     crow[11], y, sb, sa, NS)
-                q12, g12, y, sb, sa, b12, c12 = _adj(12, _get(p, 12, BE, NS), a12, q12, g12, dt, dtu, gy, brow[12],
-                                                     crow[12], y, sb, sa, NS)
-                q13, g13, y, sb, sa, b13, c13 = _adj(13, _get(p, 13, BE, NS), a13, q13, g13, dt, dtu, gy, brow[13],
-                                                     crow[13], y, sb, sa, NS)
-                q14, g14, y, sb, sa, b14, c14 = _adj(14, _get(p, 14, BE, NS), a14, q14, g14, dt, dtu, gy, brow[14],
-                                                     crow[14], y, sb, sa, NS)
-                q15, g15, y, sb, sa, b15, c15 = _adj(15, _get(p, 15, BE, NS), a15, q15, g15, dt, dtu, gy, brow[15],
-                                                     crow[15], y, sb, sa, NS)
-                dB = (b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15)
-                dC = (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15)
-                gD, gbias = _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv, ti, tb_n,
+                q, ga, y, sb, sa, dB, dC = _adj16(scr_steps + jj * 16 * BE, a, q, ga, dt, dtu, gy, brow, crow, zero,
+                                                   BE, NS, True)
+                gD, gbias = _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv, ti, tb * N,
                                      lane, s_lane, zero_i, gB_b, gC_b, gu_b, sgu_l, sgu_e, gdt_b, sgdt_l, sgdt_e,
                                      gz_b, sgz_l, sgz_e, offs_e, gscale, True, NS, HAS_D, HAS_Z, SOFTPLUS, BFLY,
                                      False)
-    gA = gA_ptr + d * E * N
-    _ga_out16(gA, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, offs_e, mask_e, N, NS)
+    _ga_out16(gA_ptr + d * E * N, ga, offs_e, mask_e, N, NS)
     if HAS_D:
         tl.atomic_add(gD_ptr + d * E + offs_e, gD, mask=mask_e, sem="relaxed")
     tl.atomic_add(gbias_ptr + d * E + offs_e, gbias, mask=mask_e, sem="relaxed")
-
 
 # --- The backward in two launches: every step's state first (parallel over chunks), then the adjoint alone ---
 #
@@ -507,30 +466,15 @@ def _st_bf16x8(p, h0, h1, h2, h3, h4, h5, h6, h7, m):
 
 
 @triton.jit
-def _put_h16(p, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15, BE: tl.constexpr,
-             HW: tl.constexpr, m, NS: tl.constexpr, HV: tl.constexpr):
-    """A step's 16 states into ``hs`` at p (this thread's channel's first value). HV: by two vector stores (compiled
-    CUDA, bf16 states, HW 8, NS 16)."""
+def _put_h16(p, h, BE: tl.constexpr, HW: tl.constexpr, m, NS: tl.constexpr, HV: tl.constexpr):
+    """A step's 16 states (a tuple) into ``hs`` at p (this thread's channel's first value). HV: by two vector
+    stores (compiled CUDA, bf16 states, HW 8, NS 16)."""
     if HV:
-        _st_bf16x8(p, h0, h1, h2, h3, h4, h5, h6, h7, m)
-        _st_bf16x8(p + BE * 8, h8, h9, h10, h11, h12, h13, h14, h15, m)
+        _st_bf16x8(p, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], m)
+        _st_bf16x8(p + BE * 8, h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15], m)
     else:
-        _put_h(p, 0, h0, BE, HW, m, NS)
-        _put_h(p, 1, h1, BE, HW, m, NS)
-        _put_h(p, 2, h2, BE, HW, m, NS)
-        _put_h(p, 3, h3, BE, HW, m, NS)
-        _put_h(p, 4, h4, BE, HW, m, NS)
-        _put_h(p, 5, h5, BE, HW, m, NS)
-        _put_h(p, 6, h6, BE, HW, m, NS)
-        _put_h(p, 7, h7, BE, HW, m, NS)
-        _put_h(p, 8, h8, BE, HW, m, NS)
-        _put_h(p, 9, h9, BE, HW, m, NS)
-        _put_h(p, 10, h10, BE, HW, m, NS)
-        _put_h(p, 11, h11, BE, HW, m, NS)
-        _put_h(p, 12, h12, BE, HW, m, NS)
-        _put_h(p, 13, h13, BE, HW, m, NS)
-        _put_h(p, 14, h14, BE, HW, m, NS)
-        _put_h(p, 15, h15, BE, HW, m, NS)
+        for k in tl.static_range(16):
+            _put_h(p, k, h[k], BE, HW, m, NS)
 
 
 @triton.jit
@@ -592,27 +536,11 @@ def scan_seq_hist_kernel(
     u_b = _pick(d, u0_ptr, u1_ptr) + b * su_b
     dt_b = _pick(d, dt0_ptr, dt1_ptr) + b * sdt_b
     B_b = _pick(d, B0_ptr, B1_ptr) + b * sB_b
-    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15 = _a16(At_ptr + d * N * E, E, offs_e,
-                                                                                mask_e, NS)
+    a = _a16(At_ptr + d * N * E, E, offs_e, mask_e, NS)  # 16 [BE]: A / ln 2
     bias = tl.load(bias_ptr + d * E + offs_e, mask=mask_e, other=0.0)  # [BE]
     zero_i = tl.zeros([BE], dtype=tl.int32)
     st = st_ptr + ((d * batch + b) * nchunks + c) * E * N
-    h0 = _load_state(st, 0, offs_e, mask_e, N, NS)
-    h1 = _load_state(st, 1, offs_e, mask_e, N, NS)
-    h2 = _load_state(st, 2, offs_e, mask_e, N, NS)
-    h3 = _load_state(st, 3, offs_e, mask_e, N, NS)
-    h4 = _load_state(st, 4, offs_e, mask_e, N, NS)
-    h5 = _load_state(st, 5, offs_e, mask_e, N, NS)
-    h6 = _load_state(st, 6, offs_e, mask_e, N, NS)
-    h7 = _load_state(st, 7, offs_e, mask_e, N, NS)
-    h8 = _load_state(st, 8, offs_e, mask_e, N, NS)
-    h9 = _load_state(st, 9, offs_e, mask_e, N, NS)
-    h10 = _load_state(st, 10, offs_e, mask_e, N, NS)
-    h11 = _load_state(st, 11, offs_e, mask_e, N, NS)
-    h12 = _load_state(st, 12, offs_e, mask_e, N, NS)
-    h13 = _load_state(st, 13, offs_e, mask_e, N, NS)
-    h14 = _load_state(st, 14, offs_e, mask_e, N, NS)
-    h15 = _load_state(st, 15, offs_e, mask_e, N, NS)
+    h = _load_states16(st, offs_e, mask_e, N, NS)
     hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE) * HW  # [BE]
     t_c = c * T
     # a step's loads are issued one step ahead (a chain of load -> math per step is what bounds this kernel)
@@ -625,14 +553,12 @@ def scan_seq_hist_kernel(
         u_n, pre_n, braw_n = _hist_loads(t + 1 - 2 * rev, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
                                          offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
         p = hs_b + _idx(tl.minimum(t, L - 1), OFF64) * (NS * BE)
-        _put_h16(p, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15, BE, HW, tv, NS, HV)
+        _put_h16(p, h, BE, HW, tv, NS, HV)
         pre = pre + bias
         dt = _softplus_base2(pre, FAST) if SOFTPLUS else pre
         dt = tl.where(mask_e & tv, dt, 0.0)  # [BE]
         brow = _bc_unpack(braw, VEC, F32)
-        h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _fwd_step(
-            h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
-            a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, dt, dt * u, brow, NS)
+        h = _fwd16(h, a, dt, dt * u, brow, NS)
 
 
 @triton.jit
@@ -708,8 +634,7 @@ def scan_seq_bwd_hist_kernel(
     gz_b = gz_ptr + (0 if YS else d * sgz_d) + b * sgz_b
     gB_b = gB_ptr + (d * batch + b) * L * N
     gC_b = gC_ptr + (d * batch + b) * L * N
-    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15 = _a16(At_ptr + d * N * E, E, offs_e,
-                                                                                mask_e, NS)
+    a = _a16(At_ptr + d * N * E, E, offs_e, mask_e, NS)  # 16 [BE]: A / ln 2
     bias = tl.load(bias_ptr + d * E + offs_e, mask=mask_e, other=0.0)  # [BE]
     Dv = tl.load(D_ptr + d * E + offs_e, mask=mask_e, other=0.0) if HAS_D else tl.zeros([BE], dtype=tl.float32)
     zero = tl.zeros([BE], dtype=tl.float32)
@@ -718,10 +643,9 @@ def scan_seq_bwd_hist_kernel(
     s_lane = (lane >> 1) & 15  # [BE] the state a lane's butterfly sum belongs to
     gscale = 0.5 if NDIR == 2 else 1.0
     # adjoint carry q_k = a_{t+1} g_{t+1}, and the dA accumulators (all reassigned every trip, so all carried)
-    q0, q1, q2, q3, q4, q5, q6, q7 = zero, zero, zero, zero, zero, zero, zero, zero
-    q8, q9, q10, q11, q12, q13, q14, q15 = zero, zero, zero, zero, zero, zero, zero, zero
-    g0, g1, g2, g3, g4, g5, g6, g7 = zero, zero, zero, zero, zero, zero, zero, zero
-    g8, g9, g10, g11, g12, g13, g14, g15 = zero, zero, zero, zero, zero, zero, zero, zero
+    zeros16 = (zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero)
+    q = zeros16
+    ga = zeros16
     gD = zero
     gbias = zero
     hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE) * HW  # [BE]
@@ -738,7 +662,7 @@ def scan_seq_bwd_hist_kernel(
         hraw = hn
         tn = tl.minimum(tl.maximum(t + 2 * rev - 1, 0), L - 1)  # the next adjoint step (clamped: a spare load)
         hn = _get_h16(hs_b + _idx(tn, OFF64) * (NS * BE), BE, HW, NS, HV)
-        hp0, hp1, hp2, hp3, hp4, hp5, hp6, hp7, hp8, hp9, hp10, hp11, hp12, hp13, hp14, hp15 = _h_unpack(hraw, HV)
+        hp = _h_unpack(hraw, HV)  # 16 [BE]: h_{t-1}
         tv = t < L
         m = mask_e & tv
         ti = _idx(t, OFF64)
@@ -760,32 +684,13 @@ def scan_seq_bwd_hist_kernel(
         else:
             zv, sz = go, go  # unused without a gate
             gy = go * gscale
-        y, sb, sa = zero, zero, zero
-        q0, g0, y, sb, sa, b0, c0 = _adj(0, hp0, a0, q0, g0, dt, dtu, gy, brow[0], crow[0], y, sb, sa, NS)
-        q1, g1, y, sb, sa, b1, c1 = _adj(1, hp1, a1, q1, g1, dt, dtu, gy, brow[1], crow[1], y, sb, sa, NS)
-        q2, g2, y, sb, sa, b2, c2 = _adj(2, hp2, a2, q2, g2, dt, dtu, gy, brow[2], crow[2], y, sb, sa, NS)
-        q3, g3, y, sb, sa, b3, c3 = _adj(3, hp3, a3, q3, g3, dt, dtu, gy, brow[3], crow[3], y, sb, sa, NS)
-        q4, g4, y, sb, sa, b4, c4 = _adj(4, hp4, a4, q4, g4, dt, dtu, gy, brow[4], crow[4], y, sb, sa, NS)
-        q5, g5, y, sb, sa, b5, c5 = _adj(5, hp5, a5, q5, g5, dt, dtu, gy, brow[5], crow[5], y, sb, sa, NS)
-        q6, g6, y, sb, sa, b6, c6 = _adj(6, hp6, a6, q6, g6, dt, dtu, gy, brow[6], crow[6], y, sb, sa, NS)
-        q7, g7, y, sb, sa, b7, c7 = _adj(7, hp7, a7, q7, g7, dt, dtu, gy, brow[7], crow[7], y, sb, sa, NS)
-        q8, g8, y, sb, sa, b8, c8 = _adj(8, hp8, a8, q8, g8, dt, dtu, gy, brow[8], crow[8], y, sb, sa, NS)
-        q9, g9, y, sb, sa, b9, c9 = _adj(9, hp9, a9, q9, g9, dt, dtu, gy, brow[9], crow[9], y, sb, sa, NS)
-        q10, g10, y, sb, sa, b10, c10 = _adj(10, hp10, a10, q10, g10, dt, dtu, gy, brow[10], crow[10], y, sb, sa, NS)
-        q11, g11, y, sb, sa, b11, c11 = _adj(11, hp11, a11, q11, g11, dt, dtu, gy, brow[11], crow[11], y, sb, sa, NS)
-        q12, g12, y, sb, sa, b12, c12 = _adj(12, hp12, a12, q12, g12, dt, dtu, gy, brow[12], crow[12], y, sb, sa, NS)
-        q13, g13, y, sb, sa, b13, c13 = _adj(13, hp13, a13, q13, g13, dt, dtu, gy, brow[13], crow[13], y, sb, sa, NS)
-        q14, g14, y, sb, sa, b14, c14 = _adj(14, hp14, a14, q14, g14, dt, dtu, gy, brow[14], crow[14], y, sb, sa, NS)
-        q15, g15, y, sb, sa, b15, c15 = _adj(15, hp15, a15, q15, g15, dt, dtu, gy, brow[15], crow[15], y, sb, sa, NS)
-        dB = (b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15)
-        dC = (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15)
+        q, ga, y, sb, sa, dB, dC = _adj16(hp, a, q, ga, dt, dtu, gy, brow, crow, zero, BE, NS, False)
         if YS:
             y = ys  # the forward's output: the recomputed one above is dead code
         gD, gbias = _adj_out(dB, dC, y, sb, sa, u, dt, pre, gy, go, zv, sz, Dv, gD, gbias, m, tv, ti, ti * N, lane,
                              s_lane, zero_i, gB_b, gC_b, gu_b, sgu_l, sgu_e, gdt_b, sgdt_l, sgdt_e, gz_b, sgz_l,
                              sgz_e, offs_e, gscale, first, NS, HAS_D, HAS_Z, SOFTPLUS, BFLY, YS)
-    _ga_out16(gA_ptr + d * E * N, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, offs_e,
-              mask_e, N, NS)
+    _ga_out16(gA_ptr + d * E * N, ga, offs_e, mask_e, N, NS)
     if HAS_D:
         tl.atomic_add(gD_ptr + d * E + offs_e, gD, mask=mask_e, sem="relaxed")
     tl.atomic_add(gbias_ptr + d * E + offs_e, gbias, mask=mask_e, sem="relaxed")
