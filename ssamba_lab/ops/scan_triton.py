@@ -137,6 +137,10 @@ class TritonScanConfig:
     # the CUDA path it is the same layout by scalar accesses (what the CPU tests check); float32 states on CUDA
     # keep ``[.., l, n, e]``. Untimed on a GPU: off by default until measured
     seq_bwd_hist_vec: bool = False
+    # steps a loop trip of that state kernel (1 or 2; the chunk must be a multiple): with 2 the next step's loads
+    # alternate between two sets of registers instead of being moved into place (8 moves a step), 166 -> 155 SASS
+    # a step with seq_bwd_hist_vec (190 -> 186 without; compile report, Triton 3.6). Untimed: off until measured
+    seq_hist_unroll: int = 1
     # the forward keeps (y_0 + y_1) / 2 before the gate (one [b, l, e] tensor in the activations' dtype a layer,
     # held for the backward) so that the two-launch adjoint writes dz once, in its dtype, instead of a float32
     # term per direction that a third kernel sums, and does not recompute its outputs. Taken where the forward
@@ -191,6 +195,7 @@ class TritonScanConfig:
             v = getattr(self, name)
             assert v >= 0 and v & (v - 1) == 0, f"{name} must be 0 (use chunk) or a power of two, got {v}"
         assert self.seq_ahead in (0, 1, 2, 4), f"seq_ahead must be 0 (automatic), 1, 2 or 4, got {self.seq_ahead}"
+        assert self.seq_hist_unroll in (1, 2), f"seq_hist_unroll must be 1 or 2, got {self.seq_hist_unroll}"
         assert self.seq_bwd_hist_mb >= 0, f"seq_bwd_hist_mb must be >= 0, got {self.seq_bwd_hist_mb}"
         assert self.seq_bwd_hist_maxnreg == 0 or 24 <= self.seq_bwd_hist_maxnreg <= 255, (
             f"seq_bwd_hist_maxnreg must be 0 (the compiler's choice) or 24..255, got {self.seq_bwd_hist_maxnreg}")
@@ -478,7 +483,7 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,
             batch, length, e, n, nchunks, chunk,
             BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, HW=hw, HV=hv,
-            num_warps=be // 32)
+            U=_CONFIG.seq_hist_unroll if chunk % _CONFIG.seq_hist_unroll == 0 else 1, num_warps=be // 32)
         scan_seq_bwd_hist_kernel[(n_e, batch, ndir)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
             At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), yy, *_bln(yy), hs,

@@ -518,14 +518,15 @@ def scan_seq_hist_kernel(
         At_ptr, bias_ptr, st_ptr, hs_ptr, batch, L, E, N, nchunks, T_rt,
         BE: tl.constexpr, T: tl.constexpr, NS: tl.constexpr, SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, HW: tl.constexpr = 1,
-        HV: tl.constexpr = False):
+        HV: tl.constexpr = False, U: tl.constexpr = 1):
     """Grid ``(cdiv(E, BE), batch, NDIR * nchunks)``: the state entering every step (in scan order; direction 1
     scans right-to-left) into ``hs [NDIR, batch, cdiv(E, BE), L, NS, BE]`` (with HW > 1 ``[.., L, NS / HW, BE,
     HW]``, ``_h_off``; HV: by vector stores) (float32, or bf16 to halve the
     traffic; the adjoint computes in float32 either way): a program's channels own a
     contiguous ``[L, NS, BE]`` block, so a step is 16 whole 128-byte lines side by side (2 KB) and a chunk 64 KB,
     and the adjoint's loads need no mask. A program recomputes one chunk of T steps from the forward's chunk state
-    ``st [NDIR, batch, nchunks, E, N]``. Other operands as ``scan_seq_bwd_kernel``."""
+    ``st [NDIR, batch, nchunks, E, N]``. Other operands as ``scan_seq_bwd_kernel``. U: steps a loop trip (T a
+    multiple)."""
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2) // nchunks
@@ -546,19 +547,22 @@ def scan_seq_hist_kernel(
     # a step's loads are issued one step ahead (a chain of load -> math per step is what bounds this kernel)
     u_n, pre_n, braw_n = _hist_loads(t_c + rev * (T - 1), u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
                                      offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
-    for j in range(T_rt):
-        t = t_c + j + rev * (T - 1 - 2 * j)  # scan order
-        tv = t < L  # a padded step (past the end) stores nothing and leaves the state as it is
-        u, pre, braw = u_n, pre_n, braw_n
-        u_n, pre_n, braw_n = _hist_loads(t + 1 - 2 * rev, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
-                                         offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
-        p = hs_b + _idx(tl.minimum(t, L - 1), OFF64) * (NS * BE)
-        _put_h16(p, h, BE, HW, tv, NS, HV)
-        pre = pre + bias
-        dt = _softplus_base2(pre, FAST) if SOFTPLUS else pre
-        dt = tl.where(mask_e & tv, dt, 0.0)  # [BE]
-        brow = _bc_unpack(braw, VEC, F32)
-        h = _fwd16(h, a, dt, dt * u, brow, NS)
+    tl.static_assert(T % U == 0, "the steps a loop trip must divide the chunk")
+    for j0 in range(T_rt // U):
+        for jj in tl.static_range(U):  # U steps a loop trip: the load queue's registers alternate, no moves
+            j = j0 * U + jj
+            t = t_c + j + rev * (T - 1 - 2 * j)  # scan order
+            tv = t < L  # a padded step (past the end) stores nothing and leaves the state as it is
+            u, pre, braw = u_n, pre_n, braw_n
+            u_n, pre_n, braw_n = _hist_loads(t + 1 - 2 * rev, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l,
+                                             sB_n, offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
+            p = hs_b + _idx(tl.minimum(t, L - 1), OFF64) * (NS * BE)
+            _put_h16(p, h, BE, HW, tv, NS, HV)
+            pre = pre + bias
+            dt = _softplus_base2(pre, FAST) if SOFTPLUS else pre
+            dt = tl.where(mask_e & tv, dt, 0.0)  # [BE]
+            brow = _bc_unpack(braw, VEC, F32)
+            h = _fwd16(h, a, dt, dt * u, brow, NS)
 
 
 @triton.jit

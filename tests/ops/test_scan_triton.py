@@ -261,37 +261,45 @@ def test_seq_backward_bf16_states(monkeypatch):
     assert dtypes == [torch.bfloat16, torch.float32], dtypes
 
 
-def test_seq_backward_states_side_by_side(monkeypatch):
-    """``seq_bwd_hist_vec`` lays the two-launch backward's states out ``[.., l, n / 8, BE, 8]`` (8 states of a
-    channel side by side; on CUDA with bf16 states written and read by vector accesses) instead of ``[.., l, n, BE]``:
-    the buffer holds the same values at the moved places, and the gradients are bit-identical, in float32 and
-    (on CUDA, the vector path) bf16. Fails if a state is written or read at the other layout's place."""
+def test_seq_backward_state_kernel_variants(monkeypatch):
+    """Two layouts of the two-launch backward's state buffer, and two loop shapes of its state kernel, give
+    bit-identical gradients, in float32 and (on CUDA, the vector path) bf16:
+    - ``seq_bwd_hist_vec`` lays the states out ``[.., l, n / 8, BE, 8]`` (8 states of a channel side by side; on
+      CUDA with bf16 states written and read by vector accesses) instead of ``[.., l, n, BE]``, and the buffer
+      holds the same values at the moved places (fails if a state is written or read at the other layout's place);
+    - ``seq_hist_unroll=2`` runs the state kernel two steps a loop trip (an odd length: the last trip is half
+      padding)."""
     seen = []
-    _spy_launches(monkeypatch, "scan_seq_hist_kernel", lambda grid, a, k: seen.append((a[18], k["HW"], k["HV"])))
+    _spy_launches(monkeypatch, "scan_seq_hist_kernel",
+                  lambda grid, a, k: seen.append((a[18], k["HW"], k["HV"], k["U"])))
     ndir, b, e, n, length = 2, 1, 40, 16, 11  # 40 channels: the second program of 32 half masked
+    variants = [dict(), dict(seq_bwd_hist_vec=True), dict(seq_hist_unroll=2),
+                dict(seq_bwd_hist_vec=True, seq_hist_unroll=2)]
     dtypes = (torch.float32, torch.bfloat16) if DEVICE == "cuda" else (torch.float32,)
     for dtype in dtypes:
-        grads, bufs = {}, {}
-        for vec in (False, True):
+        grads, bufs = [], []
+        for fields in variants:
             seen.clear()
             gen = torch.Generator().manual_seed(29)
             ins = _inputs(ndir, b, e, n, length, dtype, gen=gen)
-            prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_block_e=32, seq_bwd_hist=True,
-                                                            seq_bwd_hist_vec=vec))
+            prev = st.set_launch_config(st.TritonScanConfig(chunk=8, seq_block_e=32, seq_bwd_hist=True, **fields))
             try:
                 out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)
-                grads[vec] = torch.autograd.grad(out, list(ins.values()), torch.randn(out.shape, generator=gen)
-                                                 .to(DEVICE, out.dtype))
+                grads.append(torch.autograd.grad(out, list(ins.values()), torch.randn(out.shape, generator=gen)
+                                                 .to(DEVICE, out.dtype)))
             finally:
                 st.set_launch_config(prev)
-            (hs, hw, hv), = seen
+            (hs, hw, hv, u), = seen
+            vec = fields.get("seq_bwd_hist_vec", False)
             assert (hw, hv) == ((8, DEVICE == "cuda" and dtype == torch.bfloat16) if vec else (1, False)), (hw, hv)
-            bufs[vec] = hs
-        plain = bufs[False].view(ndir, b, 2, length, n, 32)  # [ndir, b, n_e, l, n, BE]
-        side = bufs[True].view(ndir, b, 2, length, n // 8, 32, 8).transpose(-1, -2).reshape(plain.shape)
-        assert torch.equal(side, plain), "the states are not at the side-by-side layout's places"
-        for name, a, c in zip(ins, grads[False], grads[True]):
-            assert torch.equal(a, c), f"{dtype}, grad {name}: differs with the states side by side"
+            assert u == fields.get("seq_hist_unroll", 1), u
+            if vec:  # [ndir, b, n_e, l, n / 8, BE, 8] -> [ndir, b, n_e, l, n, BE]
+                hs = hs.view(ndir, b, 2, length, n // 8, 32, 8).transpose(-1, -2).reshape(ndir, b, 2, length, n, 32)
+            bufs.append(hs.view(ndir, b, 2, length, n, 32))
+        for fields, g, hs in zip(variants[1:], grads[1:], bufs[1:]):
+            assert torch.equal(hs, bufs[0]), f"{dtype}, {fields}: the stored states differ (or are not where the layout puts them)"
+            for name, a, c in zip(ins, grads[0], g):
+                assert torch.equal(a, c), f"{dtype}, {fields}: grad {name} differs"
 
 
 @pytest.mark.parametrize("ysum", [True, False])
