@@ -139,10 +139,11 @@ set -uo pipefail
 #           tiny inference at 22016 and 512 tokens and tiny training, each with the defaults and with it (~560 s
 #           in all; CPT2_ROWS: other rows, KIND:SIZE:TOKENS:LIMIT_S:SET as in waves, e.g. base in a second call)
 # and the session of 2026-12-04/05 (no device lent; written for the next one):
-#   hvec:   the seq backward's states 8 a channel side by side (seq_bwd_hist_vec, vector stores and loads) and its
-#           state kernel two steps a loop trip (seq_hist_unroll=2), both untimed when written: GPU pytest of their
-#           test (bit-identical gradients, float32 and bf16), then graphed tiny training rows with the defaults,
-#           each and both (~450 s; HVEC_ROWS: other rows, e.g. base in a second call)
+#   hvec:   the seq backward's states 8 a channel side by side (seq_bwd_hist_vec, vector stores and loads), its
+#           state kernel two steps a loop trip (seq_hist_unroll=2) and two channels a thread
+#           (seq_hist_channels_per_thread=2), all untimed when written: GPU pytest of their test (bit-identical
+#           gradients, float32 and bf16), then graphed tiny training rows with the defaults and with the three
+#           added one at a time (~450 s; HVEC_ROWS: other rows, e.g. base in a second call)
 stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6|waves|final7|cpt2|hvec}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
@@ -646,7 +647,8 @@ if [ "$stage" = hvec ]; then
   timeout 150 python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py -k state_kernel_variants \
     > "$OUT/$R/pytest.log" 2>&1; grep -E "PASSED|FAILED|passed|failed" "$OUT/$R/pytest.log" | tail -n 4
   rows="${HVEC_ROWS:-train_step:tiny:512:75:default train_step:tiny:512:75:seq_bwd_hist_vec=True
-    train_step:tiny:512:75:seq_hist_unroll=2 train_step:tiny:512:75:seq_bwd_hist_vec=True,seq_hist_unroll=2}"
+    train_step:tiny:512:75:seq_bwd_hist_vec=True,seq_hist_unroll=2
+    train_step:tiny:512:75:seq_bwd_hist_vec=True,seq_hist_unroll=2,seq_hist_channels_per_thread=2}"
   for row in $rows; do IFS=: read -r kind size tok limit set <<< "$row"; any_row "$R" "$kind" "$size" "$tok" "$limit" "$set"; done
   rm -rf "$OUT/$R"
 fi

@@ -141,6 +141,11 @@ class TritonScanConfig:
     # alternate between two sets of registers instead of being moved into place (8 moves a step), 166 -> 155 SASS
     # a step with seq_bwd_hist_vec (190 -> 186 without; compile report, Triton 3.6). Untimed: off until measured
     seq_hist_unroll: int = 1
+    # channels a thread of that state kernel (1 or 2): with 2 a thread scans a channel of each of two blocks of
+    # ``seq_block_e`` with one load and unpacking of a step's B row, 166 -> 142 SASS a channel and step with
+    # seq_bwd_hist_vec (135 with seq_hist_unroll=2), at 128 registers instead of 70 (compile report, Triton 3.6).
+    # Untimed: off until measured
+    seq_hist_channels_per_thread: int = 1
     # the forward keeps (y_0 + y_1) / 2 before the gate (one [b, l, e] tensor in the activations' dtype a layer,
     # held for the backward) so that the two-launch adjoint writes dz once, in its dtype, instead of a float32
     # term per direction that a third kernel sums, and does not recompute its outputs. Taken where the forward
@@ -196,6 +201,8 @@ class TritonScanConfig:
             assert v >= 0 and v & (v - 1) == 0, f"{name} must be 0 (use chunk) or a power of two, got {v}"
         assert self.seq_ahead in (0, 1, 2, 4), f"seq_ahead must be 0 (automatic), 1, 2 or 4, got {self.seq_ahead}"
         assert self.seq_hist_unroll in (1, 2), f"seq_hist_unroll must be 1 or 2, got {self.seq_hist_unroll}"
+        assert self.seq_hist_channels_per_thread in (1, 2), (
+            f"seq_hist_channels_per_thread must be 1 or 2, got {self.seq_hist_channels_per_thread}")
         assert self.seq_bwd_hist_mb >= 0, f"seq_bwd_hist_mb must be >= 0, got {self.seq_bwd_hist_mb}"
         assert self.seq_bwd_hist_maxnreg == 0 or 24 <= self.seq_bwd_hist_maxnreg <= 255, (
             f"seq_bwd_hist_maxnreg must be 0 (the compiler's choice) or 24..255, got {self.seq_bwd_hist_maxnreg}")
@@ -479,11 +486,12 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
         hv = u0.is_cuda and n == 16 and hs.dtype == torch.bfloat16 and _CONFIG.seq_bwd_hist_vec
         hw = 8 if _CONFIG.seq_bwd_hist_vec and (hv or not u0.is_cuda) and n % 8 == 0 else 1
         off64 = off64 or length * n * be >= 2 ** 31
-        scan_seq_hist_kernel[(n_e, batch, ndir * nchunks)](
+        cpt = _CONFIG.seq_hist_channels_per_thread
+        scan_seq_hist_kernel[(triton.cdiv(n_e, cpt), batch, ndir * nchunks)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,
             batch, length, e, n, nchunks, chunk,
             BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, HW=hw, HV=hv,
-            U=_CONFIG.seq_hist_unroll if chunk % _CONFIG.seq_hist_unroll == 0 else 1, num_warps=be // 32)
+            U=_CONFIG.seq_hist_unroll if chunk % _CONFIG.seq_hist_unroll == 0 else 1, CPT=cpt, num_warps=be // 32)
         scan_seq_bwd_hist_kernel[(n_e, batch, ndir)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
             At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), yy, *_bln(yy), hs,

@@ -518,7 +518,7 @@ def scan_seq_hist_kernel(
         At_ptr, bias_ptr, st_ptr, hs_ptr, batch, L, E, N, nchunks, T_rt,
         BE: tl.constexpr, T: tl.constexpr, NS: tl.constexpr, SOFTPLUS: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, HW: tl.constexpr = 1,
-        HV: tl.constexpr = False, U: tl.constexpr = 1):
+        HV: tl.constexpr = False, U: tl.constexpr = 1, CPT: tl.constexpr = 1):
     """Grid ``(cdiv(E, BE), batch, NDIR * nchunks)``: the state entering every step (in scan order; direction 1
     scans right-to-left) into ``hs [NDIR, batch, cdiv(E, BE), L, NS, BE]`` (with HW > 1 ``[.., L, NS / HW, BE,
     HW]``, ``_h_off``; HV: by vector stores) (float32, or bf16 to halve the
@@ -526,27 +526,39 @@ def scan_seq_hist_kernel(
     contiguous ``[L, NS, BE]`` block, so a step is 16 whole 128-byte lines side by side (2 KB) and a chunk 64 KB,
     and the adjoint's loads need no mask. A program recomputes one chunk of T steps from the forward's chunk state
     ``st [NDIR, batch, nchunks, E, N]``. Other operands as ``scan_seq_bwd_kernel``. U: steps a loop trip (T a
-    multiple)."""
+    multiple). CPT 2: a thread scans two channels, of the program's two blocks of BE (grid axis 0 halved), with one
+    load and unpacking of a step's B row."""
     pid_e = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     d = tl.program_id(2) // nchunks
     c = tl.program_id(2) % nchunks
     rev = d
-    offs_e = pid_e * BE + tl.arange(0, BE)  # [BE]
+    blk = pid_e * CPT  # this program's first block of BE channels
+    offs_e = blk * BE + tl.arange(0, BE)  # [BE]
     mask_e = offs_e < E
+    offs_2 = offs_e + BE  # [BE] with CPT 2, the second block's channels
+    mask_2 = offs_2 < E
+    has_2 = blk + 1 < tl.cdiv(E, BE)  # the second block exists (E may hold an odd number of blocks)
     u_b = _pick(d, u0_ptr, u1_ptr) + b * su_b
     dt_b = _pick(d, dt0_ptr, dt1_ptr) + b * sdt_b
     B_b = _pick(d, B0_ptr, B1_ptr) + b * sB_b
     a = _a16(At_ptr + d * N * E, E, offs_e, mask_e, NS)  # 16 [BE]: A / ln 2
     bias = tl.load(bias_ptr + d * E + offs_e, mask=mask_e, other=0.0)  # [BE]
+    if CPT == 2:
+        a_2 = _a16(At_ptr + d * N * E, E, offs_2, mask_2, NS)
+        bias_2 = tl.load(bias_ptr + d * E + offs_2, mask=mask_2, other=0.0)  # [BE]
     zero_i = tl.zeros([BE], dtype=tl.int32)
     st = st_ptr + ((d * batch + b) * nchunks + c) * E * N
     h = _load_states16(st, offs_e, mask_e, N, NS)
-    hs_b = hs_ptr + ((d * batch + b) * tl.num_programs(0) + pid_e) * L * NS * BE + tl.arange(0, BE) * HW  # [BE]
+    if CPT == 2:
+        h_2 = _load_states16(st, offs_2, mask_2, N, NS)
+    hs_b = hs_ptr + ((d * batch + b) * tl.cdiv(E, BE) + blk) * L * NS * BE + tl.arange(0, BE) * HW  # [BE]
     t_c = c * T
     # a step's loads are issued one step ahead (a chain of load -> math per step is what bounds this kernel)
     u_n, pre_n, braw_n = _hist_loads(t_c + rev * (T - 1), u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n,
                                      offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
+    if CPT == 2:
+        u2_n, pre2_n = _up_loads(t_c + rev * (T - 1), u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_2, mask_2, L, OFF64)
     tl.static_assert(T % U == 0, "the steps a loop trip must divide the chunk")
     for j0 in range(T_rt // U):
         for jj in tl.static_range(U):  # U steps a loop trip: the load queue's registers alternate, no moves
@@ -556,6 +568,10 @@ def scan_seq_hist_kernel(
             u, pre, braw = u_n, pre_n, braw_n
             u_n, pre_n, braw_n = _hist_loads(t + 1 - 2 * rev, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l,
                                              sB_n, offs_e, mask_e, L, zero_i, NS, VEC, F32, OFF64)
+            if CPT == 2:
+                u2, pre2 = u2_n, pre2_n
+                u2_n, pre2_n = _up_loads(t + 1 - 2 * rev, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_2, mask_2, L,
+                                         OFF64)
             p = hs_b + _idx(tl.minimum(t, L - 1), OFF64) * (NS * BE)
             _put_h16(p, h, BE, HW, tv, NS, HV)
             pre = pre + bias
@@ -563,6 +579,22 @@ def scan_seq_hist_kernel(
             dt = tl.where(mask_e & tv, dt, 0.0)  # [BE]
             brow = _bc_unpack(braw, VEC, F32)
             h = _fwd16(h, a, dt, dt * u, brow, NS)
+            if CPT == 2:  # the second block's channel: the same B row
+                _put_h16(p + L * NS * BE, h_2, BE, HW, tv & has_2, NS, HV)
+                pre2 = pre2 + bias_2
+                dt2 = _softplus_base2(pre2, FAST) if SOFTPLUS else pre2
+                dt2 = tl.where(mask_2 & tv, dt2, 0.0)  # [BE]
+                h_2 = _fwd16(h_2, a_2, dt2, dt2 * u2, brow, NS)
+
+
+@triton.jit
+def _up_loads(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, L, OFF64: tl.constexpr):
+    """Step t's u and raw dt at these channels (zero outside ``[0, L)``)."""
+    m = mask_e & (t >= 0) & (t < L)
+    ti = _idx(t, OFF64)
+    u = tl.load(u_b + ti * su_l + offs_e * su_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+    pre = tl.load(dt_b + ti * sdt_l + offs_e * sdt_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+    return u, pre
 
 
 @triton.jit

@@ -268,13 +268,15 @@ def test_seq_backward_state_kernel_variants(monkeypatch):
       CUDA with bf16 states written and read by vector accesses) instead of ``[.., l, n, BE]``, and the buffer
       holds the same values at the moved places (fails if a state is written or read at the other layout's place);
     - ``seq_hist_unroll=2`` runs the state kernel two steps a loop trip (an odd length: the last trip is half
-      padding)."""
+      padding);
+    - ``seq_hist_channels_per_thread=2`` gives its threads a channel of each of two blocks (3 blocks: the second
+      program has no second block)."""
     seen = []
     _spy_launches(monkeypatch, "scan_seq_hist_kernel",
-                  lambda grid, a, k: seen.append((a[18], k["HW"], k["HV"], k["U"])))
-    ndir, b, e, n, length = 2, 1, 40, 16, 11  # 40 channels: the second program of 32 half masked
-    variants = [dict(), dict(seq_bwd_hist_vec=True), dict(seq_hist_unroll=2),
-                dict(seq_bwd_hist_vec=True, seq_hist_unroll=2)]
+                  lambda grid, a, k: seen.append((a[18], k["HW"], k["HV"], k["U"], k["CPT"], grid[0])))
+    ndir, b, e, n, length = 2, 1, 72, 16, 11  # 72 channels: 3 blocks of 32, the last one 3/4 masked
+    variants = [dict(), dict(seq_bwd_hist_vec=True), dict(seq_hist_unroll=2), dict(seq_hist_channels_per_thread=2),
+                dict(seq_bwd_hist_vec=True, seq_hist_unroll=2, seq_hist_channels_per_thread=2)]
     dtypes = (torch.float32, torch.bfloat16) if DEVICE == "cuda" else (torch.float32,)
     for dtype in dtypes:
         grads, bufs = [], []
@@ -289,13 +291,14 @@ def test_seq_backward_state_kernel_variants(monkeypatch):
                                                  .to(DEVICE, out.dtype)))
             finally:
                 st.set_launch_config(prev)
-            (hs, hw, hv, u), = seen
+            (hs, hw, hv, u, cpt, programs), = seen
             vec = fields.get("seq_bwd_hist_vec", False)
             assert (hw, hv) == ((8, DEVICE == "cuda" and dtype == torch.bfloat16) if vec else (1, False)), (hw, hv)
             assert u == fields.get("seq_hist_unroll", 1), u
+            assert (cpt, programs) == ((2, 2) if fields.get("seq_hist_channels_per_thread") == 2 else (1, 3))
             if vec:  # [ndir, b, n_e, l, n / 8, BE, 8] -> [ndir, b, n_e, l, n, BE]
-                hs = hs.view(ndir, b, 2, length, n // 8, 32, 8).transpose(-1, -2).reshape(ndir, b, 2, length, n, 32)
-            bufs.append(hs.view(ndir, b, 2, length, n, 32))
+                hs = hs.view(ndir, b, 3, length, n // 8, 32, 8).transpose(-1, -2).reshape(ndir, b, 3, length, n, 32)
+            bufs.append(hs.view(ndir, b, 3, length, n, 32))
         for fields, g, hs in zip(variants[1:], grads[1:], bufs[1:]):
             assert torch.equal(hs, bufs[0]), f"{dtype}, {fields}: the stored states differ (or are not where the layout puts them)"
             for name, a, c in zip(ins, grads[0], g):
