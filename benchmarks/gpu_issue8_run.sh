@@ -141,9 +141,10 @@ set -uo pipefail
 # and the session of 2026-12-04/05 (no device lent; written for the next one):
 #   hvec:   the seq backward's states 8 a channel side by side (seq_bwd_hist_vec, vector stores and loads), its
 #           state kernel two steps a loop trip (seq_hist_unroll=2) and two channels a thread
-#           (seq_hist_channels_per_thread=2), all untimed when written: GPU pytest of their test (bit-identical
-#           gradients, float32 and bf16), then graphed tiny training rows with the defaults and with the three
-#           added one at a time (~450 s; HVEC_ROWS: other rows, e.g. base in a second call)
+#           (seq_hist_channels_per_thread=2), and the seq conv backward four steps a loop trip (conv_seq_unroll=4),
+#           all untimed when written: GPU pytest of their tests (bit-identical gradients, float32 and bf16; the
+#           conv loop's carried windows), then graphed tiny training rows with the defaults and with the four added
+#           one at a time (~530 s; HVEC_ROWS: other rows, e.g. conv_seq_unroll=8 or base in a second call)
 stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6|waves|final7|cpt2|hvec}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
@@ -644,11 +645,13 @@ if [ "$stage" = cpt2 ]; then
 fi
 if [ "$stage" = hvec ]; then
   R="${RTAG:-r68}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
-  timeout 150 python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py -k state_kernel_variants \
+  timeout 150 python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py \
+    -k "state_kernel_variants or steps_a_trip or carries_its_windows" \
     > "$OUT/$R/pytest.log" 2>&1; grep -E "PASSED|FAILED|passed|failed" "$OUT/$R/pytest.log" | tail -n 4
   rows="${HVEC_ROWS:-train_step:tiny:512:75:default train_step:tiny:512:75:seq_bwd_hist_vec=True
     train_step:tiny:512:75:seq_bwd_hist_vec=True,seq_hist_unroll=2
-    train_step:tiny:512:75:seq_bwd_hist_vec=True,seq_hist_unroll=2,seq_hist_channels_per_thread=2}"
+    train_step:tiny:512:75:seq_bwd_hist_vec=True,seq_hist_unroll=2,seq_hist_channels_per_thread=2
+    train_step:tiny:512:75:seq_bwd_hist_vec=True,seq_hist_unroll=2,seq_hist_channels_per_thread=2,conv_seq_unroll=4}"
   for row in $rows; do IFS=: read -r kind size tok limit set <<< "$row"; any_row "$R" "$kind" "$size" "$tok" "$limit" "$set"; done
   rm -rf "$OUT/$R"
 fi

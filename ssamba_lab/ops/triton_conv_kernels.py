@@ -174,10 +174,12 @@ def _ldg(p, p2, t, s_l, m, L, TWO: tl.constexpr):
 
 @triton.jit
 def conv_bidir_bwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, gx_ptr, sgx_b, sgx_l, sgx_e,
-                              gw_ptr, gbias_ptr, batch, L, E, S, gu2_ptr, BE: tl.constexpr, TWO: tl.constexpr = False):
+                              gw_ptr, gbias_ptr, batch, L, E, S, gu2_ptr, BE: tl.constexpr, TWO: tl.constexpr = False,
+                              U: tl.constexpr = 1):
     """The backward of ``conv_bidir_fwd_kernel`` (K = 4): ``gp_d = gu_d silu'(pre_d)`` (pre recomputed),
     ``gx[s] = sum_i w_0[i] gp_0[s + 3 - i] + w_1[i] gp_1[s - 3 + i]``, and the weight and bias gradients of the
-    positions a program owns (one atomic per weight and program). Grid ``(cdiv(E, BE), batch, cdiv(L, S))``;
+    positions a program owns (one atomic per weight and program). U: steps a loop trip (steps past the last one
+    change nothing). Grid ``(cdiv(E, BE), batch, cdiv(L, S))``;
     gu ``[2, b, L, E]`` contiguous; gx by its strides; gw ``[2, E, 4]``, gbias ``[2, E]`` float32 zeroed.
 
     A program owns positions [s0, s1) and walks t over [s0 - 3, s1 + 3): gx[s] needs gp_0 at s .. s + 3 and gp_1
@@ -253,38 +255,40 @@ def conv_bidir_bwd_seq_kernel(x_ptr, sx_b, sx_l, sx_e, w_ptr, bias_ptr, gu_ptr, 
     g6 = tl.zeros([BE], dtype=tl.float32)
     zero = tl.zeros([BE], dtype=tl.float32)  # the sums (each changes every step)
     awf0, awf1, awf2, awf3, awb0, awb1, awb2, awb3, abf, abb = zero, zero, zero, zero, zero, zero, zero, zero, zero, zero
-    for t in range(t0, s1 + 3):
-        pf = bf + wf0 * xm3 + wf1 * xm2 + wf2 * xm1 + wf3 * x0
-        pb = bb + wb0 * xp3 + wb1 * xp2 + wb2 * xp1 + wb3 * x0
-        sf = tl.sigmoid(pf)
-        sb = tl.sigmoid(pb)
-        f0 = gf0 * sf * (1.0 + pf * (1.0 - sf))  # gp_0[t] (0 outside [0, L): gu is)
-        h0 = gb0 * sb * (1.0 + pb * (1.0 - sb))  # gp_1[t]
-        own = (t >= s0) & (t < s1)
-        of = tl.where(own, f0, 0.0)
-        ob = tl.where(own, h0, 0.0)
-        awf0 += of * xm3
-        awf1 += of * xm2
-        awf2 += of * xm1
-        awf3 += of * x0
-        awb0 += ob * xp3
-        awb1 += ob * xp2
-        awb2 += ob * xp1
-        awb3 += ob * x0
-        abf += of
-        abb += ob
-        gx = wf3 * f3 + wf2 * f2 + wf1 * f1 + wf0 * f0 + wb0 * g6 + wb1 * g5 + wb2 * g4 + wb3 * g3  # gx[t - 3]
-        s = t - 3
-        tl.store(gx_b + s * sgx_l, gx.to(gx_ptr.dtype.element_ty), mask=me & (s >= s0) & (s < s1))
-        f3, f2, f1 = f2, f1, f0
-        g6, g5, g4, g3, g2, g1 = g5, g4, g3, g2, g1, h0
-        xm3, xm2, xm1, x0, xp1, xp2, xp3 = xm2, xm1, x0, xp1, xp2, xp3, q1
-        q1, q2, q3, q4, q5, q6, q7 = q2, q3, q4, q5, q6, q7, q8
-        q8 = _ldx(xb, t + 12, sx_l, me, L)
-        gf0, gf1, gf2, gf3, gf4, gf5, gf6 = gf1, gf2, gf3, gf4, gf5, gf6, gf7
-        gf7 = _ldg(gu_f, gu2_f, t + 8, E, me, L, TWO)
-        gb0, gb1, gb2, gb3, gb4, gb5, gb6 = gb1, gb2, gb3, gb4, gb5, gb6, gb7
-        gb7 = _ldg(gu_b, gu2_b, t + 8, E, me, L, TWO)
+    for tu in range(t0, s1 + 3, U):
+        for uu in tl.static_range(U):  # U steps a trip: within it the windows shift by renaming
+            t = tu + uu
+            pf = bf + wf0 * xm3 + wf1 * xm2 + wf2 * xm1 + wf3 * x0
+            pb = bb + wb0 * xp3 + wb1 * xp2 + wb2 * xp1 + wb3 * x0
+            sf = tl.sigmoid(pf)
+            sb = tl.sigmoid(pb)
+            f0 = gf0 * sf * (1.0 + pf * (1.0 - sf))  # gp_0[t] (0 outside [0, L): gu is)
+            h0 = gb0 * sb * (1.0 + pb * (1.0 - sb))  # gp_1[t]
+            own = (t >= s0) & (t < s1)
+            of = tl.where(own, f0, 0.0)
+            ob = tl.where(own, h0, 0.0)
+            awf0 += of * xm3
+            awf1 += of * xm2
+            awf2 += of * xm1
+            awf3 += of * x0
+            awb0 += ob * xp3
+            awb1 += ob * xp2
+            awb2 += ob * xp1
+            awb3 += ob * x0
+            abf += of
+            abb += ob
+            gx = wf3 * f3 + wf2 * f2 + wf1 * f1 + wf0 * f0 + wb0 * g6 + wb1 * g5 + wb2 * g4 + wb3 * g3  # gx[t - 3]
+            s = t - 3
+            tl.store(gx_b + s * sgx_l, gx.to(gx_ptr.dtype.element_ty), mask=me & (s >= s0) & (s < s1))
+            f3, f2, f1 = f2, f1, f0
+            g6, g5, g4, g3, g2, g1 = g5, g4, g3, g2, g1, h0
+            xm3, xm2, xm1, x0, xp1, xp2, xp3 = xm2, xm1, x0, xp1, xp2, xp3, q1
+            q1, q2, q3, q4, q5, q6, q7 = q2, q3, q4, q5, q6, q7, q8
+            q8 = _ldx(xb, t + 12, sx_l, me, L)
+            gf0, gf1, gf2, gf3, gf4, gf5, gf6 = gf1, gf2, gf3, gf4, gf5, gf6, gf7
+            gf7 = _ldg(gu_f, gu2_f, t + 8, E, me, L, TWO)
+            gb0, gb1, gb2, gb3, gb4, gb5, gb6 = gb1, gb2, gb3, gb4, gb5, gb6, gb7
+            gb7 = _ldg(gu_b, gu2_b, t + 8, E, me, L, TWO)
     tl.atomic_add(gw_ptr + e * 4, awf0, mask=me, sem="relaxed")
     tl.atomic_add(gw_ptr + e * 4 + 1, awf1, mask=me, sem="relaxed")
     tl.atomic_add(gw_ptr + e * 4 + 2, awf2, mask=me, sem="relaxed")

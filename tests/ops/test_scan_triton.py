@@ -292,8 +292,9 @@ def test_seq_backward_state_kernel_variants(monkeypatch):
             finally:
                 st.set_launch_config(prev)
             (hs, hw, hv, u, cpt, programs), = seen
-            vec = fields.get("seq_bwd_hist_vec", False)
-            assert (hw, hv) == ((8, DEVICE == "cuda" and dtype == torch.bfloat16) if vec else (1, False)), (hw, hv)
+            # side by side: on CUDA only in bf16 (by vector accesses; float32 states keep the plain layout)
+            vec = fields.get("seq_bwd_hist_vec", False) and (DEVICE == "cpu" or dtype == torch.bfloat16)
+            assert (hw, hv) == ((8, DEVICE == "cuda") if vec else (1, False)), (fields, hw, hv)
             assert u == fields.get("seq_hist_unroll", 1), u
             assert (cpt, programs) == ((2, 2) if fields.get("seq_hist_channels_per_thread") == 2 else (1, 3))
             if vec:  # [ndir, b, n_e, l, n / 8, BE, 8] -> [ndir, b, n_e, l, n, BE]
@@ -530,32 +531,56 @@ def test_conv_with_two_consumers_adds_their_gradients_in_its_backward(seq, monke
     assert two == ([True, False] if seq else []), two
 
 
+def test_conv_backward_steps_a_trip_change_nothing(monkeypatch):
+    """``conv_seq_unroll`` runs the seq conv backward U steps a loop trip (the windows shift by renaming inside a
+    trip); its gradients are bit-identical to one step a trip, for the whole sequence a program and for ragged
+    segments of 8 positions (steps past a program's end change nothing)."""
+    gen = torch.Generator().manual_seed(31)
+    x = torch.randn(2, 5, 37, generator=gen).to(DEVICE).requires_grad_()  # [b, e, l]
+    w = torch.randn(2, 5, 4, generator=gen).to(DEVICE).requires_grad_()
+    bias = torch.randn(2, 5, generator=gen).to(DEVICE).requires_grad_()
+    g = torch.randn(2, 2, 5, 37, generator=gen).to(DEVICE)
+    unrolls = []
+    _spy_launches(monkeypatch, "conv_bidir_bwd_seq_kernel", lambda grid, a, k: unrolls.append(k["U"]))
+    for steps in (0, 8):
+        grads = {}
+        for unroll in (1, 2, 4, 8):
+            monkeypatch.setattr(st, "_CONFIG", st.TritonScanConfig(conv_seq_steps=steps, conv_seq_unroll=unroll))
+            grads[unroll] = torch.autograd.grad((st.bidirectional_conv1d_triton(x, w, bias) * g).sum(), (x, w, bias))
+        for unroll in (2, 4, 8):
+            for name, a, r in zip(("x", "w", "bias"), grads[unroll], grads[1]):
+                assert torch.equal(a, r), f"segments {steps}, {unroll} steps a trip: grad {name} differs"
+    assert unrolls == [1, 2, 4, 8] * 2, unrolls
+
+
 _CARRIED_SCRIPT = """
-import re, triton
+import re, sys, triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 from ssamba_lab.ops.triton_conv_kernels import conv_bidir_bwd_seq_kernel as fn
 names = fn.arg_names
-sig = {a: "constexpr" if a == "BE" else ("*bf16" if a in ("x_ptr", "gu_ptr", "gx_ptr") else "*fp32")
+sig = {a: "constexpr" if a in ("BE", "U") else ("*bf16" if a in ("x_ptr", "gu_ptr", "gx_ptr") else "*fp32")
        if a.endswith("_ptr") else "i32" for a in names}
-src = ASTSource(fn=fn, signature=sig, constexprs={(names.index("BE"),): 32})
+src = ASTSource(fn=fn, signature=sig, constexprs={(names.index("BE"),): 32, (names.index("U"),): int(sys.argv[1])})
 ttir = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=dict(num_warps=1)).asm["ttir"]
 loop = next(line for line in ttir.splitlines() if "scf.for" in line)
 print(" ".join(re.findall(r"%([A-Za-z]\\w*?)(?:_\\d+)? = %", loop.split("iter_args(")[1].split(")")[0])))
 """
 
 
-def test_conv_backward_loop_carries_its_windows():
+@pytest.mark.parametrize("unroll", [1, 4])
+def test_conv_backward_loop_carries_its_windows(unroll):
     """The seq conv backward shifts windows of earlier gradients (``f3, f2, f1 = f2, f1, f0``) through its loop;
     Triton's compiler carries a variable only if its value changes in the body, which windows started from one
     shared zero tensor defeat (they compiled to a loop carrying f1 alone: wrong dx on the H200, r28), while the
     interpreter runs plain Python and passes. So this compiles the kernel for sm_90 (no GPU needed; in a
-    subprocess, as this module runs the interpreter) and checks that every window value is carried."""
+    subprocess, as this module runs the interpreter) and checks that every window value is carried, at one and at
+    four steps a loop trip (``conv_seq_unroll``)."""
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    run = subprocess.run([sys.executable, "-c", _CARRIED_SCRIPT], capture_output=True, text=True, env=env,
+    run = subprocess.run([sys.executable, "-c", _CARRIED_SCRIPT, str(unroll)], capture_output=True, text=True, env=env,
                          timeout=300, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
     carried = set(run.stdout.split())
