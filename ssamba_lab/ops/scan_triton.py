@@ -890,7 +890,7 @@ def _mixer_one_direction_at_a_time(x: torch.Tensor, z: torch.Tensor, fwd: dict, 
     batch, e, length = x.shape
     n = fwd["A"].shape[1]
     r = fwd["dt_proj_weight"].shape[1]
-    pair = lambda key: torch.stack([fwd[key], bwd[key]]).float().contiguous()
+    pair = lambda key: torch.stack([fwd[key], bwd[key]]).float().contiguous()  # noqa: E731 - [2, ...] parameters
     A32, D32, bias32 = pair("A"), pair("D"), pair("dt_bias")
     w_conv, b_conv = pair("conv_weight"), pair("conv_bias")  # [2, e, k], [2, e]
     chunk = _infer_chunk()
