@@ -427,6 +427,7 @@ def scan_seq_bwd_kernel(
         tl.atomic_add(gD_ptr + d * E + offs_e, gD, mask=mask_e, sem="relaxed")
     tl.atomic_add(gbias_ptr + d * E + offs_e, gbias, mask=mask_e, sem="relaxed")
 
+
 # --- The backward in two launches: every step's state first (parallel over chunks), then the adjoint alone ---
 #
 # The kernel above recomputes each chunk twice inside the serial adjoint walk and keeps h_{t-1} in a scratch that
@@ -520,9 +521,9 @@ def scan_seq_hist_kernel(
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, HW: tl.constexpr = 1,
         HV: tl.constexpr = False, U: tl.constexpr = 1, CPT: tl.constexpr = 1):
     """Grid ``(cdiv(E, BE), batch, NDIR * nchunks)``: the state entering every step (in scan order; direction 1
-    scans right-to-left) into ``hs [NDIR, batch, cdiv(E, BE), L, NS, BE]`` (with HW > 1 ``[.., L, NS / HW, BE,
-    HW]``, ``_h_off``; HV: by vector stores) (float32, or bf16 to halve the
-    traffic; the adjoint computes in float32 either way): a program's channels own a
+    scans right-to-left) into ``hs [NDIR, batch, cdiv(E, BE), L, NS, BE]`` (float32, or bf16 to halve the
+    traffic; the adjoint computes in float32 either way; with HW > 1 ``[.., L, NS / HW, BE, HW]``, ``_h_off``, and
+    HV: by vector stores): a block of BE channels owns a
     contiguous ``[L, NS, BE]`` block, so a step is 16 whole 128-byte lines side by side (2 KB) and a chunk 64 KB,
     and the adjoint's loads need no mask. A program recomputes one chunk of T steps from the forward's chunk state
     ``st [NDIR, batch, nchunks, E, N]``. Other operands as ``scan_seq_bwd_kernel``. U: steps a loop trip (T a
@@ -601,10 +602,7 @@ def _up_loads(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, L, OFF64: 
 def _hist_loads(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, B_b, sB_l, sB_n, offs_e, mask_e, L, zero_i, NS: tl.constexpr,
                 VEC: tl.constexpr, F32: tl.constexpr, OFF64: tl.constexpr):
     """Step t's u, raw dt (zero outside ``[0, L)``) and raw B row (of t clamped into the sequence)."""
-    m = mask_e & (t >= 0) & (t < L)
-    ti = _idx(t, OFF64)
-    u = tl.load(u_b + ti * su_l + offs_e * su_e, mask=m, other=0.0).to(tl.float32)  # [BE]
-    pre = tl.load(dt_b + ti * sdt_l + offs_e * sdt_e, mask=m, other=0.0).to(tl.float32)  # [BE]
+    u, pre = _up_loads(t, u_b, su_l, su_e, dt_b, sdt_l, sdt_e, offs_e, mask_e, L, OFF64)
     braw = _bc_load(B_b + _idx(tl.minimum(tl.maximum(t, 0), L - 1), OFF64) * sB_l, sB_n, zero_i, NS, VEC, F32)
     return u, pre, braw
 
