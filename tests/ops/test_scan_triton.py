@@ -262,8 +262,8 @@ def test_seq_backward_bf16_states(monkeypatch):
 
 
 def test_seq_backward_state_kernel_variants(monkeypatch):
-    """Two layouts of the two-launch backward's state buffer, and two loop shapes of its state kernel, give
-    bit-identical gradients, in float32 and (on CUDA, the vector path) bf16:
+    """Three variants of the two-launch backward's state kernel, each alone and all three, give the defaults'
+    gradients bit for bit, in float32 and (on CUDA, the vector path) bf16:
     - ``seq_bwd_hist_vec`` lays the states out ``[.., l, n / 8, BE, 8]`` (8 states of a channel side by side; on
       CUDA with bf16 states written and read by vector accesses) instead of ``[.., l, n, BE]``, and the buffer
       holds the same values at the moved places (fails if a state is written or read at the other layout's place);
@@ -301,7 +301,8 @@ def test_seq_backward_state_kernel_variants(monkeypatch):
                 hs = hs.view(ndir, b, 3, length, n // 8, 32, 8).transpose(-1, -2).reshape(ndir, b, 3, length, n, 32)
             bufs.append(hs.view(ndir, b, 3, length, n, 32))
         for fields, g, hs in zip(variants[1:], grads[1:], bufs[1:]):
-            assert torch.equal(hs, bufs[0]), f"{dtype}, {fields}: the stored states differ (or are not where the layout puts them)"
+            assert torch.equal(hs, bufs[0]), (
+                f"{dtype}, {fields}: the stored states differ (or are not where the layout puts them)")
             for name, a, c in zip(ins, grads[0], g):
                 assert torch.equal(a, c), f"{dtype}, {fields}: grad {name} differs"
 
