@@ -648,10 +648,10 @@ if [ "$stage" = hvec ]; then
   timeout 150 python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py \
     -k "state_kernel_variants or steps_a_trip or carries_its_windows" \
     > "$OUT/$R/pytest.log" 2>&1; grep -E "PASSED|FAILED|passed|failed" "$OUT/$R/pytest.log" | tail -n 4
-  rows="${HVEC_ROWS:-train_step:tiny:512:75:default train_step:tiny:512:75:seq_bwd_hist_vec=True
-    train_step:tiny:512:75:seq_bwd_hist_vec=True,seq_hist_unroll=2
-    train_step:tiny:512:75:seq_bwd_hist_vec=True,seq_hist_unroll=2,seq_hist_channels_per_thread=2
-    train_step:tiny:512:75:seq_bwd_hist_vec=True,seq_hist_unroll=2,seq_hist_channels_per_thread=2,conv_seq_unroll=4}"
+  rows="${HVEC_ROWS:-train_step:tiny:512:100:default train_step:tiny:512:70:seq_bwd_hist_vec=True
+    train_step:tiny:512:70:seq_bwd_hist_vec=True,seq_hist_unroll=2
+    train_step:tiny:512:70:seq_bwd_hist_vec=True,seq_hist_unroll=2,seq_hist_channels_per_thread=2
+    train_step:tiny:512:70:seq_bwd_hist_vec=True,seq_hist_unroll=2,seq_hist_channels_per_thread=2,conv_seq_unroll=4}"
   for row in $rows; do IFS=: read -r kind size tok limit set <<< "$row"; any_row "$R" "$kind" "$size" "$tok" "$limit" "$set"; done
   rm -rf "$OUT/$R"
 fi
