@@ -138,7 +138,7 @@ set -uo pipefail
 #           handed out by shuffles; untimed when written): GPU pytest of its bit-identity test, then graphed rows of
 #           tiny inference at 22016 and 512 tokens and tiny training, each with the defaults and with it (~560 s
 #           in all; CPT2_ROWS: other rows, KIND:SIZE:TOKENS:LIMIT_S:SET as in waves, e.g. base in a second call)
-# and the session of 2026-12-04/05 (no device lent; written for the next one):
+# and the last session of 2026-12-04 (no device lent; written for the next one):
 #   hvec:   the seq backward's states 8 a channel side by side (seq_bwd_hist_vec, vector stores and loads), its
 #           state kernel two steps a loop trip (seq_hist_unroll=2) and two channels a thread
 #           (seq_hist_channels_per_thread=2), and the seq conv backward four steps a loop trip (conv_seq_unroll=4),

@@ -132,7 +132,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=32)
     ap.add_argument("--num-warps", type=int, default=4)
     ap.add_argument("--unroll", type=int, default=None,
-                    help="steps a loop trip, the kernel's U (seq: default 4; seqhist: default 1, as launched)")
+                    help="steps a loop trip, the kernel's U (seq: default 4; seqhist, convseqbwd: 1, as launched)")
     ap.add_argument("--const", nargs="*", default=[], metavar="NAME=INT", help="override constexprs (PF=0 ...)")
     ap.add_argument("--sass", type=Path, default=None, help="write the SASS here")
     ap.add_argument("--maxnreg", type=int, default=0,
@@ -143,7 +143,7 @@ def main() -> None:
     if args.kernel in ("seq", "seqbwd", "convseqbwd"):
         args.num_warps = args.block_e // 32  # a thread per channel
     if args.unroll is None:
-        args.unroll = 1 if args.kernel == "seqhist" else 4
+        args.unroll = 1 if args.kernel in ("seqhist", "convseqbwd") else 4
     extra = {k: int(v) for k, v in (c.split("=") for c in args.const)}
     print(compile_report(args.kernel, args.block_e, args.chunk, args.num_warps, args.unroll, extra, args.sass,
                          args.maxnreg, args.f32_states))
