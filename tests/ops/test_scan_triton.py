@@ -307,6 +307,45 @@ def test_seq_backward_state_kernel_variants(monkeypatch):
                 assert torch.equal(a, c), f"{dtype}, {fields}: grad {name} differs"
 
 
+_VECTOR_PATH_SCRIPT = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("report", "benchmarks/triton_compile_report.py")
+report = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(report)
+hv = dict(HW=8, HV=1)
+adj = dict(PF=1, BFLY=1, YS=1)
+rows = {name: report.compile_report(kernel, 32, 32, 1, 1, consts, maxnreg=maxnreg) for name, kernel, consts, maxnreg in [
+    ("hist", "seqhist", {}, 0), ("hist_vec", "seqhist", hv, 0),
+    ("hist_vec_u2_cpt2", "seqhist", hv | dict(U=2, CPT=2), 0),
+    ("adj", "seqbwdhist", adj, 168), ("adj_vec", "seqbwdhist", adj | hv, 168)]}
+print(json.dumps(rows))
+"""
+
+
+def test_state_buffer_vector_path_compiles_for_sm90():
+    """The side-by-side states' CUDA path (``seq_bwd_hist_vec`` with bf16 states: inline PTX that packs and stores
+    8 states with one ``st.global.v4``, and loads them with one ``ld.global.nc.v4``) cannot run in the interpreter,
+    so this compiles it for sm_90a with Triton's ptxas (no GPU needed; ``benchmarks/triton_compile_report.py``, in
+    a subprocess without the interpreter) and checks the compiled loops: no spills, the state kernel's step stores
+    its 16 states with 2 instructions instead of 16 (4 a step with two channels a thread, 8 a trip of two steps),
+    and the adjoint's step loads them with 2 instead of 16."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    run = subprocess.run([sys.executable, "-c", _VECTOR_PATH_SCRIPT], capture_output=True, text=True, env=env,
+                         cwd=Path(__file__).resolve().parents[2], timeout=600, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = json.loads(run.stdout.strip().splitlines()[-1])
+    assert all(r["spill_store_bytes"] == 0 for r in rows.values()), {k: r["spill_store_bytes"] for k, r in rows.items()}
+    stores = {k: rows[k]["loop_stores"] for k in ("hist", "hist_vec", "hist_vec_u2_cpt2")}
+    assert stores == {"hist": 16, "hist_vec": 2, "hist_vec_u2_cpt2": 8}, stores
+    loads = rows["adj"]["loop_loads"] - rows["adj_vec"]["loop_loads"]
+    assert loads == 14, f"the adjoint's step: {loads} loads fewer with the states side by side, not 16 - 2"
+
+
 @pytest.mark.parametrize("ysum", [True, False])
 def test_seq_backward_dz_from_the_forwards_output(monkeypatch, ysum):
     """With ``seq_bwd_ysum`` the forward's gate kernel keeps ``(y_0 + y_1) / 2`` and the two-launch adjoint writes
