@@ -273,6 +273,7 @@ def _load_tiles(tq, la, LOAD_Z: tl.constexpr, LOAD_PREV: tl.constexpr, OFF64: tl
     """``(u, pre, z, prev)`` of step ``tq`` as ``[1, BE]`` tiles: ``_load_step`` without the rows."""
     return _load_step(tq, la, LOAD_Z, LOAD_PREV, False, OFF64, 16, 0, False, DT_R, 0, False)[0]
 
+
 @triton.jit
 def _shfl(w, src):
     """Lane ``src``'s word w in every lane of the warp (``shfl.sync.idx``; compiled CUDA only)."""
