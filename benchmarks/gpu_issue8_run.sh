@@ -145,7 +145,13 @@ set -uo pipefail
 #           all untimed when written: GPU pytest of their tests (bit-identical gradients, float32 and bf16; the
 #           conv loop's carried windows), then graphed tiny training rows with the defaults and with the four added
 #           one at a time (~530 s; HVEC_ROWS: other rows, e.g. conv_seq_unroll=8 or base in a second call)
-stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6|waves|final7|cpt2|hvec}"
+# and the session of 2026-12-05 (no device lent; written for the next one):
+#   fwdhist: the training forward stores every step's state for the backward, so no state kernel runs
+#           (seq_fwd_hist, untimed when written): GPU pytest of its test (bit-identical buffer and gradients, float32
+#           and bf16), then graphed training rows, tiny and base, with the defaults and with it (register cap 168
+#           and, tiny, the compiler's choice); ~500 s (FWDHIST_ROWS: other rows). Graphed rows do not measure
+#           memory; by arithmetic it holds 19 GB more for tiny, 77 GB for base (bf16 states, every layer's)
+stage="${1:?usage: gpu_issue8_run.sh sweep|quick|final|lowmem|fused|bwd|train|close|ncubwd|probe|graphs|train16|tune|fwd512|ahead|kept|pair|pair2|pair512|addnorm|addnorm2|addnorm3|onegroup|mixerin|convseq|final4|onecat|hist|hist2|hist3|hist4|final5|ysum|cpt|final6|waves|final7|cpt2|hvec|fwdhist}"
 OUT="${OUT:-gpu_out}"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 [ -d /tmp/gpu-site/mamba_ssm ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu-site .gpuwheels/*.whl
@@ -652,6 +658,16 @@ if [ "$stage" = hvec ]; then
     train_step:tiny:512:70:seq_bwd_hist_vec=True,seq_hist_unroll=2
     train_step:tiny:512:70:seq_bwd_hist_vec=True,seq_hist_unroll=2,seq_hist_channels_per_thread=2
     train_step:tiny:512:70:seq_bwd_hist_vec=True,seq_hist_unroll=2,seq_hist_channels_per_thread=2,conv_seq_unroll=4}"
+  for row in $rows; do IFS=: read -r kind size tok limit set <<< "$row"; any_row "$R" "$kind" "$size" "$tok" "$limit" "$set"; done
+  rm -rf "$OUT/$R"
+fi
+if [ "$stage" = fwdhist ]; then
+  R="${RTAG:-r69}"; mkdir -p "$OUT/$R"; cp "$OUT/nvidia_smi.txt" "$OUT/$R/"
+  timeout 120 python3 -m pytest -v -p no:cacheprovider tests/ops/test_scan_triton.py -k "forward_stored_states" \
+    > "$OUT/$R/pytest.log" 2>&1; grep -E "PASSED|FAILED|passed|failed" "$OUT/$R/pytest.log" | tail -n 4
+  rows="${FWDHIST_ROWS:-train_step:tiny:512:100:default train_step:tiny:512:70:seq_fwd_hist=True
+    train_step:tiny:512:70:seq_fwd_hist=True,seq_fwd_hist_maxnreg=0 train_step:base:512:100:default
+    train_step:base:512:100:seq_fwd_hist=True}"
   for row in $rows; do IFS=: read -r kind size tok limit set <<< "$row"; any_row "$R" "$kind" "$size" "$tok" "$limit" "$set"; done
   rm -rf "$OUT/$R"
 fi

@@ -66,7 +66,7 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
     consts = dict(BE=block_e, NP=16, T=chunk, BIDIR=True, HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
                   STORE_STATES=False, U=unroll, NS=16, REVERSE=True, PASS=2, COMBINE=True, GATE=True, FAST=True,
                   VEC=4, F32=False, OFF64=False, DT_R=0, VEC_X=0, G=8, NDIR=2, AHEAD=4, BOTH=False,
-                  SHFL=False, CPT=1, HW=1, HV=False)
+                  SHFL=False, CPT=1, HW=1, HV=False, STORE_HIST=False)
     consts |= extra or {}
     # unit strides, as Triton specialises them at launch for the mixer's layouts
     if kernel in ("seq", "seqbwd", "seqhist", "seqbwdhist"):
@@ -77,7 +77,7 @@ def compile_report(kernel: str, block_e: int, chunk: int, num_warps: int, unroll
     # the seq backward's dz terms are float32
     bf16 = _BF16_PTRS - {"gz_ptr"} if kernel.startswith("seqbwd") else _BF16_PTRS
     if not f32_states:  # every step's state in bf16, as ``seq_bwd_hist_bf16`` (the default) keeps it
-        bf16 = bf16 | {"hs_ptr"}
+        bf16 = bf16 | {"hs_ptr", "hs1_ptr"}
     sig = {a: ("constexpr" if a in consts else ("*bf16" if a in bf16 else "*fp32") if a.endswith("_ptr")
                else "i32") for a in names}
     src = ASTSource(fn=fn, signature=sig,

@@ -146,6 +146,17 @@ class TritonScanConfig:
     # seq_bwd_hist_vec (135 with seq_hist_unroll=2), at 128 registers instead of 70 (compile report, Triton 3.6).
     # Untimed: off until measured
     seq_hist_channels_per_thread: int = 1
+    # training with the two-launch backward: the forward's pass 2 stores the state entering every step into that
+    # backward's buffer from the registers it is in, laid out side by side (as ``seq_bwd_hist_vec``: on CUDA two
+    # vector stores a step), so the backward runs no state kernel (7.2 of the tiny step's ~45 ms of kernels, r58).
+    # The cost is memory: the buffer is held from a layer's forward to its backward, every layer's at once
+    # (ssamba-tiny at 64 x 512 tokens, bf16: 0.8 GB a layer, 19 GB in all), where the state kernel's lives for
+    # one layer's backward. Compile report (sm_90a, Triton 3.6), the forward's pass 2 at 4 steps ahead, SASS a
+    # 4-step loop trip: direction 0 739 -> 787, direction 1 (combining, gating) 835 -> 948 at
+    # ``seq_fwd_hist_maxnreg`` 168 (881 at 188 registers uncapped: 10 warps a SM instead of 12; 0 leaves the
+    # compiler's choice). Untimed on a GPU: off by default until measured
+    seq_fwd_hist: bool = False
+    seq_fwd_hist_maxnreg: int = 168
     # the forward keeps (y_0 + y_1) / 2 before the gate (one [b, l, e] tensor in the activations' dtype a layer,
     # held for the backward) so that the two-launch adjoint writes dz once, in its dtype, instead of a float32
     # term per direction that a third kernel sums, and does not recompute its outputs. Taken where the forward
@@ -208,6 +219,8 @@ class TritonScanConfig:
         assert self.seq_hist_unroll in (1, 2), f"seq_hist_unroll must be 1 or 2, got {self.seq_hist_unroll}"
         assert self.seq_hist_channels_per_thread in (1, 2), (
             f"seq_hist_channels_per_thread must be 1 or 2, got {self.seq_hist_channels_per_thread}")
+        assert self.seq_fwd_hist_maxnreg == 0 or 24 <= self.seq_fwd_hist_maxnreg <= 255, (
+            f"seq_fwd_hist_maxnreg must be 0 (the compiler's choice) or 24..255, got {self.seq_fwd_hist_maxnreg}")
         assert self.seq_bwd_hist_mb >= 0, f"seq_bwd_hist_mb must be >= 0, got {self.seq_bwd_hist_mb}"
         assert self.seq_bwd_hist_maxnreg == 0 or 24 <= self.seq_bwd_hist_maxnreg <= 255, (
             f"seq_bwd_hist_maxnreg must be 0 (the compiler's choice) or 24..255, got {self.seq_bwd_hist_maxnreg}")
@@ -356,7 +369,8 @@ def _bc_f32(B: torch.Tensor, C: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
 
 
 def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: bool, chunk: int, nchunks: int,
-                 store_states: bool, keep_ysum: bool = False) -> torch.Tensor | None:
+                 store_states: bool, keep_ysum: bool = False, hs: torch.Tensor | None = None,
+                 hist_layout: tuple[int, bool] = (1, False)) -> torch.Tensor | None:
     """The seq forward (``triton_scan_seq_kernels``): per direction, pass 1 (segment summaries, when the sequence
     is split) and pass 2 (outputs); direction 1 combines with direction 0's raw output in ``out`` and gates it.
     With segments and both directions run (``seq_pass1_both``, ``seq_pass2_both``), each pass is one launch of
@@ -367,7 +381,9 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     states ``[ndir, b, nchunks, e, n]`` (written when store_states). A direction given as None is not run now
     (the low-memory inference path runs direction 0, then direction 1, each with only its own intermediates).
     Returns, with keep_ysum and where ``gate_average_kernel`` ran, ``(y_0 + y_1) / 2`` before the gate
-    (``[b, e, l]``, laid out as out), else None."""
+    (``[b, e, l]``, laid out as out), else None. hs: the two-launch backward's state buffer (``seq_fwd_hist``;
+    ``[ndir, ...]``, ``_hist_numel``), which pass 2 fills with every step's state, laid out by hist_layout
+    ``(HW, HV)`` (``_hist_layout``)."""
     ndir = len(dirs)
     batch, e, length = next(dd for dd in dirs if dd is not None)[0].shape
     n = A32.shape[-1]
@@ -393,6 +409,9 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
     # int32 step offsets unless one batch of a tensor spans 2**31 elements
     every = [t for dd in dirs if dd is not None for t in _tensors(dd)] + [out, z]
     off64 = any(length * max(t.stride()) >= 2 ** 31 for t in every)
+    if hs is not None:
+        hs = hs.view(ndir, -1)  # a direction's part of the buffer
+        off64 = off64 or length * n * be >= 2 ** 31
 
     unroll = min(_CONFIG.seq_unroll, chunk)
     q_ahead = min(_auto_ahead(out.device), chunk) if unroll == 1 else 1  # steps the loads are issued ahead
@@ -416,21 +435,26 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
                 and (rank == 0 or vec_x == 4))
         grid = (triton.cdiv(e, be * cpt), batch, (2 if both else 1) * (nseg - 1 if pass_ == 1 else nseg))
         st = (states[d], states[e1]) if store_states else (states, states)
+        hist = hs is not None and pass_ == 2
+        assert not hist or rank == 0, "the stored states need the backward's dt (no fused dt_proj)"
+        hp = (hs[d], hs[e1]) if hist else (seg_h[d], seg_h[e1])  # placeholder pointers without them
         scan_seq_fwd_kernel[grid](
             u, *_bln(u), dt, *_bln(dt), B, *_bln(B), C, *_bln(C), At[d], Dd[d], bias32[d], z, *_bln(z),
-            out, *_bln(out), st[0], seg_h[d], seg_dt[d], xr, *_bln(xr), w_t,
+            out, *_bln(out), st[0], seg_h[d], seg_dt[d], xr, *_bln(xr), w_t, hp[0],
             length, e, n, nchunks, seg_chunks, nseg,
             u1, dt1, B1, C1, At[e1], Dd[e1], bias32[e1], out if o1 is None else o1, st[1], seg_h[e1], seg_dt[e1],
-            xr1, w_t1,
+            xr1, w_t1, hp[1],
             BE=be, T=chunk, U=unroll, NS=n, REVERSE=d == 1, PASS=pass_, COMBINE=d == 1 and not both,
             HAS_D=D32 is not None, GATE=has_z and d == ndir - 1 and not both, SOFTPLUS=softplus,
             STORE_STATES=store_states and pass_ == 2, FAST=out.is_cuda and _CONFIG.seq_fast_math,
             VEC=vec[d], F32=f32[d], OFF64=off64, DT_R=rank, VEC_X=vec_x,
-            AHEAD=q_ahead, BOTH=both, SHFL=shfl, CPT=cpt, num_warps=be // 32,
+            AHEAD=q_ahead, BOTH=both, SHFL=shfl, CPT=cpt, STORE_HIST=hist, HW=hist_layout[0], HV=hist_layout[1],
+            num_warps=be // 32,
             # two channels within 12 warps a SM: left free, ptxas gives pass 1 with the fused dt_proj 255
             # registers (the other variants 128-168, no spills); at 168 it spills none (Triton 3.6 compile
-            # report)
-            **({"maxnreg": 168} if cpt == 2 and pass_ == 1 and out.is_cuda else {}))
+            # report). Storing every state: seq_fwd_hist_maxnreg
+            **({"maxnreg": 168} if cpt == 2 and pass_ == 1 and out.is_cuda
+               else _maxnreg(_CONFIG.seq_fwd_hist_maxnreg) if hist and out.is_cuda else {}))
 
     run = [d for d in range(ndir) if dirs[d] is not None]
     # a pass of both directions in one launch where their layouts agree (the mixer's stacked tensors do)
@@ -457,12 +481,14 @@ def _seq_forward(dirs, A32, D32, bias32, z, has_z: bool, out, states, softplus: 
 
 
 def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, states, gu, gdt, gBC, gA, gD, gbias,
-                  softplus: bool, chunk: int, nchunks: int, ysum: torch.Tensor | None = None) -> torch.Tensor | None:
+                  softplus: bool, chunk: int, nchunks: int, ysum: torch.Tensor | None = None,
+                  hs: torch.Tensor | None = None, hist_layout: tuple[int, bool] | None = None) -> torch.Tensor | None:
     """The seq backward (``triton_scan_seq_bwd_kernels``), both directions in each launch: the state recompute and
     the adjoint as two launches (``seq_bwd_hist``, where the states' buffer fits), else one. Fills gu, gdt
     ``[ndir, b, e, l]``, gBC ``[2, ndir, b, l, n]`` (zeroed), gA, gD, gbias (zeroed); returns dz ``[b, e, l]``
     (or None). ysum: the forward's ``(y_0 + y_1) / 2`` ``[b, e, l]`` (``seq_bwd_ysum``), which lets the two-launch
-    adjoint write dz directly; None to recompute the outputs instead."""
+    adjoint write dz directly; None to recompute the outputs instead. hs: every step's state, stored by the
+    forward (``seq_fwd_hist``) in hist_layout: then no state kernel runs, and states is not read."""
     (u0, dt0, B0, C0), (u1, dt1, B1, C1) = dirs
     batch, e, length = u0.shape
     n = A32.shape[-1]
@@ -471,7 +497,7 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
     n_e = triton.cdiv(e, be)
     dev = u0.device
     At = A32.transpose(1, 2).contiguous()  # [ndir, n, e]
-    two = _two_launches(ndir, batch, e, length, n, u0.dtype)
+    two = hs is not None or _two_launches(ndir, batch, e, length, n, u0.dtype)
     ys = two and ysum is not None and z is not None and ndir == 2
     if ys:  # direction 0's adjoint writes the whole dz: one tensor in z's dtype
         gz_parts = _token_major((batch, e, length), dtype=z.dtype, device=dev).unsqueeze(0)  # [1, b, e, l]
@@ -487,17 +513,20 @@ def _seq_backward(dirs, ndir: int, A32, D32, has_D: bool, bias32, z, gout, state
     fast, f32 = u0.is_cuda and _CONFIG.seq_fast_math, B0.dtype == torch.float32
     bfly = u0.is_cuda and _CONFIG.seq_bwd_butterfly
     if two:
-        hs = torch.empty(_hist_numel(ndir, batch, e, length, n), dtype=_hist_dtype(u0.dtype), device=dev)
-        # hs [ndir, b, n_e, l, n / hw, be, hw]: each step's h_{t-1}; hv: by vector accesses (bf16, 8 a thread)
-        hv = u0.is_cuda and n == 16 and hs.dtype == torch.bfloat16 and _CONFIG.seq_bwd_hist_vec
-        hw = 8 if _CONFIG.seq_bwd_hist_vec and (hv or not u0.is_cuda) and n % 8 == 0 else 1
         off64 = off64 or length * n * be >= 2 ** 31
-        cpt = _CONFIG.seq_hist_channels_per_thread
-        scan_seq_hist_kernel[(triton.cdiv(n_e, cpt), batch, ndir * nchunks)](
-            u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,
-            batch, length, e, n, nchunks, chunk,
-            BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, HW=hw, HV=hv,
-            U=_CONFIG.seq_hist_unroll if chunk % _CONFIG.seq_hist_unroll == 0 else 1, CPT=cpt, num_warps=be // 32)
+        if hs is None:
+            # hs [ndir, b, n_e, l, n / hw, be, hw]: each step's h_{t-1}; hv: by vector accesses (bf16, 8 a thread)
+            hs = torch.empty(_hist_numel(ndir, batch, e, length, n), dtype=_hist_dtype(u0.dtype), device=dev)
+            hw, hv = _hist_layout(hs, n, _CONFIG.seq_bwd_hist_vec)
+            cpt = _CONFIG.seq_hist_channels_per_thread
+            scan_seq_hist_kernel[(triton.cdiv(n_e, cpt), batch, ndir * nchunks)](
+                u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), At, bias32, states, hs,
+                batch, length, e, n, nchunks, chunk,
+                BE=be, T=chunk, NS=n, SOFTPLUS=softplus, FAST=fast, VEC=vec, F32=f32, OFF64=off64, HW=hw, HV=hv,
+                U=_CONFIG.seq_hist_unroll if chunk % _CONFIG.seq_hist_unroll == 0 else 1, CPT=cpt,
+                num_warps=be // 32)
+        else:  # stored by the forward
+            hw, hv = hist_layout
         scan_seq_bwd_hist_kernel[(n_e, batch, ndir)](
             u0, u1, *_bln(u0), dt0, dt1, *_bln(dt0), B0, B1, *_bln(B0), C0, C1, *_bln(C0),
             At, D32, bias32, zz, *_bln(zz), gout, *_bln(gout), yy, *_bln(yy), hs,
@@ -533,6 +562,14 @@ def _hist_numel(ndir: int, batch: int, e: int, length: int, n: int) -> int:
 
 def _hist_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.bfloat16 if _CONFIG.seq_bwd_hist_bf16 and dtype == torch.bfloat16 else torch.float32
+
+
+def _hist_layout(hs: torch.Tensor, n: int, side_by_side: bool) -> tuple[int, bool]:
+    """``(HW, HV)`` of that buffer: HW 8 puts 8 states of a channel side by side (side_by_side), HV stores and
+    loads them by vector accesses (compiled CUDA, bf16 states, n = 16)."""
+    hv = hs.is_cuda and n == 16 and hs.dtype == torch.bfloat16 and side_by_side
+    hw = 8 if side_by_side and (hv or not hs.is_cuda) and n % 8 == 0 else 1
+    return hw, hv
 
 
 def _two_launches(ndir: int, batch: int, e: int, length: int, n: int, dtype: torch.dtype) -> bool:
@@ -578,15 +615,25 @@ class _ScanFn(torch.autograd.Function):
         dev = u0.device
         A32, D32, bias32 = _f32(A, (ndir, e, n), dev), _f32(D, (ndir, e), dev), _f32(delta_bias, (ndir, e), dev)
         out = _token_major((batch, e, length), dtype=u0.dtype, device=dev)  # [b, e, l]
-        states = torch.empty((ndir, batch, nchunks, e, n) if train else (1,), dtype=torch.float32, device=dev)
+        seq = _CONFIG.forward == _CONFIG.backward == "seq" and n <= 16
+        two = train and seq and _two_launches(ndir, batch, e, length, n, u0.dtype)
+        # seq_fwd_hist: every step's state, stored by the forward for the backward, instead of a state per chunk
+        fwd_hist = two and _CONFIG.seq_fwd_hist
+        hs, hist_layout = None, None
+        if fwd_hist:
+            hs = torch.empty(_hist_numel(ndir, batch, e, length, n), dtype=_hist_dtype(u0.dtype), device=dev)
+            # side by side: 2 vector stores a step in the forward; 16 scalar ones cost it 35% more instructions and
+            # spill at 168 registers (compile report, Triton 3.6)
+            hist_layout = _hist_layout(hs, n, side_by_side=True)
+        states = torch.empty((ndir, batch, nchunks, e, n) if train and not fwd_hist else (1,), dtype=torch.float32,
+                             device=dev)
         zz = out if z is None else z  # placeholder pointer when there is no gate
         ysum = None
         if _CONFIG.forward == "seq" and n <= 16:
-            keep = (train and _CONFIG.seq_bwd_ysum and _CONFIG.backward == "seq" and ndir == 2
-                    and _two_launches(ndir, batch, e, length, n, u0.dtype))
+            keep = two and _CONFIG.seq_bwd_ysum and ndir == 2
             ysum = _seq_forward(((u0, dt0, B0, C0), (u1, dt1, B1, C1))[:ndir], A32, D32 if D is not None else None,
-                                bias32, zz, z is not None, out, states, bool(delta_softplus), chunk, nchunks, train,
-                                keep_ysum=keep)
+                                bias32, zz, z is not None, out, states, bool(delta_softplus), chunk, nchunks,
+                                train and not fwd_hist, keep_ysum=keep, hs=hs, hist_layout=hist_layout or (1, False))
         else:
             grid = (triton.cdiv(e, cfg.block_e), batch)
             scan_fwd_kernel[grid](
@@ -596,15 +643,16 @@ class _ScanFn(torch.autograd.Function):
                 HAS_Z=z is not None, HAS_BIAS=delta_bias is not None, SOFTPLUS=bool(delta_softplus),
                 STORE_STATES=train, num_warps=cfg.num_warps)
         if train:
-            ctx.save_for_backward(u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states, ysum)
+            ctx.save_for_backward(u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states, ysum, hs)
             ctx.meta = (stacked, ndir, delta_softplus, D is not None, delta_bias is not None, A.dtype,
-                        None if D is None else D.dtype, None if delta_bias is None else delta_bias.dtype, chunk)
+                        None if D is None else D.dtype, None if delta_bias is None else delta_bias.dtype, chunk,
+                        hist_layout)
         return out
 
     @staticmethod
     def backward(ctx, gout):
-        u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states, ysum = ctx.saved_tensors
-        stacked, ndir, delta_softplus, has_D, has_bias, A_dtype, D_dtype, bias_dtype, chunk = ctx.meta
+        u0, dt0, B0, C0, u1, dt1, B1, C1, A32, D32, z, bias32, states, ysum, hs = ctx.saved_tensors
+        stacked, ndir, delta_softplus, has_D, has_bias, A_dtype, D_dtype, bias_dtype, chunk, hist_layout = ctx.meta
         batch, e, length = u0.shape
         n = A32.shape[-1]
         nchunks = triton.cdiv(length, chunk)  # the forward stored one state per chunk of this size
@@ -618,9 +666,9 @@ class _ScanFn(torch.autograd.Function):
         if u1 is None:
             u1, dt1, B1, C1 = u0, dt0, B0, C0
         dirs = (u0, dt0, B0, C0), (u1, dt1, B1, C1)
-        if _CONFIG.backward == "seq" and n <= 16:
+        if hs is not None or (_CONFIG.backward == "seq" and n <= 16):  # with hs, the backward the forward planned
             gz = _seq_backward(dirs, ndir, A32, D32, has_D, bias32, z, gout, states, gu, gdt, gBC, gA, gD, gbias,
-                               bool(delta_softplus), chunk, nchunks, ysum)
+                               bool(delta_softplus), chunk, nchunks, ysum, hs=hs, hist_layout=hist_layout)
         else:
             gz = None if z is None else _token_major((batch, e, length), dtype=z.dtype, device=dev)  # [b, e, l]
             zz = gout if z is None else z

@@ -43,9 +43,11 @@ from .triton_scan_seq_kernels import (
     _a16,
     _bc_load,
     _bc_unpack,
+    _h_off,
     _idx,
     _ld_v4,
     _load_state,
+    _put_h16,
     _softplus_base2,
     _step16,
 )
@@ -437,45 +439,6 @@ def scan_seq_bwd_kernel(
 # one read of NDIR x b x L x NS x E values (1.6 GB a layer in float32 at 64 x 512 tokens, e = 384; 0.8 GB in
 # bf16). Then ``scan_seq_bwd_hist_kernel`` walks the adjoint with no recompute, loading each step's h_{t-1} one
 # step ahead.
-
-
-@triton.jit
-def _h_off(k: tl.constexpr, BE: tl.constexpr, HW: tl.constexpr):
-    """Where state k of a thread's channel sits in a step's ``[16 / HW, BE, HW]`` block, from the channel's first
-    value (``c HW``): HW = 1 is ``[16, BE]`` (state k of the program's channels side by side); HW = 8 puts 8 states
-    of a channel side by side (16 bytes in bf16: one vector access)."""
-    return (k // HW) * (BE * HW) + k % HW
-
-
-@triton.jit
-def _put_h(p, k: tl.constexpr, h, BE: tl.constexpr, HW: tl.constexpr, m, NS: tl.constexpr):
-    if k < NS:
-        tl.store(p + _h_off(k, BE, HW), h.to(p.dtype.element_ty), mask=m)
-
-
-@triton.jit
-def _st_bf16x8(p, h0, h1, h2, h3, h4, h5, h6, h7, m):
-    """Eight float32 values to 16 bytes at p (16-byte aligned) as bf16, one vector store where m: the scalar
-    ``tl.store``s of ``_put_h`` are 8 stores and 8 conversions, these 4 packing conversions and 1 store."""
-    return tl.inline_asm_elementwise(
-        "{ .reg .pred p; .reg .b32 w0, w1, w2, w3; setp.ne.b32 p, $10, 0;"
-        " cvt.rn.bf16x2.f32 w0, $2, $1; cvt.rn.bf16x2.f32 w1, $4, $3;"
-        " cvt.rn.bf16x2.f32 w2, $6, $5; cvt.rn.bf16x2.f32 w3, $8, $7;"
-        " @p st.global.v4.b32 [$9], {w0, w1, w2, w3}; mov.b32 $0, 0; }",
-        "=r,f,f,f,f,f,f,f,f,l,r", [h0, h1, h2, h3, h4, h5, h6, h7, p.to(tl.int64), m.to(tl.int32)],
-        dtype=tl.int32, is_pure=False, pack=1)
-
-
-@triton.jit
-def _put_h16(p, h, BE: tl.constexpr, HW: tl.constexpr, m, NS: tl.constexpr, HV: tl.constexpr):
-    """A step's 16 states (a tuple) into ``hs`` at p (this thread's channel's first value). HV: by two vector
-    stores (compiled CUDA, bf16 states, HW 8, NS 16)."""
-    if HV:
-        _st_bf16x8(p, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], m)
-        _st_bf16x8(p + BE * 8, h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15], m)
-    else:
-        for k in tl.static_range(16):
-            _put_h(p, k, h[k], BE, HW, m, NS)
 
 
 @triton.jit

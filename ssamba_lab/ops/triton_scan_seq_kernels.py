@@ -331,6 +331,45 @@ def _rows_row(blk, s0: tl.constexpr, zero_i):
 
 
 @triton.jit
+def _h_off(k: tl.constexpr, BE: tl.constexpr, HW: tl.constexpr):
+    """Where state k of a thread's channel sits in a step's ``[16 / HW, BE, HW]`` block, from the channel's first
+    value (``c HW``): HW = 1 is ``[16, BE]`` (state k of the program's channels side by side); HW = 8 puts 8 states
+    of a channel side by side (16 bytes in bf16: one vector access)."""
+    return (k // HW) * (BE * HW) + k % HW
+
+
+@triton.jit
+def _put_h(p, k: tl.constexpr, h, BE: tl.constexpr, HW: tl.constexpr, m, NS: tl.constexpr):
+    if k < NS:
+        tl.store(p + _h_off(k, BE, HW), h.to(p.dtype.element_ty), mask=m)
+
+
+@triton.jit
+def _st_bf16x8(p, h0, h1, h2, h3, h4, h5, h6, h7, m):
+    """Eight float32 values to 16 bytes at p (16-byte aligned) as bf16, one vector store where m: the scalar
+    ``tl.store``s of ``_put_h`` are 8 stores and 8 conversions, these 4 packing conversions and 1 store."""
+    return tl.inline_asm_elementwise(
+        "{ .reg .pred p; .reg .b32 w0, w1, w2, w3; setp.ne.b32 p, $10, 0;"
+        " cvt.rn.bf16x2.f32 w0, $2, $1; cvt.rn.bf16x2.f32 w1, $4, $3;"
+        " cvt.rn.bf16x2.f32 w2, $6, $5; cvt.rn.bf16x2.f32 w3, $8, $7;"
+        " @p st.global.v4.b32 [$9], {w0, w1, w2, w3}; mov.b32 $0, 0; }",
+        "=r,f,f,f,f,f,f,f,f,l,r", [h0, h1, h2, h3, h4, h5, h6, h7, p.to(tl.int64), m.to(tl.int32)],
+        dtype=tl.int32, is_pure=False, pack=1)
+
+
+@triton.jit
+def _put_h16(p, h, BE: tl.constexpr, HW: tl.constexpr, m, NS: tl.constexpr, HV: tl.constexpr):
+    """A step's 16 states (a tuple) into ``hs`` at p (this thread's channel's first value). HV: by two vector
+    stores (compiled CUDA, bf16 states, HW 8, NS 16)."""
+    if HV:
+        _st_bf16x8(p, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], m)
+        _st_bf16x8(p + BE * 8, h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15], m)
+    else:
+        for k in tl.static_range(16):
+            _put_h(p, k, h[k], BE, HW, m, NS)
+
+
+@triton.jit
 def _a16(At_ptr, E, offs_e, mask_e, NS: tl.constexpr):
     """A^T's 16 rows at these channels, times log2(e): 16 ``[BE]`` vectors (zero past NS)."""
     return (_a2(At_ptr, 0, E, offs_e, mask_e, NS), _a2(At_ptr, 1, E, offs_e, mask_e, NS),
@@ -403,15 +442,17 @@ def _step16(h, a, dt, dtu, brow, crow, y, NS: tl.constexpr):
 def _seq_dir(
         u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l, sC_n,
         At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr, seg_dt_ptr,
-        xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, seg_off,
+        xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, hs_ptr, L, E, N, nchunks, seg_chunks, nseg, seg_off,
         BE: tl.constexpr, T: tl.constexpr, U: tl.constexpr, NS: tl.constexpr, REVERSE: tl.constexpr, PASS: tl.constexpr,
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
-        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, SHFL: tl.constexpr = False, CPT: tl.constexpr = 1):
+        VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, SHFL: tl.constexpr = False, CPT: tl.constexpr = 1,
+        STORE_HIST: tl.constexpr = False, HW: tl.constexpr = 1, HV: tl.constexpr = False):
     """One direction of the scan (``scan_seq_fwd_kernel`` documents the arguments); this program's segment is
     ``program_id(2) + seg_off`` (+ 1 in pass 1 of direction 1). With ``CPT`` 2 each thread also scans the
     channel ``BE`` on (the second set: ``*_2`` below), with the same B, C rows."""
+    tl.static_assert(not STORE_HIST or DT_R == 0, "the stored states are the backward's: its dt, not a fused one")
     tl.static_assert(CPT == 1 or (CPT == 2 and U == 1), "two channels a thread need one step a loop trip")
     tl.static_assert(DT_R == 0 or (U == 1 and DT_R <= 16), "the fused dt_proj needs U == 1 and rank <= 16")
     tl.static_assert((AHEAD == 1 or AHEAD == 2 or AHEAD == 4) and T % AHEAD == 0 and (U == 1 or AHEAD == 1),
@@ -470,6 +511,11 @@ def _seq_dir(
     t_hi = (c_lo + n_mine) * T  # one past the segment's last step
     t0 = t_hi - U if REVERSE else c_lo * T  # first step of the first group, in scan order
     xr_b = xr_ptr + b * sxr_b
+    # STORE_HIST: the state entering every step, in the backward's buffer (scan_seq_hist_kernel's layout): a
+    # block of BE channels owns [L, NS, BE] (HW 8: [L, NS / 8, BE, 8]); the second set (CPT 2) the next block
+    n_blk = tl.cdiv(E, BE)
+    hs_b = hs_ptr + (b * n_blk + pid_e * CPT) * L * NS * BE + tl.arange(0, BE) * HW  # [BE]
+    has_2 = pid_e * CPT + 1 < n_blk  # with CPT 2, the second block exists
     w_dt = _w16(Wt_ptr, E, offs_e, mask_e, DT_R) if DT_R > 0 else zero
     SD: tl.constexpr = -1 if REVERSE else 1  # the next step, in scan order
     LZ: tl.constexpr = PASS == 2 and GATE
@@ -592,6 +638,11 @@ def _seq_dir(
                     tn = _idx(tl.minimum(tl.maximum(tg + r + SD, 0), L - 1), OFF64)
                     nb = _bc_load(B_b + tn * sB_l, sB_n, zero_i, NS, VEC, F32)
                     nc = _bc_load(C_b + tn * sC_l, sC_n, zero_i, NS, VEC, F32) if PASS == 2 else zero_i
+                if STORE_HIST:  # this step's h_{t-1}, stored from the registers it is in (no state kernel)
+                    ph = hs_b + _idx(tl.minimum(tg + r, L - 1), OFF64) * (NS * BE)  # [BE]
+                    _put_h16(ph, h, BE, HW, tg + r < L, NS, HV)
+                    if CPT == 2:
+                        _put_h16(ph + L * NS * BE, h_2, BE, HW, (tg + r < L) & has_2, NS, HV)
                 h, y = _step16(h, a, dt, dtu, brow, crow, zero, NS)
                 y_t = tl.where(rows[:, None] == r, y[None, :], y_t)  # [U, BE], a select within the thread
             if PASS == 1:
@@ -644,15 +695,16 @@ def _seq_dir(
 def scan_seq_fwd_kernel(
         u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l, sC_n,
         At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr, seg_dt_ptr,
-        xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg,
+        xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, hs_ptr, L, E, N, nchunks, seg_chunks, nseg,
         u1_ptr, dt1_ptr, B1_ptr, C1_ptr, At1_ptr, D1_ptr, bias1_ptr, o1_ptr, st1_ptr, seg_h1_ptr, seg_dt1_ptr, xr1_ptr,
-        Wt1_ptr,
+        Wt1_ptr, hs1_ptr,
         BE: tl.constexpr, T: tl.constexpr, U: tl.constexpr, NS: tl.constexpr, REVERSE: tl.constexpr, PASS: tl.constexpr,
         COMBINE: tl.constexpr, HAS_D: tl.constexpr, GATE: tl.constexpr, SOFTPLUS: tl.constexpr,
         STORE_STATES: tl.constexpr, FAST: tl.constexpr = False,
         VEC: tl.constexpr = 0, F32: tl.constexpr = False, OFF64: tl.constexpr = True, DT_R: tl.constexpr = 0,
         VEC_X: tl.constexpr = 0, AHEAD: tl.constexpr = 1, BOTH: tl.constexpr = False,
-        SHFL: tl.constexpr = False, CPT: tl.constexpr = 1):
+        SHFL: tl.constexpr = False, CPT: tl.constexpr = 1, STORE_HIST: tl.constexpr = False, HW: tl.constexpr = 1,
+        HV: tl.constexpr = False):
     """One direction of the scan, or with ``BOTH`` one pass of both. Grid ``(cdiv(E, BE), batch, nseg)``
     (``nseg - 1`` in pass 1; twice that with ``BOTH``); a thread per channel.
 
@@ -675,6 +727,10 @@ def scan_seq_fwd_kernel(
     channel c and c + BE, which share the step's B, C (and dt_in) rows: their loads and unpacking are paid
     once for two channels.
 
+    ``STORE_HIST`` (pass 2, training): the state entering every step into hs (``hs1`` for direction 1) in the
+    two-launch backward's layout (``scan_seq_hist_kernel``; ``HW``, ``HV`` as there), so that the backward needs
+    no state kernel.
+
     ``BOTH``: the upper half of the grid's third axis runs direction 1 (right-to-left) from the ``*1_ptr`` tensors,
     whose strides are those of direction 0's: one launch instead of two, and twice the warps to hide latency. In
     pass 2 neither half combines nor gates (the halves run concurrently): direction 0 writes its raw ``y`` into
@@ -686,21 +742,21 @@ def scan_seq_fwd_kernel(
         if tl.program_id(2) < half:
             _seq_dir(u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l,
                      sC_n, At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr,
-                     seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
+                     seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, hs_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
                      BE, T, U, NS, False, PASS, False, HAS_D, False, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
-                     DT_R, VEC_X, AHEAD, SHFL, CPT)
+                     DT_R, VEC_X, AHEAD, SHFL, CPT, STORE_HIST, HW, HV)
         else:
             _seq_dir(u1_ptr, su_b, su_l, su_e, dt1_ptr, sdt_b, sdt_l, sdt_e, B1_ptr, sB_b, sB_l, sB_n, C1_ptr, sC_b,
                      sC_l, sC_n, At1_ptr, D1_ptr, bias1_ptr, z_ptr, sz_b, sz_l, sz_e, o1_ptr, so_b, so_l, so_e,
-                     st1_ptr, seg_h1_ptr, seg_dt1_ptr, xr1_ptr, sxr_b, sxr_l, sxr_k, Wt1_ptr, L, E, N, nchunks,
+                     st1_ptr, seg_h1_ptr, seg_dt1_ptr, xr1_ptr, sxr_b, sxr_l, sxr_k, Wt1_ptr, hs1_ptr, L, E, N, nchunks,
                      seg_chunks, nseg, -half, BE, T, U, NS, True, PASS, False, HAS_D, False, SOFTPLUS, STORE_STATES,
-                     FAST, VEC, F32, OFF64, DT_R, VEC_X, AHEAD, SHFL, CPT)
+                     FAST, VEC, F32, OFF64, DT_R, VEC_X, AHEAD, SHFL, CPT, STORE_HIST, HW, HV)
     else:
         _seq_dir(u_ptr, su_b, su_l, su_e, dt_ptr, sdt_b, sdt_l, sdt_e, B_ptr, sB_b, sB_l, sB_n, C_ptr, sC_b, sC_l,
                  sC_n, At_ptr, D_ptr, bias_ptr, z_ptr, sz_b, sz_l, sz_e, o_ptr, so_b, so_l, so_e, st_ptr, seg_h_ptr,
-                 seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
+                 seg_dt_ptr, xr_ptr, sxr_b, sxr_l, sxr_k, Wt_ptr, hs_ptr, L, E, N, nchunks, seg_chunks, nseg, 0,
                  BE, T, U, NS, REVERSE, PASS, COMBINE, HAS_D, GATE, SOFTPLUS, STORE_STATES, FAST, VEC, F32, OFF64,
-                 DT_R, VEC_X, AHEAD, SHFL, CPT)
+                 DT_R, VEC_X, AHEAD, SHFL, CPT, STORE_HIST, HW, HV)
 
 
 @triton.jit

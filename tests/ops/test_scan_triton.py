@@ -307,6 +307,49 @@ def test_seq_backward_state_kernel_variants(monkeypatch):
                 assert torch.equal(a, c), f"{dtype}, {fields}: grad {name} differs"
 
 
+def test_forward_stored_states_change_nothing(monkeypatch):
+    """``seq_fwd_hist``: the training forward stores every step's state into the two-launch backward's buffer
+    (side by side, as ``seq_bwd_hist_vec``), so that no state kernel runs. The buffer must hold what the state
+    kernel writes, value by value, and the gradients must be the state kernel's bit for bit: with sequence
+    segments (pass 2 folds the earlier segments' summaries), a ragged length (the last chunk part padding) and 2
+    blocks of channels (the last 3/4 masked). Fails if the forward stores the state after the step instead of
+    before it, or at the other direction's place."""
+    hist_runs, fwd_hist = [], []
+
+    def record_fwd(grid, a, k):  # the whole buffer, of which a[35] is a direction's part
+        if k["STORE_HIST"]:
+            assert (k["HW"], k["HV"]) == (8, DEVICE == "cuda" and a[35].dtype == torch.bfloat16), (k["HW"], k["HV"])
+            fwd_hist.append(a[35]._base)
+    _spy_launches(monkeypatch, "scan_seq_hist_kernel", lambda grid, a, k: hist_runs.append(a[18]))
+    _spy_launches(monkeypatch, "scan_seq_fwd_kernel", record_fwd)
+    ndir, b, e, n, length = 2, 1, 40, 16, 19  # 5 chunks of 4 in 3 segments, the last chunk 3/4 in the sequence
+    dtypes = (torch.float32, torch.bfloat16) if DEVICE == "cuda" else (torch.float32,)
+    for dtype in dtypes:
+        grads, bufs = [], []
+        for fields in (dict(seq_bwd_hist_vec=True), dict(seq_fwd_hist=True)):
+            hist_runs.clear()
+            fwd_hist.clear()
+            gen = torch.Generator().manual_seed(31)
+            ins = _inputs(ndir, b, e, n, length, dtype, gen=gen)
+            prev = st.set_launch_config(st.TritonScanConfig(chunk=4, seq_block_e=32, segments=3, seq_bwd_hist=True,
+                                                            **fields))
+            try:
+                out = st.bidirectional_selective_scan_triton(**ins, delta_softplus=True)
+                grads.append(torch.autograd.grad(out, list(ins.values()),
+                                                 torch.randn(out.shape, generator=gen).to(DEVICE, out.dtype)))
+            finally:
+                st.set_launch_config(prev)
+            if fields.get("seq_fwd_hist"):  # pass 2 of both directions in one launch (3 segments)
+                assert hist_runs == [] and len(fwd_hist) == 1, (len(hist_runs), len(fwd_hist))
+                bufs.append(fwd_hist[0])
+            else:
+                assert len(hist_runs) == 1 and fwd_hist == [], (len(hist_runs), len(fwd_hist))
+                bufs.append(hist_runs[0])
+        assert torch.equal(bufs[0], bufs[1]), f"{dtype}: the forward stored other states than the state kernel"
+        for name, a, c in zip(ins, *grads):
+            assert torch.equal(a, c), f"{dtype}: grad {name} differs"
+
+
 _VECTOR_PATH_SCRIPT = """
 import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("report", "benchmarks/triton_compile_report.py")
