@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..config_checks import check_field_types, check_positive
 from ..features import AUDIOSET_STATS, FbankStats, LogMel, kaldi_fbank, normalize, per_clip_normalize
 
 FRAME_SHIFT_MS = 10.0
@@ -28,6 +29,8 @@ class Frontend:
     bins: int = 128
 
     def __post_init__(self) -> None:
+        check_field_types(self)
+        check_positive(self, "bins")
         assert self.kind in ("fbank", "logmel"), f"frontend must be 'fbank' or 'logmel', got {self.kind!r}"
         self._logmel = LogMel(n_mels=self.bins) if self.kind == "logmel" else None
 

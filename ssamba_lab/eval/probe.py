@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config_checks import check_device, check_field_types, check_non_negative, check_positive
 from .metrics import accuracy, mean_average_precision
 
 
@@ -22,6 +23,13 @@ class ProbeConfig:
     patience: int = 20  # epochs without a better validation score before stopping
     standardize: bool = False  # z-score the embeddings with train-split statistics
     device: str = "cpu"
+
+    def __post_init__(self):
+        check_field_types(self)
+        check_positive(self, "hidden", "lr", "batch_size", "max_epochs")
+        check_non_negative(self, "patience")
+        assert 0.0 <= self.dropout < 1.0, f"ProbeConfig.dropout is a probability in [0, 1), got {self.dropout!r}"
+        check_device(self, auto=False)  # train_probe hands it to torch.device as it is
 
 
 class MLPProbe(nn.Module):

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from einops import rearrange, repeat
 
+from ..config_checks import check_field_types, check_non_negative
 from ..features import SAMPLE_RATE
 from ..masking import MASKING_STRATEGIES
 from ..models import MaskedPretrainer
@@ -33,6 +34,8 @@ class MaskChoice:
     def __post_init__(self):
         if self.num_masked is None and self.ratio is None:
             object.__setattr__(self, "ratio", 0.5)
+        check_field_types(self)
+        check_non_negative(self, "num_masked")
         assert self.strategy in MASKING_STRATEGIES, f"strategy {self.strategy!r} not in {MASKING_STRATEGIES}"
         assert (self.num_masked is None) != (self.ratio is None), (
             f"give exactly one of num_masked / ratio, got num_masked={self.num_masked}, ratio={self.ratio}")

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 import torchaudio.compliance.kaldi as kaldi
 
+from ..config_checks import check_field_types
 from .audio import SAMPLE_RATE
 
 NUM_MEL_BINS = 128
@@ -19,6 +20,9 @@ class FbankStats:
 
     mean: float
     std: float
+
+    def __post_init__(self):
+        check_field_types(self)
 
 
 # Published constants (SSAST / SSAMBA recipes); see SSAMBA_FACTS section 1.

@@ -5,6 +5,8 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Literal
 
+from ..config_checks import check_field_types, check_non_negative, check_positive
+
 
 @dataclass(frozen=True)
 class EncoderConfig:
@@ -21,7 +23,7 @@ class EncoderConfig:
     d_state: int = 16
     d_conv: int = 4
     expand: int = 2
-    dt_rank: int | None = None  # None -> ceil(embed_dim / 16)
+    dt_rank: int | None = None  # None -> ceil(embed_dim / 16); 0 is refused (MambaMixer would read it as None)
     residual_in_fp32: bool = False
     # --- transformer ---
     num_heads: int = 3
@@ -46,6 +48,11 @@ class EncoderConfig:
     official_compat: bool = False
 
     def __post_init__(self):
+        check_field_types(self)
+        check_positive(self, "embed_dim", "depth", "d_state", "d_conv", "expand", "dt_rank", "num_heads", "mlp_ratio",
+                       "input_fdim", "input_tdim", "patch_f", "patch_t", "fstride", "tstride", "norm_eps")
+        check_non_negative(self, "num_prefix_tokens")
+        assert 0.0 <= self.drop_path < 1.0, f"EncoderConfig.drop_path is a probability in [0, 1), got {self.drop_path!r}"
         assert self.arch in ("mamba", "transformer"), f"arch must be 'mamba' or 'transformer', got {self.arch!r}"
         assert self.token_order in ("freq_major", "time_major"), f"bad token_order {self.token_order!r}"
         assert self.pos_embed in ("learned", "sincos"), f"bad pos_embed {self.pos_embed!r}"

@@ -13,6 +13,7 @@ from einops import rearrange
 from torch import nn
 
 from .. import losses, masking
+from ..config_checks import check_field_types, check_non_negative, check_positive
 from .encoder import AudioEncoder
 from .heads import prediction_head, reconstruction_head
 
@@ -33,6 +34,9 @@ class ObjectiveConfig:
     norm_target: bool = False
 
     def __post_init__(self):
+        check_field_types(self)
+        check_positive(self, "num_masked")
+        check_non_negative(self, "lambda_g")
         assert self.objective in ("joint", "reconstruction"), f"objective must be 'joint' or 'reconstruction', got {self.objective!r}"
         assert self.mask_strategy in masking.MASKING_STRATEGIES, (
             f"mask_strategy {self.mask_strategy!r} not in {masking.MASKING_STRATEGIES}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from ..config_checks import check_device, check_field_types, check_positive
+
 DTYPES = ("fp32", "bf16")
 KINDS = ("inference", "train_step")
 
@@ -25,6 +27,7 @@ class ProfilePoint:
     scan_backend: str | None = None  # Mamba models only; None = ops' automatic choice
 
     def __post_init__(self):
+        check_field_types(self)
         assert self.tokens >= 1, f"tokens must be positive, got {self.tokens}"
         assert self.batch_size >= 1, f"batch_size must be positive, got {self.batch_size}"
         assert self.dtype in DTYPES, f"dtype must be one of {DTYPES}, got {self.dtype!r}"
@@ -66,7 +69,10 @@ class MeasureConfig:
     cuda_graph: bool = False
 
     def __post_init__(self):
+        check_field_types(self)
+        check_device(self)
         assert self.warmup >= 1, "at least one warm-up run (it also triggers lazy kernel loading)"
         assert 1 <= self.min_repeats <= self.repeats, (
             f"need 1 <= min_repeats ({self.min_repeats}) <= repeats ({self.repeats})")
         assert self.budget_s > 0, "budget_s must be positive"
+        check_positive(self, "memory_sample_s")

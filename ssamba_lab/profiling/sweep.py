@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from ..config_checks import check_field_types, check_positive
 from ..models import get_config
 from .config import MeasureConfig, ProfilePoint
 from .environment import environment, resolve_device, total_memory_bytes
@@ -47,6 +48,8 @@ class SweepConfig:
     scan_backend: str | None = None
 
     def __post_init__(self):
+        check_field_types(self)
+        check_positive(self, "batch_size", "train_batch_size", "train_tokens")
         bad = set(self.families) - set(FAMILIES)
         assert not bad, f"unknown families {sorted(bad)}; valid: {FAMILIES}"
         assert not (set(self.extra_sizes) and not self.extra_lengths), "extra_sizes need extra_lengths"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ssamba_lab.config_checks import check_field_types, check_non_negative, check_positive
 from ssamba_lab.features import FbankStats
 
 Metric = Literal["mAP", "accuracy", "per_second_mAP", "masked_patch_accuracy"]
@@ -96,7 +97,13 @@ class TaskRecipe:
     notes: str = ""
 
     def __post_init__(self) -> None:
-        assert self.target_frames > 0, f"{self.name}: target_frames must be positive, got {self.target_frames}"
+        check_field_types(self)
+        check_positive(self, "target_frames", "fstride", "tstride", "mixup_alpha", "lr", "head_lr_mult", "epochs",
+                       "batch_size", "lr_decay_every", "lr_decay_factor")
+        assert self.num_classes > 0 or self.loss == "ssl", (  # the pretraining pool has no labels
+            f"{self.name}: num_classes must be > 0, got {self.num_classes}")
+        check_non_negative(self, "weight_decay", "lr_decay_start", "warmup_steps", "plateau_patience",
+                           "eval_every_steps", "early_stop_evals", "sequence_seconds", "piece_seconds")
         assert 0.0 <= self.mixup <= 1.0, f"{self.name}: mixup is a probability, got {self.mixup}"
         assert self.freqm >= 0 and self.timem >= 0, f"{self.name}: SpecAugment widths must be >= 0"
         assert self.loss != "ce" or not self.multilabel, f"{self.name}: a multi-label task needs loss 'bce'"

@@ -1,20 +1,23 @@
 """Command-line arguments of ``python -m ssamba_lab.train.{pretrain,finetune}`` (and ``ssamba-lab``).
 
-Overrides are ``key=value`` pairs (see :mod:`.overrides`).
+Overrides are ``key=value`` pairs (see :mod:`.overrides`), parsed by argparse into ``(key, value)`` pairs.
 """
 from __future__ import annotations
 
 import argparse
 
 from .finetune import FinetuneConfig
-from .overrides import parse_overrides
+from .overrides import parse_override
 from .pretrain import PretrainConfig
 
 
 def _common(p: argparse.ArgumentParser, defaults) -> None:
     p.add_argument("--model", default=defaults.model)
-    p.add_argument("--model-override", nargs="*", default=[], metavar="KEY=VALUE", help="EncoderConfig fields")
-    p.add_argument("--recipe-override", nargs="*", default=[], metavar="KEY=VALUE", help="TaskRecipe fields")
+    # type=parse_override: each KEY=VALUE arrives as a (key, value) pair; a malformed one is a usage error
+    p.add_argument("--model-override", nargs="*", type=parse_override, default=[], metavar="KEY=VALUE",
+                   help="EncoderConfig fields")
+    p.add_argument("--recipe-override", nargs="*", type=parse_override, default=[], metavar="KEY=VALUE",
+                   help="TaskRecipe fields")
     p.add_argument("--data-root", default=defaults.data_root)
     p.add_argument("--run-dir", default=defaults.run_dir)
     p.add_argument("--manifest-dir", default=None)
@@ -37,15 +40,16 @@ def pretrain_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ssamba_lab.train.pretrain", description="Masked-patch pretraining")
     _common(p, d)
     p.add_argument("--recipe", default=d.recipe, choices=["auto", "ssamba", "ssam"])
-    p.add_argument("--objective-override", nargs="*", default=[], metavar="KEY=VALUE", help="ObjectiveConfig fields")
+    p.add_argument("--objective-override", nargs="*", type=parse_override, default=[], metavar="KEY=VALUE",
+                   help="ObjectiveConfig fields")
     p.add_argument("--val-clips", type=int, default=d.val_clips)
     return p
 
 
 def pretrain_config_from_args(a: argparse.Namespace) -> PretrainConfig:
-    return PretrainConfig(model=a.model, recipe=a.recipe, model_overrides=parse_overrides(a.model_override),
-                          recipe_overrides=parse_overrides(a.recipe_override),
-                          objective_overrides=parse_overrides(a.objective_override), data_root=a.data_root,
+    return PretrainConfig(model=a.model, recipe=a.recipe, model_overrides=dict(a.model_override),
+                          recipe_overrides=dict(a.recipe_override),
+                          objective_overrides=dict(a.objective_override), data_root=a.data_root,
                           run_dir=a.run_dir, manifest_dir=a.manifest_dir, feature_cache=a.feature_cache, device=a.device, precision=a.precision,
                           max_steps=a.max_steps, grad_clip=a.grad_clip, val_clips=a.val_clips,
                           num_workers=a.num_workers, seed=a.seed, log_every_steps=a.log_every_steps,
@@ -68,8 +72,8 @@ def finetune_parser() -> argparse.ArgumentParser:
 
 def finetune_config_from_args(a: argparse.Namespace) -> FinetuneConfig:
     return FinetuneConfig(task=a.task, checkpoint=a.checkpoint, model=a.model,
-                          model_overrides=parse_overrides(a.model_override),
-                          recipe_overrides=parse_overrides(a.recipe_override), mode=a.mode,
+                          model_overrides=dict(a.model_override),
+                          recipe_overrides=dict(a.recipe_override), mode=a.mode,
                           head_lr_mult=a.head_lr_mult, folds=tuple(a.folds), train_clips=a.train_clips,
                           data_root=a.data_root, run_dir=a.run_dir, manifest_dir=a.manifest_dir, feature_cache=a.feature_cache, device=a.device,
                           precision=a.precision, max_steps=a.max_steps, grad_clip=a.grad_clip,

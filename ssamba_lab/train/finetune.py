@@ -18,6 +18,7 @@ from typing import Callable, Literal
 
 import torch
 from ssamba_lab import checkpoint as ckpt
+from ssamba_lab.config_checks import check_device, check_field_types, check_non_negative, check_positive
 from ssamba_lab.tasks import TaskRecipe, get_task
 
 from . import distributed as D
@@ -69,7 +70,13 @@ class FinetuneConfig:
     stop_after_steps: int = 0
 
     def __post_init__(self):
+        check_field_types(self)
         assert self.mode in ("full", "linear"), f"mode must be 'full' or 'linear', got {self.mode!r}"
+        assert self.max_steps >= 0, f"FinetuneConfig.max_steps must be >= 0 (0: the recipe's epochs), got {self.max_steps}"
+        assert self.train_clips >= 0, f"FinetuneConfig.train_clips must be >= 0 (0: all), got {self.train_clips}"
+        check_positive(self, "head_lr_mult", "log_every_steps")
+        check_non_negative(self, "grad_clip", "num_workers", "checkpoint_every_steps", "stop_after_steps")
+        check_device(self)
 
     def replace(self, **changes) -> "FinetuneConfig":
         return dataclasses.replace(self, **changes)

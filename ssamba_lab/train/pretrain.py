@@ -19,6 +19,7 @@ from typing import Callable, Literal
 
 import torch
 
+from ssamba_lab.config_checks import check_device, check_field_types, check_non_negative, check_positive
 from ssamba_lab.models import MaskedPretrainer, ObjectiveConfig, build_encoder, get_config
 from ssamba_lab.tasks import TaskRecipe, get_task
 
@@ -60,6 +61,14 @@ class PretrainConfig:
     progress: bool = True
     resume: bool = True  # continue <run_dir>/last when it exists
     stop_after_steps: int = 0  # tests: end as an interruption would
+
+    def __post_init__(self):
+        check_field_types(self)
+        assert self.max_steps >= 0, f"PretrainConfig.max_steps must be >= 0 (0: the recipe's epochs), got {self.max_steps}"
+        assert self.val_clips >= 0, f"PretrainConfig.val_clips must be >= 0 (0: the whole split), got {self.val_clips}"
+        check_positive(self, "log_every_steps")
+        check_non_negative(self, "grad_clip", "num_workers", "checkpoint_every_steps", "stop_after_steps")
+        check_device(self)
 
     def replace(self, **changes) -> "PretrainConfig":
         return dataclasses.replace(self, **changes)

@@ -19,6 +19,8 @@ from typing import Literal
 
 import torch
 
+from ssamba_lab.config_checks import check_field_types, check_non_negative
+
 Decay = Literal["constant", "step", "cosine"]
 
 
@@ -41,6 +43,9 @@ class ScheduleConfig:
     early_stop_evals: int = 0  # 0 = never stop early
 
     def __post_init__(self):
+        check_field_types(self)
+        check_non_negative(self, "decay_start", "decay_factor", "total_steps", "min_lr_ratio", "plateau_patience",
+                           "plateau_threshold", "early_stop_evals")
         assert self.decay in ("constant", "step", "cosine"), f"decay must be constant|step|cosine, got {self.decay!r}"
         assert self.warmup_steps >= 0 and self.decay_every >= 1, "warmup_steps >= 0 and decay_every >= 1"
         assert self.decay != "cosine" or self.total_steps > self.warmup_steps, (
