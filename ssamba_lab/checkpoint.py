@@ -1,15 +1,22 @@
 """Our checkpoint format: a directory with ``config.json``, ``model.safetensors`` and (optionally)
 ``trainer_state.pt``, written atomically (into a temporary sibling directory, then renamed into place).
+A save interrupted between its two renames leaves complete sibling directories ``.<name>.old-*`` /
+``.<name>.tmp-*`` and no ``<name>``; :func:`find_checkpoint` (and so loading and resuming) then falls back to
+the newest of them, with a warning. One writer per checkpoint path (rank 0).
 
 ``config.json`` = ``{"format": "ssamba-lab/1", "kind": "pretrainer" | "encoder" | "classifier",
 "model_name": preset name, "encoder": EncoderConfig fields, ...stage-specific entries}``.
 """
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
+import secrets
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,50 +51,93 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _leftovers(path: Path) -> list[Path]:
+    """Sibling directories an interrupted save of ``path`` may have left (moved-aside old one, new one)."""
+    pat = glob.escape(f".{path.name}")
+    return sorted(p for suffix in (".old-*", ".tmp-*") for p in path.parent.glob(pat + suffix) if p.is_dir())
+
+
+def _complete(path: Path) -> bool:
+    """config.json is written last, so a parseable one means the directory was fully written."""
+    try:
+        config = json.loads((path / CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and config.get("format") == FORMAT and (path / WEIGHTS_FILE).is_file()
+
+
 def save_checkpoint(path: str | Path, *, state_dict: dict[str, torch.Tensor], config: dict[str, Any],
                     trainer_state: dict[str, Any] | None = None) -> Path:
     """Write a checkpoint directory atomically; an existing one at ``path`` is replaced only once the new one
-    is complete, so an interruption at any point leaves either the old or the new checkpoint, never a mix."""
+    is complete. A failed save puts the old one back; a crash between the renames leaves both complete, as
+    siblings that :func:`find_checkpoint` falls back to. Leftovers of earlier crashes go after a good save."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    old = None
     try:
         # safetensors refuses shared / non-contiguous storage: save independent contiguous copies.
         tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
         save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": FORMAT})
-        (tmp / CONFIG_FILE).write_text(json.dumps({"format": FORMAT, **config}, indent=2, sort_keys=True))
         if trainer_state is not None:
             torch.save(trainer_state, tmp / TRAINER_FILE)
         for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-        old = None
+            _fsync_file(f)
+        (tmp / CONFIG_FILE).write_text(json.dumps({"format": FORMAT, **config}, indent=2, sort_keys=True))
+        _fsync_file(tmp / CONFIG_FILE)  # last: its presence marks the directory complete (see _complete)
         if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
+            aside = path.with_name(f".{path.name}.old-{os.getpid()}-{secrets.token_hex(3)}")
+            os.replace(path, aside)
+            old = aside
         os.replace(tmp, path)
         _fsync_dir(path.parent)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
+        if old is not None and not path.exists():
+            with contextlib.suppress(OSError):  # if this fails too, find_checkpoint still finds `old`
+                os.replace(old, path)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    for p in _leftovers(path):  # the old one, and those of interrupted saves: superseded by `path`
+        shutil.rmtree(p, ignore_errors=True)
     return path
 
 
-def is_checkpoint_dir(path: str | Path) -> bool:
+def find_checkpoint(path: str | Path) -> Path | None:
+    """``path`` if it holds a checkpoint; else the newest complete leftover of an interrupted save of it
+    (with a warning); else None."""
     path = Path(path)
-    return path.is_dir() and (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
+    if path.is_dir() and (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file():
+        return path
+    found = [p for p in _leftovers(path) if _complete(p)]
+    if not found:
+        return None
+    newest = max(found, key=lambda p: ((p / CONFIG_FILE).stat().st_mtime_ns, ".tmp-" in p.name))
+    warnings.warn(f"checkpoint {path} is missing or incomplete (a save was interrupted); using {newest}",
+                  stacklevel=2)
+    return newest
+
+
+def is_checkpoint_dir(path: str | Path) -> bool:
+    return find_checkpoint(path) is not None
 
 
 def load_checkpoint(path: str | Path, *, with_trainer_state: bool = True) -> Checkpoint:
-    """Read a checkpoint directory written by :func:`save_checkpoint`."""
+    """Read a checkpoint directory written by :func:`save_checkpoint` (or its leftover, see
+    :func:`find_checkpoint`); ``Checkpoint.path`` is the directory actually read."""
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    for f in (CONFIG_FILE, WEIGHTS_FILE):
-        if not (path / f).is_file():
-            raise CheckpointError(f"checkpoint {path} is incomplete: missing {f}")
+    found = find_checkpoint(path)
+    if found is None:
+        if not path.exists():
+            raise CheckpointError(f"checkpoint not found: {path}")
+        for f in (CONFIG_FILE, WEIGHTS_FILE):
+            if not (path / f).is_file():
+                raise CheckpointError(f"checkpoint {path} is incomplete: missing {f}")
+    path = found
     config = json.loads((path / CONFIG_FILE).read_text())
     if config.get("format") != FORMAT:
         raise CheckpointError(f"{path / CONFIG_FILE}: unknown format {config.get('format')!r}, expected {FORMAT!r}")

@@ -78,11 +78,17 @@ def inspect_file(path: str | Path, *, config: AudioCheckConfig = AudioCheckConfi
 def _read_window(path: str, start: float | None, duration: float | None, sample_rate: int) -> torch.Tensor:
     if start is None and duration is None:
         return load_audio(path, sample_rate=sample_rate)  # [samples]
+    if not Path(path).is_file():
+        raise AudioError(f"audio file not found: {path}")
     try:
-        sr = sf.info(path).samplerate
+        info = sf.info(path)
     except Exception as exc:
         raise AudioError(f"cannot decode audio file {path}: {exc}") from exc
+    sr = info.samplerate
     first = int(round((start or 0.0) * sr))
+    if first >= info.frames > 0:  # (an empty file is load_audio's "empty" error)
+        raise AudioError(f"audio window starts past the end of {path}: start {start} s, but the file lasts "
+                         f"{info.duration:.3f} s")
     frames = -1 if duration is None else int(round(duration * sr))
     return load_audio(path, sample_rate=sample_rate, start=first, frames=frames)  # [samples]
 

@@ -107,11 +107,14 @@ def prepare_task(recipe: TaskRecipe, *, data_root: str | Path, out_dir: str | Pa
     for split, entries in result.splits.items():
         stream = audit_entries(entries, report, config=check) if audit else entries
         counts[split] = write_manifest(out / f"{split}.json", stream)
+    for path, problems in result.bad:  # files the adapter could not read (known once the splits are consumed)
+        report.checked += 1
+        report.add(path, problems)
     for split in SPLITS:
         if split not in counts:
             (out / f"{split}.json").unlink(missing_ok=True)  # another process may have removed it already
     write_label_csv(out / "labels.csv", result.labels)
-    if audit:
+    if audit or report.rows:
         report.to_json(out / "bad_audio_report.json")
     write_text_atomic(out / "missing.txt", "".join(m + "\n" for m in result.missing))
     summary = {"key": key, "counts": counts, "missing": len(result.missing),

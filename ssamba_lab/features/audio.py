@@ -29,6 +29,11 @@ def load_audio(path: str | Path, *, sample_rate: int = SAMPLE_RATE, start: int =
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError for corrupt files
         raise AudioError(f"cannot decode audio file {path}: {exc}") from exc
     if data.size == 0:
+        if start > 0:  # a window past the end reads nothing from a file that has samples
+            total = sf.info(str(path)).frames
+            if total > 0:
+                raise AudioError(f"audio window starts past the end of {path}: start sample {start}, but the file "
+                                 f"has {total} samples")
         raise AudioError(f"audio file is empty: {path}")
     wav = torch.from_numpy(np.ascontiguousarray(data.mean(axis=1)))  # [samples], stereo averaged
     if not torch.isfinite(wav).all():

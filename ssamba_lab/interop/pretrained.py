@@ -129,10 +129,10 @@ def load_pretrained(path: str | Path, *, fstride: int | None = None, tstride: in
     files, which do not store their geometry, they also help to read it.
     """
     path = Path(path)
-    if path.is_dir():
-        if not is_checkpoint_dir(path):
-            raise CheckpointError(f"{path} is a directory but not a checkpoint (needs config.json + model.safetensors)")
+    if is_checkpoint_dir(path):  # also finds the leftover of an interrupted save of `path`
         model = load_ours(path)
+    elif path.is_dir():
+        raise CheckpointError(f"{path} is a directory but not a checkpoint (needs config.json + model.safetensors)")
     elif path.is_file():
         model, _ = load_released(path, fstride=fstride, tstride=tstride, input_tdim=input_tdim)
     else:

@@ -19,7 +19,11 @@ def read_released_state(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
-    obj = torch.load(path, map_location="cpu", weights_only=True)  # tensors only: no pickled code runs
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)  # tensors only: no pickled code runs
+    except Exception as exc:  # junk / truncated files: struct.error, RuntimeError, EOFError, KeyError, ...
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?): "
+                              f"{type(exc).__name__}: {exc}") from exc
     for wrapper in ("state_dict", "model"):  # some re-uploads nest the state dict one level down
         if isinstance(obj, dict) and wrapper in obj and isinstance(obj[wrapper], dict):
             obj = obj[wrapper]

@@ -9,11 +9,12 @@ the model, the optimiser, the schedule, the position in the data (epoch, batch) 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 import torch
 from torch import nn
@@ -66,6 +67,24 @@ def autocast_dtype(precision: Precision, device: torch.device) -> torch.dtype | 
     if precision == "auto":
         precision = "bf16" if device.type == "cuda" else "fp32"
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+# Settings (leaf names anywhere in ``checkpoint_config``) that may differ when a run is resumed: the step
+# budget (train longer), logging / checkpoint / progress cadence, where it runs (device, workers), where the run
+# directory and caches live, and the resume / interruption switches. Any other change (lr, batch, model, data,
+# seed, ...) is refused: the restored optimiser, schedule and data position would silently override it.
+RESUMABLE_CHANGES = frozenset({"max_steps", "epochs", "stop_after_steps", "log_every_steps", "checkpoint_every_steps",
+                               "progress", "device", "num_workers", "resume", "run_dir", "manifest_dir",
+                               "feature_cache"})
+_ABSENT = "(absent)"
+
+
+def config_changes(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """``(dotted.key, old, new)`` for every leaf that differs between two JSON-like configs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [c for k in sorted(set(old) | set(new), key=str)
+                for c in config_changes(old.get(k, _ABSENT), new.get(k, _ABSENT), f"{prefix}.{k}" if prefix else str(k))]
+    return [] if old == new else [(prefix, old, new)]
 
 
 def to_device(batch: dict, device: torch.device) -> dict:
@@ -133,8 +152,10 @@ class Trainer:
     def load(self, path: str | Path) -> None:
         """Restore model, optimiser, schedule, data position and RNGs from a checkpoint with trainer state."""
         c = ckpt.load_checkpoint(path)
+        path = c.path  # the directory actually read (a leftover of an interrupted save, see find_checkpoint)
         if c.trainer_state is None:
             raise ckpt.CheckpointError(f"{path} has no trainer state to resume from")
+        self._check_resumable(c.config, path)
         ckpt.load_state_strict(self.model, c.state_dict, source=str(path))
         t = c.trainer_state
         assert t["world_size"] == self.dist.world_size, (
@@ -146,6 +167,17 @@ class Trainer:
         self.state = TrainerState(**t["loop"])
         set_rng_state(t["rng"][self.dist.rank])
         self.log.truncate_after(self.state.step)
+
+    def _check_resumable(self, saved: dict, path: Path) -> None:
+        """Refuse to resume under settings that differ from the checkpoint's, beyond ``RESUMABLE_CHANGES``."""
+        now = json.loads(json.dumps({"format": ckpt.FORMAT, **self.checkpoint_config}))  # as config.json holds it
+        bad = [(k, a, b) for k, a, b in config_changes(saved, now) if k.rsplit(".", 1)[-1] not in RESUMABLE_CHANGES]
+        if bad:
+            raise ckpt.CheckpointError(
+                f"cannot resume {path}: the settings differ from the run that wrote it: "
+                + "; ".join(f"{k}: {a!r} -> {b!r}" for k, a, b in bad)
+                + f". Only {sorted(RESUMABLE_CHANGES)} may change on resume; use a new run directory or "
+                "resume=False to start over.")
 
     # ---- evaluation --------------------------------------------------------------------------------------
     def evaluate(self) -> dict:
@@ -196,10 +228,11 @@ class Trainer:
     def fit(self, *, resume: bool | str | Path = False, callbacks: list[Callable[["Trainer", dict], None]] = ()) -> TrainerState:
         """Train until ``epochs`` / ``max_steps`` / early stopping. ``resume=True`` continues from
         ``<run_dir>/last`` when it exists; a path resumes from that checkpoint."""
-        if resume:
-            path = (self.run_dir / "last") if resume is True else Path(resume)
-            if ckpt.is_checkpoint_dir(path):
-                self.load(path)
+        if resume is True:
+            if self.run_dir is not None and ckpt.is_checkpoint_dir(self.run_dir / "last"):  # else: a fresh run
+                self.load(self.run_dir / "last")
+        elif resume:
+            self.load(resume)  # an explicit checkpoint must exist: load_checkpoint raises naming it
         elif self.dist.is_main:
             self.log.truncate_after(-1)  # starting over: records of an earlier run in this directory go
         c, s = self.config, self.state

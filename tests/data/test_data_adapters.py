@@ -1,5 +1,6 @@
 """Every adapter on a small tree in its official layout: split sizes, label sets, layout errors."""
 import collections
+import json
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,26 @@ def test_prepare_writes_and_reuses(tmp_path):
     assert p.manifest_path("train").stat().st_mtime_ns == mtime
     with pytest.raises(AssertionError, match="fold must be one of"):
         prepare_task(get_task("esc"), data_root=tmp_path, out_dir=tmp_path / "m", fold=6)
+
+
+def test_ks1_corrupt_background_noise_is_skipped_and_reported(tmp_path):
+    root = trees.speech_commands(tmp_path / "speech_commands_v0.01", KS1_WORDS, noise_seconds=4.0)
+    noise = root / "_background_noise_"
+    (noise / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage" * 3)
+    p = prepare_task(get_task("ks1"), data_root=tmp_path, out_dir=tmp_path / "m")
+    silence = [e for s in ("train", "validation", "test") for e in p.manifest(s) if e["labels"] == "_silence_"]
+    assert len(silence) == 4 and {e["wav"] for e in silence} == {str(noise / "white_noise.wav")}
+    rows = json.loads(p.bad_audio_report.read_text())["rows"]
+    assert rows == [{"path": str(noise / "broken.wav"), "problems": ["corrupt"], "action": "skipped"}]
+    (noise / "white_noise.wav").unlink()  # nothing usable left: a layout error naming the folder and the file
+    with pytest.raises(LayoutError, match=f"no readable .wav file in {noise}.*broken.wav \\(corrupt\\)"):
+        prepare_task(get_task("ks1"), data_root=tmp_path, out_dir=tmp_path / "m")
+
+
+def test_librispeech_unreadable_file_is_reported(tmp_path):
+    root = trees.librispeech(tmp_path / "LibriSpeech")
+    bad = next(root.glob("train-*/*/*/*.flac"))
+    bad.write_bytes(b"fLaC garbage")
+    out = ADAPTERS["librispeech"](root, piece_seconds=1.0)
+    assert all(e["wav"] != str(bad) for e in out.splits["train"])
+    assert out.bad == [(str(bad), ["corrupt"])]

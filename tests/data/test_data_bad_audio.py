@@ -88,3 +88,12 @@ def test_all_bad_fails_with_a_clear_message(bad_files, tmp_path):
                       DataConfig(target_frames=64, stats=FbankStats(-6.0, 5.0), train=False, max_retries=2))
     with pytest.raises(RuntimeError, match="3 consecutive unusable files"):
         ds[0]
+
+
+def test_window_errors_name_the_file(bad_files):
+    clean = bad_files["clean"]  # 0.5 s
+    with pytest.raises(AudioError, match=f"window starts past the end of {clean}: start 2.0 s.* lasts 0.500 s"):
+        load_waveform({"wav": str(clean), "start": 2.0, "duration": 1.0})
+    with pytest.raises(AudioError, match=f"audio file not found: {bad_files['missing']}"):
+        load_waveform({"wav": str(bad_files["missing"]), "start": 0.0, "duration": 1.0})
+    assert load_waveform({"wav": str(clean), "start": 0.25, "duration": 1.0}).shape == (4000,)

@@ -36,6 +36,9 @@ def test_load_audio_errors_name_the_file(tmp_path):
     nan = write(tmp_path / "nan.wav", np.full(1600, np.nan, np.float32), 16000)
     with pytest.raises(fe.AudioError, match="nan.wav"):
         fe.load_audio(nan)
+    short = write(tmp_path / "short.wav", np.zeros(1600, np.float32), 16000)
+    with pytest.raises(fe.AudioError, match=r"starts past the end of .*short.wav: start sample 5000, .* 1600 samples"):
+        fe.load_audio(short, start=5000)
 
 
 def test_kaldi_fbank_shape_and_dc_removal():

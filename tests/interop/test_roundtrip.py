@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
 
 from ssamba_lab import load_pretrained
-from ssamba_lab.checkpoint import save_checkpoint
+from ssamba_lab.checkpoint import CheckpointError, save_checkpoint
 from ssamba_lab.interop.classifier import PretrainedClassifier
 from ssamba_lab.interop.convert import main as convert_main
 from ssamba_lab.interop.geometry import with_geometry
@@ -107,3 +108,15 @@ def test_trainer_per_second_classifier_loads(tmp_path):
     back = load_pretrained(tmp_path / "dasl")
     assert isinstance(back, FinetuneModel)
     assert_same_state(model, back)
+
+
+@pytest.mark.parametrize("damage", ["junk", "truncated", "empty"])
+def test_unreadable_pth_is_named(tmp_path, damage):
+    good = tmp_path / "good.pth"
+    torch.save({"module.v.layers.0.weight": torch.zeros(4, 4)}, good)
+    bad = tmp_path / f"{damage}.pth"
+    data = good.read_bytes()
+    bad.write_bytes({"junk": b"\x80\x02junk" * 3, "truncated": data[: len(data) // 2], "empty": b""}[damage])
+    with pytest.raises(CheckpointError, match=re.escape(str(bad)) + " is not a readable PyTorch checkpoint") as e:
+        load_pretrained(bad)
+    assert e.value.__cause__ is not None

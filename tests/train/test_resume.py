@@ -1,9 +1,16 @@
-"""An interrupted run resumed from its checkpoint ends with exactly the weights of an uninterrupted run."""
+"""An interrupted run resumed from its checkpoint ends with exactly the weights of an uninterrupted run;
+checkpoints survive a save that fails or dies half-way; a resume under changed settings is refused."""
+import os
+import shutil
+
 import pytest
 import torch
 
-from ssamba_lab.checkpoint import load_checkpoint
+from ssamba_lab.checkpoint import CheckpointError, is_checkpoint_dir, load_checkpoint, save_checkpoint
 from ssamba_lab.train import FinetuneConfig, PretrainConfig, run_finetuning, run_pretraining
+from ssamba_lab.train.loop import LoopConfig, Trainer
+from ssamba_lab.train.run_log import RunLog
+from ssamba_lab.train.schedules import LrSchedule, ScheduleConfig
 
 from .conftest import TINY_MODEL
 
@@ -46,3 +53,134 @@ def test_pretrain_resume_is_bit_identical(tiny_corpus, tmp_path):
     assert load_checkpoint(tmp_path / "cut" / "last").trainer_state["loop"]["step"] == 3
     run_pretraining(base.replace(run_dir=str(tmp_path / "cut")))
     _assert_identical(_weights(tmp_path / "straight"), _weights(tmp_path / "cut"))
+
+
+# ---- atomic checkpoints, and resuming after a save was interrupted ------------------------------------------
+class _Crash(BaseException):
+    """The process dying: nothing after it runs, no cleanup either (see _crash_at_second_rename)."""
+
+
+def _crash_at_second_rename(m):
+    """Patch ``os.replace`` (via ``ssamba_lab.checkpoint.os``) to die from its 2nd call on, i.e. between moving the
+    old checkpoint aside and moving the new one into place, and ``shutil.rmtree`` to do nothing, as a kill would."""
+    real = os.replace
+    calls = []
+
+    def replace(a, b):
+        calls.append((a, b))
+        if len(calls) >= 2:
+            raise _Crash
+        return real(a, b)
+
+    m.setattr("ssamba_lab.checkpoint.os.replace", replace)
+    m.setattr("ssamba_lab.checkpoint.shutil.rmtree", lambda *a, **k: None)
+
+
+def _save(path, step):
+    save_checkpoint(path, state_dict={"w": torch.full((2,), float(step))}, config={"kind": "encoder"},
+                    trainer_state={"step": step})
+
+
+def test_crash_between_renames_falls_back_to_a_complete_leftover(tmp_path, monkeypatch):
+    last = tmp_path / "last"
+    _save(last, 1)
+    with monkeypatch.context() as m, pytest.raises(_Crash):
+        _crash_at_second_rename(m)
+        _save(last, 2)
+    names = os.listdir(tmp_path)
+    assert "last" not in names and len(names) == 2, names  # the old one moved aside + the new one, complete
+    assert any(n.startswith(f".last.old-{os.getpid()}") for n in names) and any(n.startswith(".last.tmp-") for n in names)
+    with pytest.warns(UserWarning, match="interrupted.*using .*tmp-"):
+        assert is_checkpoint_dir(last)
+    with pytest.warns(UserWarning, match="interrupted"):
+        assert load_checkpoint(last).trainer_state == {"step": 2}  # the newest complete one
+    new = next(tmp_path.glob(".last.tmp-*"))
+    shutil.rmtree(new)
+    new.mkdir()  # a save killed while writing: no config.json yet, never picked
+    (new / "model.safetensors").write_bytes(b"partial")
+    with pytest.warns(UserWarning, match="using .*old-"):
+        assert load_checkpoint(last).trainer_state == {"step": 1}
+    _save(last, 3)  # the next good save clears the leftovers
+    assert os.listdir(tmp_path) == ["last"] and load_checkpoint(last).trainer_state == {"step": 3}
+
+
+def test_failed_save_puts_the_old_checkpoint_back(tmp_path, monkeypatch):
+    last = tmp_path / "last"
+    _save(last, 1)
+    real, calls = os.replace, []
+
+    def replace(a, b):
+        calls.append(b)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(a, b)
+
+    monkeypatch.setattr("ssamba_lab.checkpoint.os.replace", replace)
+    with pytest.raises(OSError, match="disk full"):
+        _save(last, 2)
+    assert len(calls) == 3  # aside, into place (failed), back
+    assert os.listdir(tmp_path) == ["last"] and load_checkpoint(last).trainer_state == {"step": 1}
+
+
+class _Batches:
+    def __init__(self):
+        self.x = torch.randn(4, 2, 3, generator=torch.Generator().manual_seed(0))  # 4 batches of [2, 3]
+
+    def num_batches(self):
+        return len(self.x)
+
+    def batches(self, *, epoch, start=0):
+        return ({"x": b} for b in self.x[start:])
+
+
+def _trainer(run_dir, *, lr=0.1, max_steps=2, **loop):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    return Trainer(model=model, optimizer=opt, schedule=LrSchedule(opt, ScheduleConfig()), train=_Batches(),
+                   step_fn=lambda m, b: {"loss": m(b["x"]).pow(2).mean()}, evaluate=None,
+                   config=LoopConfig(max_steps=max_steps, checkpoint_every_steps=1, progress=False, **loop),
+                   device=torch.device("cpu"), run_dir=run_dir, log=RunLog(run_dir, tensorboard=False),
+                   checkpoint_config={"kind": "classifier", "finetune": {"lr": lr, "max_steps": max_steps,
+                                                                         **loop}})
+
+
+def _fit(trainer):
+    steps = []
+    state = trainer.fit(resume=True, callbacks=[lambda t, out: steps.append(t.state.step)])
+    return state, steps
+
+
+def test_resume_after_a_crash_between_renames(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    _fit(_trainer(run, max_steps=2))
+    with monkeypatch.context() as m, pytest.raises(_Crash):
+        _crash_at_second_rename(m)
+        _fit(_trainer(run, max_steps=3))  # resumes at 2, does step 3, dies saving it
+    assert not (run / "last").exists()
+    with pytest.warns(UserWarning, match="interrupted"):
+        state, steps = _fit(_trainer(run, max_steps=3))
+    assert steps == [] and state.step == 3  # continued from step 3's checkpoint, not from scratch
+    assert load_checkpoint(run / "last").trainer_state["loop"]["step"] == 3
+
+
+def test_resume_refuses_changed_settings_but_allows_a_longer_budget(tmp_path):
+    run = tmp_path / "run"
+    _fit(_trainer(run, lr=0.1, max_steps=2))
+    with pytest.raises(CheckpointError, match=r"cannot resume .*last.*finetune\.lr: 0\.1 -> 0\.5") as e:
+        _fit(_trainer(run, lr=0.5, max_steps=3))
+    assert "max_steps" not in str(e.value).split("Only")[0]  # allowed changes are not listed as differences
+    with pytest.raises(CheckpointError, match=r"finetune\.grad_clip: '\(absent\)' -> 1\.0"):
+        _fit(_trainer(run, lr=0.1, max_steps=3, grad_clip=1.0))
+    state, steps = _fit(_trainer(run, lr=0.1, max_steps=3, log_every_steps=1))  # longer, logged more often
+    assert steps == [3] and state.step == 3
+
+
+def test_finetune_rerun_with_another_lr_is_refused(tiny_corpus, tmp_path):
+    base = FinetuneConfig(task="ks1", model_overrides=TINY_MODEL, data_root=str(tiny_corpus),
+                          manifest_dir=str(tmp_path / "manifests"), run_dir=str(tmp_path / "run"),
+                          recipe_overrides=dict(target_frames=32, batch_size=4), max_steps=2, progress=False)
+    run_finetuning(base)
+    with pytest.raises(CheckpointError, match=r"finetune\.recipe_overrides\.lr: '\(absent\)' -> 0\.5"):
+        run_finetuning(base.replace(max_steps=3, recipe_overrides={**base.recipe_overrides, "lr": 0.5}))
+    assert load_checkpoint(tmp_path / "run" / "last").trainer_state["loop"]["step"] == 2

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import soundfile as sf
-
 from ..layout import LayoutError, hash_fraction, require_dir, require_file
 from ..manifest import LabelMap
-from .base import AdapterOutput
+from .base import AdapterOutput, audio_seconds
 
 KS1_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 SILENCE, UNKNOWN = "_silence_", "_unknown_"
@@ -56,14 +54,18 @@ def speech_commands_v1(root: Path, *, name: str = "speech_commands_v0.01", **_: 
     noise_files = sorted(noise_dir.glob("*.wav"))
     if not noise_files:
         raise LayoutError(f"{name}: no .wav files in {noise_dir} (needed for the _silence_ class)")
+    bad: list[tuple[str, list[str]]] = []
     for path in noise_files:
-        seconds = int(sf.info(str(path)).duration)
-        for i in range(seconds):
+        seconds = audio_seconds(path, bad)  # an unreadable noise file is reported and skipped like any clip
+        for i in range(int(seconds or 0)):
             h = hash_fraction(f"{path.name}:{i}")
             split = "train" if h < 0.8 else "validation" if h < 0.9 else "test"
             splits[split].append({"wav": str(path), "labels": SILENCE, "start": float(i), "duration": 1.0})
+    if len(bad) == len(noise_files):
+        raise LayoutError(f"{name}: no readable .wav file in {noise_dir} (needed for the _silence_ class): "
+                          + ", ".join(f"{p} ({', '.join(k)})" for p, k in bad))
     labels = LabelMap.from_mids(KS1_WORDS + (SILENCE, UNKNOWN))
-    return AdapterOutput(labels=labels, splits=splits)
+    return AdapterOutput(labels=labels, splits=splits, bad=bad)
 
 
 def speech_commands_v2(root: Path, *, name: str = "speech_commands_v0.02", **_: object) -> AdapterOutput:
