@@ -56,6 +56,7 @@ class PeakMemory:
         self.device = torch.device(device)
         self.sample_s = sample_s
         self.baseline_bytes = self.peak_bytes = 0
+        self.samples = 0  # CPU: RSS readings taken so far (a caller can wait for one after an allocation)
         self.measure = "cuda_max_memory_allocated" if self.device.type == "cuda" else "cpu_rss_sampled"
 
     @property
@@ -81,6 +82,7 @@ class PeakMemory:
     def _sample(self) -> None:
         while not self._stop.is_set():
             self.peak_bytes = max(self.peak_bytes, self._proc.memory_info().rss)
+            self.samples += 1
             self._stop.wait(self.sample_s)
 
     def __exit__(self, *exc) -> None:

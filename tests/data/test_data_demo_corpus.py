@@ -30,7 +30,7 @@ def test_every_task_prepares_on_the_demo_corpus(tiny_demo, tmp_path, task):
         assert seen <= set(p.labels.mids) and len(seen) >= 2
 
 
-def test_ks1_labels_and_small_labeled_budget(tiny_demo, tmp_path):
+def test_ks1_train_split_has_every_class(tiny_demo, tmp_path):
     root, _ = tiny_demo
     p = prepare_task(get_task("ks1"), data_root=root, out_dir=tmp_path)
     seen = {e["labels"] for e in p.manifest("train")}

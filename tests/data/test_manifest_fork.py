@@ -1,8 +1,10 @@
 """A manifest read in the parent stays correct when forked DataLoader workers read it concurrently.
 
-(Each process opens its own handle; this test checks the outcome, it could not provoke the offset race itself.)
+(Each process opens its own handle. The interleaving itself is hard to provoke, so besides the outcome the test
+checks the cause: the parent's file offset, shared with children through an inherited handle, must not move.)
 """
 import multiprocessing as mp
+import os
 
 import pytest
 
@@ -26,6 +28,8 @@ def test_forked_readers_read_the_right_entries(tmp_path):
     write_manifest(path, entries)
     manifest = Manifest(path)
     assert manifest[3]["wav"] == "/audio/00003.wav"  # the parent opens its handle before forking
+    fd = manifest._fh.fileno()
+    pos = os.lseek(fd, 0, os.SEEK_CUR)  # shared with every forked child that reads through this handle
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     procs = [ctx.Process(target=_read_all, args=(manifest, list(range(k, 2000, 4)), out)) for k in range(4)]
@@ -35,3 +39,4 @@ def test_forked_readers_read_the_right_entries(tmp_path):
     for p in procs:
         p.join()
     assert results == sorted(e["wav"] for e in entries)
+    assert os.lseek(fd, 0, os.SEEK_CUR) == pos, "a child read through the parent's handle (its offset moved)"

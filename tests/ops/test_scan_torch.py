@@ -95,9 +95,36 @@ def test_backend_selection(monkeypatch):
     assert ops.resolve_backend("cpu") == "torch"
 
 
-def test_mamba_ssm_is_never_imported_on_cpu():
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU machine's path")
+def test_mamba_ssm_is_never_imported_on_cpu(monkeypatch):
+    """Loading any CPU backend, and a model's forward and backward, never try to import mamba-ssm or causal-conv1d on
+    a machine without CUDA (importing them there fails, or worse, half-loads a CUDA extension). A finder placed
+    first on ``sys.meta_path`` records every attempt, installed or not; the backends' cached availability
+    checks are cleared first so that they run again."""
+    import importlib.abc
     import sys
 
-    ops.resolve_backend("cpu")
-    if not torch.cuda.is_available():
-        assert "mamba_ssm" not in sys.modules
+    from ssamba_lab.models import build_model
+    from ssamba_lab.ops import backend
+
+    cuda_only = ("mamba_ssm", "causal_conv1d")
+    tried = []
+
+    class Recorder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in cuda_only:
+                tried.append(name)
+            return None  # the other finders decide
+
+    for name in [m for m in sys.modules if m.split(".")[0] in cuda_only]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [Recorder(), *sys.meta_path])
+    for entry in backend._REGISTRY.values():
+        getattr(entry.is_available, "cache_clear", lambda: None)()
+    backend._load.cache_clear()
+    assert "mamba_ssm" not in ops.available_backends("cpu")
+    for name in ops.available_backends("cpu"):  # every CPU backend loaded, not only auto's picks
+        ops.get_ops("cpu", name)
+    model = build_model("ssamba-tiny", depth=1, embed_dim=32, input_tdim=32)
+    model(torch.randn(1, 32, 128)).sum().backward()  # [b, frames, bins]
+    assert tried == [], f"tried to import {tried} on a CPU machine"
