@@ -62,6 +62,9 @@ class AudioEncoder(nn.Module):
         assert x.shape[2] == self.config.input_fdim, (
             f"encoder expects {self.config.input_fdim} mel bins, got input of shape {tuple(x.shape)} "
             f"(layout is [batch, frames, bins])")
+        assert x.shape[1] >= self.config.patch_t, (
+            f"encoder input has {x.shape[1]} frames, fewer than one patch ({self.config.patch_t}): shape "
+            f"{tuple(x.shape)} ([batch, frames, bins])")
         return self.patch_embed(x)
 
     def forward_tokens(self, tokens: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:

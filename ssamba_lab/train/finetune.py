@@ -12,6 +12,7 @@ Cross-validated tasks (esc, dasl, er) run every requested fold (``<run_dir>/fold
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
@@ -119,7 +120,12 @@ def resolve_config_init(config: FinetuneConfig) -> InitSource:
         bad = sorted(set(config.model_overrides) - set(GEOMETRY_FIELDS))
         assert not bad, (f"with a checkpoint the architecture comes from the checkpoint; model_overrides may set "
                          f"only {GEOMETRY_FIELDS}, got {bad}")
-    return resolve_init(config.checkpoint, model=config.model, model_overrides=config.model_overrides)
+    init = resolve_init(config.checkpoint, model=config.model, model_overrides=config.model_overrides)
+    if config.checkpoint is not None and config.model not in (FinetuneConfig.model, init.model_name):
+        # the default model name is always there; another one was asked for and is not what the checkpoint holds
+        warnings.warn(f"model={config.model!r} is ignored: the architecture comes from the checkpoint "
+                      f"{config.checkpoint} ({init.model_name})", stacklevel=2)
+    return init
 
 
 def build_model(config: FinetuneConfig, recipe: TaskRecipe, init: InitSource, num_classes: int) -> FinetuneModel:

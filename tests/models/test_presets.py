@@ -74,3 +74,5 @@ def test_wrong_input_shape_is_explained():
         model(torch.randn(1, 32, 80))
     with pytest.raises(AssertionError, match=r"\[batch, frames, bins\]"):
         model(torch.randn(32, 128))
+    with pytest.raises(AssertionError, match="8 frames, fewer than one patch"):
+        model(torch.randn(1, 8, 128))

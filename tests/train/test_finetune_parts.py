@@ -46,6 +46,8 @@ def test_pretrainer_checkpoint_loads_at_the_finetuning_stride(tmp_path):
         resolve_config_init(FinetuneConfig(checkpoint=str(tmp_path / "ck"), model_overrides={"depth": 3}))
     with pytest.raises(CheckpointError, match="not found"):
         resolve_init(str(tmp_path / "missing"), model="ssamba-tiny", model_overrides={})
+    with pytest.warns(UserWarning, match=r"model='ssast-base' is ignored.*\(ssamba-tiny\)"):
+        resolve_config_init(FinetuneConfig(checkpoint=str(tmp_path / "ck"), model="ssast-base"))
 
 
 def test_linear_probe_leaves_the_encoder_untouched_and_head_lr_is_multiplied():
