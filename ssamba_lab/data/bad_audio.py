@@ -10,6 +10,9 @@ corrupt       cannot be decoded                             skipped
 empty         zero samples                                  skipped
 nonfinite     NaN or Inf samples                            skipped
 silent        peak amplitude below ``silence_peak``          skipped
+truncated     a WAV whose data chunk ends past the file     skipped
+              (an interrupted download or copy: libsndfile
+              reads the part that is there without error)
 too_short     shorter than ``min_seconds``                   repaired: zero-padded
 stereo        more than one channel                         repaired: channels averaged
 sample_rate   not 16 kHz                                    repaired: resampled
@@ -36,7 +39,7 @@ from ssamba_lab.features import SAMPLE_RATE, AudioError, load_audio
 
 from .manifest import write_text_atomic
 
-SKIP = ("missing", "corrupt", "empty", "nonfinite", "silent")
+SKIP = ("missing", "corrupt", "empty", "nonfinite", "silent", "truncated")
 REPAIR = ("too_short", "stereo", "sample_rate")
 
 
@@ -61,6 +64,8 @@ def inspect_file(path: str | Path, *, config: AudioCheckConfig = AudioCheckConfi
         return ["corrupt"]
     if data.size == 0:
         return ["empty"]
+    if path.suffix.lower() == ".wav" and wav_truncated(path):
+        return ["truncated"]
     problems = []
     if not np.isfinite(data).all():
         return ["nonfinite"]
@@ -73,6 +78,26 @@ def inspect_file(path: str | Path, *, config: AudioCheckConfig = AudioCheckConfi
     if data.shape[0] / info.samplerate < config.min_seconds:
         problems.append("too_short")
     return problems
+
+
+def wav_truncated(path: str | Path) -> bool:
+    """A RIFF / WAVE file whose ``data`` chunk declares more bytes than the file holds after it (other formats,
+    and streamed WAVs that leave the size 0 or 0xFFFFFFFF, are not judged)."""
+    path = Path(path)
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return False
+        pos = 12
+        while pos + 8 <= size:  # chunks: 4-byte id, 4-byte little-endian size, the body padded to even length
+            f.seek(pos)
+            chunk = f.read(8)
+            n = int.from_bytes(chunk[4:], "little")
+            if chunk[:4] == b"data":
+                return n not in (0, 0xFFFFFFFF) and pos + 8 + n > size
+            pos += 8 + n + (n & 1)
+    return False
 
 
 def _read_window(path: str, start: float | None, duration: float | None, sample_rate: int) -> torch.Tensor:

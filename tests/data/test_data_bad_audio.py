@@ -27,7 +27,10 @@ def bad_files(tmp_path):
         "nonfinite": d / "nan.wav",
         "silent": d / "silent.wav",
         "missing": d / "missing.wav",
+        "truncated": trees.tone(d / "cut.wav", 0.5),
     }
+    whole = files["truncated"].read_bytes()
+    files["truncated"].write_bytes(whole[: len(whole) * 6 // 10])  # an interrupted download
     files["corrupt"].write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage" * 3)
     sf.write(str(files["empty"]), np.zeros(0, np.float32), 16000)
     x = np.zeros(8000, np.float32)
@@ -59,11 +62,31 @@ def test_audit_report(bad_files, tmp_path):
     report = BadAudioReport()
     kept = list(audit_entries(entries, report))
     assert {e["wav"] for e in kept} == {str(bad_files[k]) for k in ("clean", "stereo", "sample_rate", "too_short")}
-    assert {r["path"] for r in report.skipped} == {str(bad_files[k]) for k in ("corrupt", "empty", "nonfinite", "silent", "missing")}
-    assert len(report.repaired) == 3 and report.checked == 9
+    assert {r["path"] for r in report.skipped} == {str(bad_files[k]) for k in ("corrupt", "empty", "nonfinite", "silent",
+                                                                             "missing", "truncated")}
+    assert len(report.repaired) == 3 and report.checked == 10
     assert "corrupt.wav (corrupt)" in report.summary()
     back = json.loads(report.to_json(tmp_path / "r.json").read_text())
-    assert back["checked"] == 9 and len(back["rows"]) == 8
+    assert back["checked"] == 10 and len(back["rows"]) == 9
+
+
+def test_truncation_is_judged_by_the_data_chunk(tmp_path):
+    """A whole WAV with an odd-sized chunk (padded to even length) before its data is not truncated; cut by a
+    single byte it is (libsndfile reads both without complaint)."""
+    import struct
+
+    from ssamba_lab.data.bad_audio import wav_truncated
+
+    wav = trees.tone(tmp_path / "a.wav", 0.2).read_bytes()
+    at = wav.index(b"data")
+    extra = b"LIST" + struct.pack("<I", 3) + b"abc" + b"\0"  # odd size 3, one pad byte
+    body = wav[12:at] + extra + wav[at:]
+    whole = tmp_path / "list.wav"
+    whole.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body)
+    assert sf.info(str(whole)).frames == 3200 and not wav_truncated(whole) and inspect_file(whole) == []
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[:-1])
+    assert wav_truncated(cut) and inspect_file(cut) == ["truncated"]
 
 
 def test_dataset_skips_bad_files_and_keeps_going(bad_files, tmp_path):
