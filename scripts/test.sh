@@ -15,7 +15,7 @@ export SSAMBA_SLOW_TESTS=1       # also the full-length (1024-frame) released-la
 export PYTHONHASHSEED=0
 # one pytest-xdist worker a core (at most 4; SSAMBA_TEST_WORKERS overrides, 0 runs in this process): most of the
 # suite's time is Triton-interpreter tests, single-threaded, so on the 2-core CI box two workers take it from
-# ~31 to ~18 minutes (2026-12-04, README). worksteal: the long interpreter tests do not pile up on one worker.
+# ~31 to ~18 minutes (measured 2026-12-04). worksteal: the long interpreter tests do not pile up on one worker.
 workers="${SSAMBA_TEST_WORKERS:-$(nproc)}"
 if ! [[ "$workers" =~ ^[0-9]+$ ]]; then
   echo "[test] SSAMBA_TEST_WORKERS must be a whole number of workers (0: one process), got '$workers'" >&2
