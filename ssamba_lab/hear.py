@@ -52,8 +52,9 @@ def load_model(model_file_path: str = "", *, window_frames: int | None = None, b
         msg = f"load_model(''): no checkpoint given, using a randomly initialised {RANDOM_MODEL} (seed 0)"
         log.warning(msg)
         warnings.warn(msg, stacklevel=2)
-        torch.manual_seed(0)
-        model = build_model(RANDOM_MODEL)
+        with torch.random.fork_rng(devices=[]):  # seed 0 for the weights, the caller's RNG state untouched
+            torch.manual_seed(0)
+            model = build_model(RANDOM_MODEL)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     return HearModel(Embedder(model, window_frames=window_frames, batch_size=batch_size, device=device)).eval()
 

@@ -71,9 +71,17 @@ def test_shorter_than_one_patch(model_dir, seconds):
 
 
 def test_empty_path_gives_random_ssamba_tiny_with_warning():
+    """The same weights every time (seed 0), without touching the caller's random state."""
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
     with pytest.warns(UserWarning, match="randomly initialised ssamba-tiny"):
         model = hear.load_model("", device="cpu")
+    assert torch.equal(torch.get_rng_state(), state), "load_model('') changed the global RNG state"
     assert model.scene_embedding_size == model.timestamp_embedding_size == 192
+    with pytest.warns(UserWarning):
+        again = hear.load_model("", device="cpu")
+    for (name, a), b in zip(model.encoder.state_dict().items(), again.encoder.state_dict().values()):
+        assert torch.equal(a, b), name
 
 
 def test_interleaved_columns_are_the_shifted_windows_columns():
