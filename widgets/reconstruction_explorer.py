@@ -48,10 +48,10 @@ def _digest(a: np.ndarray) -> str:
 
 
 def _json_safe(a: np.ndarray) -> np.ndarray:
-    """NaN -> None (JSON null, a gap in plotly): the widget protocol sends 2-D arrays as JSON, where NaN is
-    invalid and makes the browser drop the whole update."""
+    """NaN and +-inf -> None (JSON null, a gap in plotly): the widget protocol sends 2-D arrays as JSON, where
+    they are invalid and make the browser drop the whole update."""
     out = a.astype(object)
-    out[np.isnan(a)] = None
+    out[~np.isfinite(a)] = None
     return out
 
 
@@ -61,11 +61,22 @@ def _load_pretrainer(source: str | Path | MaskedPretrainer) -> MaskedPretrainer:
     return build_pretrainer_from_checkpoint(source)
 
 
+def _stamp(source: str | Path | MaskedPretrainer) -> int | None:
+    """When a checkpoint on disk was last written (None for a module): training rewrites ``last`` / ``best`` in
+    place, and a changed stamp makes the explorer load it again."""
+    if isinstance(source, MaskedPretrainer):
+        return None
+    path = Path(source)
+    marker = path / "config.json" if path.is_dir() else path  # written last by save_checkpoint
+    return marker.stat().st_mtime_ns if marker.exists() else None
+
+
 class ReconstructionExplorer:
     """Interactive masked-reconstruction explorer.
 
     clips: name -> audio file path or :class:`Clip` (features already normalised for the checkpoints' frontend).
-    checkpoints: name -> checkpoint directory or a :class:`MaskedPretrainer` (loaded lazily, then kept).
+    checkpoints: name -> checkpoint directory or a :class:`MaskedPretrainer` (loaded lazily, then kept until the
+    checkpoint on disk is rewritten).
     frames: crop/pad length for clips given as files (short clips keep re-renders fast on a CPU).
     stats: fbank normalisation for clips given as files; None = each checkpoint's recorded stats
     (``config.json``), else the AudioSet / pretraining stats.
@@ -84,9 +95,10 @@ class ReconstructionExplorer:
         self._clip_sources, self._ckpt_sources = dict(clips), dict(checkpoints)
         self.frames, self.stats, self.audio_iters = frames, stats, audio_iters
         self.cache = ReconstructionCache(cache_size)
-        self._pretrainers: dict[str, MaskedPretrainer] = {}
+        self._pretrainers: dict[str, tuple[int | None, MaskedPretrainer]] = {}  # name -> (stamp, pretrainer)
         self._clips: dict[tuple, Clip] = {}
         self._syncing = False
+        self._stale = False  # the last change failed: result (on screen) is an earlier view
         self._axes_key: tuple | None = None
         self.result: ReconstructionResult | None = None
         self.last_render_s = float("nan")
@@ -113,13 +125,13 @@ class ReconstructionExplorer:
                         (self.new_seed, "new-seed"), (self.listen, "listen")]:
             w.add_class(f"ssamba-{name}")
 
-        self._sync_count_range(ratio=ratio)
         for w in (self.clip, self.checkpoint, self.strategy, self.seed):
             w.observe(self._on_change, names="value")
         self.count.observe(self._on_count, names="value")
         self.ratio.observe(self._on_ratio, names="value")
         self.new_seed.on_click(lambda _: setattr(self.seed, "value", (self.seed.value + 1) % 2**31))
-        self.listen.on_click(lambda _: self.synthesise_audio())
+        self.listen.on_click(lambda _: self._safe_listen())
+        self.auto_audio.observe(lambda change: change["new"] and self._safe_listen(), names="value")  # this view too
 
         players = W.HBox([W.VBox([W.Label("original (mel inversion)"), self.audio_original]),
                           W.VBox([W.Label("reconstruction (mel inversion)"), self.audio_reconstruction])])
@@ -129,15 +141,18 @@ class ReconstructionExplorer:
             W.HBox([self.listen, self.auto_audio, self.audio_status]), players,
         ])
         self.ui.add_class("ssamba-reconstruction-explorer")
-        self.render()
+        # a first clip or checkpoint that cannot be read is shown in the widget, as when it is picked later
+        self._on_change({"owner": self.clip})
 
     # ---- loading (lazy, cached) ----------------------------------------------------------------------------
     @property
     def pretrainer(self) -> MaskedPretrainer:
         name = self.checkpoint.value
-        if name not in self._pretrainers:
-            self._pretrainers[name] = _load_pretrainer(self._ckpt_sources[name])
-        return self._pretrainers[name]
+        source = self._ckpt_sources[name]
+        stamp = _stamp(source)
+        if name not in self._pretrainers or self._pretrainers[name][0] != stamp:
+            self._pretrainers[name] = (stamp, _load_pretrainer(source))
+        return self._pretrainers[name][1]
 
     @property
     def feature_stats(self) -> FbankStats | None:
@@ -151,7 +166,7 @@ class ReconstructionExplorer:
     def current_clip(self) -> Clip:
         config = self.pretrainer.encoder.config
         name, stats = self.clip.value, self.feature_stats
-        key = (name, config.frontend, config.input_fdim, stats)
+        key = (name, config.frontend, config.input_fdim, config.input_tdim, stats)  # input_tdim: frames=None
         if key not in self._clips:
             src = self._clip_sources[name]
             if isinstance(src, Clip):
@@ -191,8 +206,23 @@ class ReconstructionExplorer:
         self._safe_render()
 
     def _show_error(self, exc: Exception) -> None:
+        """The error in the summary. The figure keeps the last view that worked (``result``), which no longer
+        matches the controls: the players are cleared, and audio made now says whose it is."""
         self.summary.value = (f'<div class="{SUMMARY_CLASS} ssamba-explorer-error" style="color:#b00">'
                               f"<b>{type(exc).__name__}</b>: {html.escape(str(exc))}</div>")
+        self._stale = True
+        self._clear_audio("audio: the figure shows the last view that worked (see the message above)")
+
+    def _clear_audio(self, status: str) -> None:
+        self.audio_original.value = self.audio_reconstruction.value = b""
+        self.audio_status.value = status
+
+    def _safe_listen(self) -> None:
+        try:
+            self.synthesise_audio()
+        except Exception as exc:  # noqa: BLE001 -- e.g. a non-finite reconstruction: said next to the button
+            self._clear_audio(f'<span style="color:#b00">audio failed: <b>{type(exc).__name__}</b>: '
+                              f"{html.escape(str(exc))}</span>")
 
     def _safe_render(self) -> None:
         try:
@@ -260,7 +290,8 @@ class ReconstructionExplorer:
         self.profile.data[1].x = np.arange(r.grid[1]) * pt
 
     def _draw(self, r: ReconstructionResult) -> None:
-        axes_key = (id(self.current_clip), r.grid, r.patch_size)
+        # the patch numbering (token order) too: two checkpoints may share a grid and number it differently
+        axes_key = (id(self.current_clip), r.grid, r.patch_size, r.patch_index.tobytes())
         with self.figure.batch_update():
             if axes_key != self._axes_key:
                 self._update_axes(r)
@@ -277,8 +308,19 @@ class ReconstructionExplorer:
 
     def _summary_html(self, r: ReconstructionResult, cached: bool) -> str:
         d = r.discriminative
-        disc = (f"discriminative: true patch ranked first for {d.top1:.0%}, mean rank {d.mean_rank:.1f} of "
-                f"{d.num_candidates}" if d is not None else "discriminative: n/a (reconstruction objective)")
+        finite = bool(np.isfinite(r.reconstruction).all())
+        if d is None:
+            disc = "discriminative: n/a (reconstruction objective)"
+        elif not finite:
+            disc = "discriminative: n/a (the model's output is not finite)"
+        elif d.num_candidates == 0:
+            disc = "discriminative: n/a (no patch masked)"
+        else:
+            disc = (f"discriminative: true patch ranked first for {d.top1:.0%}, mean rank {d.mean_rank:.1f} of "
+                    f"{d.num_candidates}")
+        if not finite:  # NaN scores rank every patch first: say what is wrong instead of a perfect score
+            disc += ('<br><b style="color:#b00">the reconstruction has NaN or Inf values: this checkpoint is '
+                     "broken (diverged training or corrupt weights)</b>")
         worst = int(np.nanargmax(r.band_error)) if np.isfinite(r.band_error).any() else None
         worst_txt = f"worst band: bins {worst * r.patch_size[0]}-{(worst + 1) * r.patch_size[0] - 1}" if worst is not None else ""
         attrs = {"num-masked": r.num_masked, "num-patches": r.mask.size, "masked-mse": f"{r.masked_mse:.6f}",
@@ -297,11 +339,11 @@ class ReconstructionExplorer:
         misses = self.cache.misses
         r = reconstruct(self.pretrainer, self.current_clip, self.mask_choice, audio=False, cache=self.cache)
         self._draw(r)
-        self.result = r
+        self.result, self._stale = r, False
         if self.auto_audio.value:
-            self.synthesise_audio()
-        else:
-            self.audio_status.value = "audio: press <i>synthesise audio</i> for this view"
+            self._safe_listen()
+        else:  # the players held the previous view
+            self._clear_audio("audio: press <i>synthesise audio</i> for this view")
         self.last_render_s = time.perf_counter() - t0
         self.renders += 1
         self.summary.value = self._summary_html(r, cached=self.cache.misses == misses)
@@ -310,11 +352,15 @@ class ReconstructionExplorer:
     def synthesise_audio(self) -> None:
         """Fill both players with mel-inversion audio of the current view."""
         t0 = time.perf_counter()
+        if self.result is None:
+            self._clear_audio("audio: no view to synthesise (see the message above)")
+            return
         r = with_audio(self.result, n_iter=self.audio_iters)
         self.audio_original.value = wav_bytes(r.audio_original, r.sample_rate)
         self.audio_reconstruction.value = wav_bytes(r.audio_reconstruction, r.sample_rate)
         self.result = r
-        self.audio_status.value = f"audio: current view ({time.perf_counter() - t0:.2f} s Griffin-Lim)"
+        whose = "the last view that worked, not the current selection" if self._stale else "current view"
+        self.audio_status.value = f"audio: {whose} ({time.perf_counter() - t0:.2f} s Griffin-Lim)"
 
     def _repr_mimebundle_(self, **kwargs):
         return self.ui._repr_mimebundle_(**kwargs)

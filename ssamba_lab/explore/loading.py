@@ -6,7 +6,13 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import CheckpointError, is_checkpoint_dir, load_checkpoint, load_state_strict
+from ..checkpoint import (
+    CheckpointError,
+    find_checkpoint,
+    is_checkpoint_dir,
+    load_checkpoint,
+    load_state_strict,
+)
 from ..features import FbankStats
 from ..models import EncoderConfig, MaskedPretrainer, ObjectiveConfig, build_encoder, get_config
 
@@ -48,10 +54,10 @@ def _pretrainer_from_directory(path: str | Path) -> MaskedPretrainer:
 def checkpoint_stats(path: str | Path) -> FbankStats | None:
     """The fbank normalisation stats a checkpoint directory was trained with (``config.json``'s ``stats``), or
     None (released files and checkpoints that do not record them: the caller's default applies)."""
-    path = Path(path)
-    if not is_checkpoint_dir(path):
+    found = find_checkpoint(path)  # path, or the leftover of an interrupted save of it
+    if found is None:
         return None
-    stats = json.loads((path / "config.json").read_text()).get("stats")
+    stats = json.loads((found / "config.json").read_text()).get("stats")
     return FbankStats(mean=float(stats["mean"]), std=float(stats["std"])) if stats else None
 
 

@@ -150,3 +150,97 @@ def test_clips_use_the_checkpoints_recorded_stats(clip_dir, joint_pretrainer, tm
     np.testing.assert_allclose(ex.result.features, expected.features.numpy(), rtol=1e-6)
     ex.checkpoint.value = "plain"  # no recorded stats: the AudioSet default, so different features
     assert not np.allclose(ex.result.features, expected.features.numpy())
+
+
+def test_a_broken_checkpoint_is_named_not_scored(clip_dir, joint_pretrainer):
+    """NaN weights: NaN scores would rank every true patch first (a "perfect" 100%); the summary says the
+    checkpoint is broken instead, the figure gets no NaN / Inf (JSON-invalid) cells beyond the masked gaps, and
+    a failing audio synthesis is reported next to its button rather than lost in the kernel log."""
+    import copy
+
+    import torch
+
+    broken = copy.deepcopy(joint_pretrainer)
+    with torch.no_grad():
+        for p in broken.encoder.parameters():
+            p.fill_(float("nan"))
+    ex = ReconstructionExplorer(clips=find_clips(clip_dir), checkpoints={"broken": broken}, frames=FRAMES)
+    assert "this checkpoint is broken" in ex.summary.value and "ranked first" not in ex.summary.value
+    for trace in ex.figure.data:
+        z = np.asarray(trace.z, dtype=object)
+        assert all(v is None or np.isfinite(v) for v in z.ravel())
+    ex.listen.click()
+    status = ex.audio_status.value
+    assert "audio failed" in status or "current view" in status, status  # either it failed visibly, or it worked
+
+
+def test_audio_after_a_failed_switch_says_whose_it_is(clip_dir, joint_pretrainer, tmp_path):
+    ex = ReconstructionExplorer(clips=find_clips(clip_dir), frames=FRAMES, audio_iters=2,
+                                checkpoints={"ok": joint_pretrainer, "missing": tmp_path / "nope"})
+    ex.listen.click()
+    assert ex.audio_original.value and "current view" in ex.audio_status.value
+    ex.checkpoint.value = "missing"
+    assert ex.audio_original.value == b"" and "last view that worked" in ex.audio_status.value
+    ex.listen.click()
+    assert "not the current selection" in ex.audio_status.value
+    ex.checkpoint.value = "ok"
+    ex.listen.click()
+    assert "audio: current view" in ex.audio_status.value
+
+
+def test_a_bad_first_entry_is_shown_not_raised(clip_dir, joint_pretrainer, tmp_path):
+    clips = {"a_missing.wav": tmp_path / "a_missing.wav", **find_clips(clip_dir)}  # sorted first
+    ex = ReconstructionExplorer(clips=clips, checkpoints={"ok": joint_pretrainer}, frames=FRAMES)
+    assert "ssamba-explorer-error" in ex.summary.value and "a_missing.wav" in ex.summary.value
+    ex.clip.value = next(iter(find_clips(clip_dir)))
+    assert "ssamba-explorer-error" not in ex.summary.value and ex.result is not None
+
+
+def test_clip_length_follows_the_checkpoint_without_frames(clip_dir):
+    from ssamba_lab.explore import random_pretrainer
+
+    ex = ReconstructionExplorer(clips=find_clips(clip_dir), frames=None, checkpoints={
+        "t32": random_pretrainer("ssamba-tiny", depth=1, embed_dim=32, input_tdim=32),
+        "t64": random_pretrainer("ssamba-tiny", depth=1, embed_dim=32, input_tdim=64)})
+    assert ex.result.features.shape[0] == 32
+    ex.checkpoint.value = "t64"
+    assert ex.result.features.shape[0] == 64
+    ex.checkpoint.value = "t32"
+    assert ex.result.features.shape[0] == 32
+
+
+def test_patch_numbers_follow_the_token_order(clip_dir):
+    from ssamba_lab.explore import random_pretrainer
+
+    kw = {"depth": 1, "embed_dim": 32, "input_tdim": FRAMES}
+    ex = ReconstructionExplorer(clips=find_clips(clip_dir), frames=FRAMES, checkpoints={
+        "freq": random_pretrainer("ssamba-tiny", token_order="freq_major", **kw),
+        "time": random_pretrainer("ssamba-tiny", token_order="time_major", **kw)})
+    for name in ("time", "freq"):
+        ex.checkpoint.value = name
+        hover = np.asarray(ex.figure.data[0].customdata)  # [bins, frames]: the patch under each pixel
+        expected = np.kron(ex.result.patch_index, np.ones(ex.result.patch_size, dtype=np.int64))
+        assert np.array_equal(hover, expected), name
+
+
+def test_a_rewritten_checkpoint_is_loaded_again(clip_dir, joint_pretrainer, tmp_path):
+    """Training rewrites ``last`` in place: coming back to it shows the new weights."""
+    import copy
+    import os
+
+    import torch
+
+    path = save_pretrainer(joint_pretrainer, tmp_path / "last")
+    ex = ReconstructionExplorer(clips=find_clips(clip_dir), frames=FRAMES,
+                                checkpoints={"last": path, "other": joint_pretrainer})
+    before = _digest(ex)
+    newer = copy.deepcopy(joint_pretrainer)
+    with torch.no_grad():
+        for p in newer.parameters():
+            p.mul_(1.5)
+    save_pretrainer(newer, path)
+    cfg = path / "config.json"
+    os.utime(cfg, ns=(cfg.stat().st_atime_ns, cfg.stat().st_mtime_ns + 10**9))  # a coarse clock: a later stamp
+    ex.checkpoint.value = "other"
+    ex.checkpoint.value = "last"
+    assert _digest(ex) != before
