@@ -19,6 +19,7 @@ from ..features import (
 from ..models import EncoderConfig
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+MIN_SAMPLES = 400  # one 25 ms analysis window at 16 kHz (Kaldi fbank and the SSAM log-mel alike)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ def load_clip(path: str | Path, *, config: EncoderConfig, frames: int | None = N
     path = Path(path)
     frames = frames or config.input_tdim
     wav = load_audio(path)  # [samples]
+    # a clip shorter than one analysis window (25 ms) is zero-padded to one, as the data pipeline pads short clips
+    wav = torch.nn.functional.pad(wav, (0, max(0, MIN_SAMPLES - wav.shape[0])))  # [>= MIN_SAMPLES]
     if config.frontend == "fbank":
         assert config.input_fdim == 128, f"the Kaldi fbank frontend gives 128 bins, encoder wants {config.input_fdim}"
         stats = stats or AUDIOSET_STATS

@@ -150,3 +150,16 @@ def test_find_and_load_clips(clip_dir, joint_pretrainer):
     assert list(found) == ["chirp.wav", "tone_2000.wav", "tone_500.wav"]
     clip = load_clip(found["tone_500.wav"], config=joint_pretrainer.encoder.config, frames=FRAMES)
     assert clip.features.shape == (FRAMES, 128) and clip.scale.frontend == "fbank"
+
+
+@pytest.mark.parametrize("which", ["joint_pretrainer", "ssam_pretrainer"])
+def test_a_clip_shorter_than_one_window_is_padded(request, which, tmp_path):
+    """100 samples (6 ms) is less than one 25 ms analysis window: zero-padded to one, as the data pipeline pads
+    short clips, instead of the frontend's "choose a window size 400 that is [2, 100]"."""
+    import soundfile as sf
+
+    config = request.getfixturevalue(which).encoder.config
+    path = tmp_path / "blip.wav"
+    sf.write(str(path), (0.5 * np.sin(np.arange(100) / 3)).astype(np.float32), 16000)
+    clip = load_clip(path, config=config, frames=FRAMES)
+    assert clip.features.shape == (FRAMES, config.input_fdim) and torch.isfinite(clip.features).all()
