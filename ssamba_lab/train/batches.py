@@ -36,7 +36,7 @@ def _seed_worker(worker_id: int) -> None:
 class LoaderSource:
     """Batches of a map-style ``dataset`` (items: dicts of tensors) through a ``DataLoader``.
 
-    Worker seeds derive from ``(seed, epoch, start)``, so augmentation in workers is reproducible per epoch;
+    Worker seeds derive from ``(seed, epoch, start, rank)``, so augmentation in workers is reproducible per epoch;
     with ``num_workers=0`` augmentation draws from the main process' RNGs, which checkpoints save, so a
     resumed run is bit-identical to an uninterrupted one.
     """
@@ -47,7 +47,7 @@ class LoaderSource:
                  weights: torch.Tensor | None = None):
         assert batch_size > 0, f"batch_size must be positive, got {batch_size}"
         self.dataset, self.batch_size, self.seed, self.drop_last = dataset, batch_size, seed, drop_last
-        self.num_workers, self.collate_fn, self.pin_memory = num_workers, collate_fn, pin_memory
+        self.num_workers, self.collate_fn, self.pin_memory, self.rank = num_workers, collate_fn, pin_memory, rank
         # drop_last at the sampler keeps every rank's sample count equal (DDP needs equal step counts)
         self.sampler = ResumableSampler(len(dataset), seed=seed, shuffle=shuffle, rank=rank, world_size=world_size,
                                         drop_last=drop_last and world_size > 1, weights=weights)
@@ -59,7 +59,8 @@ class LoaderSource:
     def batches(self, *, epoch: int, start: int = 0) -> Iterable[dict]:
         assert 0 <= start <= self.num_batches(), f"start batch {start} outside epoch of {self.num_batches()}"
         self.sampler.set_position(epoch, start * self.batch_size)
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch * 10_007 + start)
+        # seeds the workers' RNGs (augmentation with num_workers > 0): per rank, or every rank draws the same masks
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch * 10_007 + start + self.rank * 998_244_353)
         return DataLoader(self.dataset, batch_size=self.batch_size, sampler=self.sampler, drop_last=self.drop_last,
                           num_workers=self.num_workers, collate_fn=self.collate_fn, generator=g,
                           worker_init_fn=_seed_worker if self.num_workers else None, pin_memory=self.pin_memory,

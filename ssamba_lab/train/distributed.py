@@ -7,6 +7,7 @@ inside :func:`shutdown_on_exit`: every rank leaves the group together and frees 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,7 +54,9 @@ def init_distributed(device: str) -> DistInfo:
         backend = "nccl" if device.startswith("cuda") else "gloo"
         if backend == "nccl":
             torch.cuda.set_device(local)
-        dist.init_process_group(backend=backend)
+        # validation and test run on rank 0 while the others wait in a collective: the default 10-minute
+        # timeout would abort a run whose validation split is large (AudioSet) or slow to featurise
+        dist.init_process_group(backend=backend, timeout=datetime.timedelta(hours=2))
     return DistInfo(rank=rank, world_size=world, local_rank=local)
 
 

@@ -12,6 +12,7 @@ import contextlib
 import json
 import math
 import sys
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -103,6 +104,7 @@ class TrainerState:
     best_value: float = -math.inf
     best_step: int = -1
     stopped_early: bool = False
+    last_eval_step: int = -1  # kept in checkpoints: re-running a finished run must not evaluate (and log) again
 
 
 class Trainer:
@@ -123,7 +125,6 @@ class Trainer:
         self.dist = D.current()
         self.log = log or RunLog(self.run_dir, enabled=self.dist.is_main)
         self.state = TrainerState()
-        self._last_eval_step = -1
         self.amp_dtype = autocast_dtype(config.precision, device)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype == torch.float16)
         self.wrapped = model
@@ -155,7 +156,7 @@ class Trainer:
         path = c.path  # the directory actually read (a leftover of an interrupted save, see find_checkpoint)
         if c.trainer_state is None:
             raise ckpt.CheckpointError(f"{path} has no trainer state to resume from")
-        self._check_resumable(c.config, path)
+        self._check_resumable(c.config, path, step=c.trainer_state["loop"]["step"])
         ckpt.load_state_strict(self.model, c.state_dict, source=str(path))
         t = c.trainer_state
         assert t["world_size"] == self.dist.world_size, (
@@ -168,16 +169,23 @@ class Trainer:
         set_rng_state(t["rng"][self.dist.rank])
         self.log.truncate_after(self.state.step)
 
-    def _check_resumable(self, saved: dict, path: Path) -> None:
+    def _check_resumable(self, saved: dict, path: Path, *, step: int) -> None:
         """Refuse to resume under settings that differ from the checkpoint's, beyond ``RESUMABLE_CHANGES``."""
         now = json.loads(json.dumps({"format": ckpt.FORMAT, **self.checkpoint_config}))  # as config.json holds it
-        bad = [(k, a, b) for k, a, b in config_changes(saved, now) if k.rsplit(".", 1)[-1] not in RESUMABLE_CHANGES]
+        changes = config_changes(saved, now)
+        bad = [(k, a, b) for k, a, b in changes if k.rsplit(".", 1)[-1] not in RESUMABLE_CHANGES]
         if bad:
             raise ckpt.CheckpointError(
                 f"cannot resume {path}: the settings differ from the run that wrote it: "
                 + "; ".join(f"{k}: {a!r} -> {b!r}" for k, a, b in bad)
                 + f". Only {sorted(RESUMABLE_CHANGES)} may change on resume; use a new run directory or "
                 "resume=False to start over.")
+        budget = [(k, a, b) for k, a, b in changes if k.rsplit(".", 1)[-1] in ("max_steps", "epochs")]
+        if budget:  # allowed, but a schedule sized by the run's length (warm-up, cosine) bends from here on
+            warnings.warn(f"resuming {path} with a new length ("
+                          + "; ".join(f"{k}: {a!r} -> {b!r}" for k, a, b in budget)
+                          + "): a learning-rate schedule sized by the run's length follows the new one from "
+                          f"step {step} on", stacklevel=3)
 
     # ---- evaluation --------------------------------------------------------------------------------------
     def evaluate(self) -> dict:
@@ -191,7 +199,7 @@ class Trainer:
                 self.model.train()
             metrics = D.broadcast_object(metrics)
         s, c = self.state, self.config
-        self._last_eval_step = s.step
+        s.last_eval_step = s.step
         if metrics:
             self.log.log("eval", step=s.step, epoch=s.epoch, **metrics)
         if c.select_metric:
@@ -228,13 +236,13 @@ class Trainer:
     def fit(self, *, resume: bool | str | Path = False, callbacks: list[Callable[["Trainer", dict], None]] = ()) -> TrainerState:
         """Train until ``epochs`` / ``max_steps`` / early stopping. ``resume=True`` continues from
         ``<run_dir>/last`` when it exists; a path resumes from that checkpoint."""
-        if resume is True:
-            if self.run_dir is not None and ckpt.is_checkpoint_dir(self.run_dir / "last"):  # else: a fresh run
-                self.load(self.run_dir / "last")
-        elif resume:
+        if resume is True and self.run_dir is not None and ckpt.is_checkpoint_dir(self.run_dir / "last"):
+            self.load(self.run_dir / "last")
+        elif resume and resume is not True:
             self.load(resume)  # an explicit checkpoint must exist: load_checkpoint raises naming it
         elif self.dist.is_main:
-            self.log.truncate_after(-1)  # starting over: records of an earlier run in this directory go
+            # starting over (also resume=True with nothing saved yet): records of an earlier run here go
+            self.log.truncate_after(-1)
         c, s = self.config, self.state
         total, per_epoch = self.total_steps(), self.train.num_batches()
         assert per_epoch > 0, "the training data gives no batch per epoch (fewer clips than one batch?)"
@@ -284,7 +292,7 @@ class Trainer:
         if not interrupted:
             if window:
                 self._log_window(window)
-            if self.evaluate_fn is not None and self._last_eval_step != s.step:
+            if self.evaluate_fn is not None and s.last_eval_step != s.step:
                 self.evaluate()  # runs capped by max_steps end between evaluations: score the final weights too
             self.save("last")
         return self.state

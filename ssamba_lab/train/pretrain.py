@@ -191,7 +191,9 @@ def run_pretraining(config: PretrainConfig, *, callbacks: list = (), log_callbac
     log = RunLog(config.run_dir, enabled=info.is_main, callbacks=list(log_callbacks))
     trainer = Trainer(model=model, optimizer=optimizer, schedule=schedule, train=source,
                       step_fn=lambda m, batch: m(batch["fbank"]),
-                      evaluate=make_evaluate(eval_loader(val_ds, batch_size=per_rank_batch), seed=config.seed,
+                      # the whole batch, not a rank's: masks are drawn a batch at a time, so the validation
+                      # score (and the best checkpoint) must not depend on the number of processes
+                      evaluate=make_evaluate(eval_loader(val_ds, batch_size=recipe.batch_size), seed=config.seed,
                                              objective=model.objective.objective),
                       config=loop, device=device, run_dir=config.run_dir,
                       checkpoint_config=checkpoint_config(config, recipe, model), log=log, seed=config.seed)

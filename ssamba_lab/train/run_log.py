@@ -53,6 +53,11 @@ class RunLog:
         kept = [line for line in self.path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
         self.path.write_text("".join(line + "\n" for line in kept))
         self.records = [json.loads(line) for line in kept]
+        if self._tb is not None:  # TensorBoard too: a writer opened with purge_step hides the lost tail's events
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb.close()
+            self._tb = SummaryWriter(log_dir=str(self.run_dir / "tensorboard"), purge_step=step + 1)
 
     def close(self) -> None:
         if self._tb is not None:

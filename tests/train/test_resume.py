@@ -133,12 +133,12 @@ class _Batches:
         return ({"x": b} for b in self.x[start:])
 
 
-def _trainer(run_dir, *, lr=0.1, max_steps=2, **loop):
+def _trainer(run_dir, *, lr=0.1, max_steps=2, evaluate=None, **loop):
     torch.manual_seed(0)
     model = torch.nn.Linear(3, 1)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     return Trainer(model=model, optimizer=opt, schedule=LrSchedule(opt, ScheduleConfig()), train=_Batches(),
-                   step_fn=lambda m, b: {"loss": m(b["x"]).pow(2).mean()}, evaluate=None,
+                   step_fn=lambda m, b: {"loss": m(b["x"]).pow(2).mean()}, evaluate=evaluate,
                    config=LoopConfig(max_steps=max_steps, checkpoint_every_steps=1, progress=False, **loop),
                    device=torch.device("cpu"), run_dir=run_dir, log=RunLog(run_dir, tensorboard=False),
                    checkpoint_config={"kind": "classifier", "finetune": {"lr": lr, "max_steps": max_steps,
@@ -151,6 +151,7 @@ def _fit(trainer):
     return state, steps
 
 
+@pytest.mark.filterwarnings("ignore:resuming .* with a new length")
 def test_resume_after_a_crash_between_renames(tmp_path, monkeypatch):
     run = tmp_path / "run"
     _fit(_trainer(run, max_steps=2))
@@ -164,6 +165,7 @@ def test_resume_after_a_crash_between_renames(tmp_path, monkeypatch):
     assert load_checkpoint(run / "last").trainer_state["loop"]["step"] == 3
 
 
+@pytest.mark.filterwarnings("ignore:resuming .* with a new length")
 def test_resume_refuses_changed_settings_but_allows_a_longer_budget(tmp_path):
     run = tmp_path / "run"
     _fit(_trainer(run, lr=0.1, max_steps=2))
@@ -184,3 +186,60 @@ def test_finetune_rerun_with_another_lr_is_refused(tiny_corpus, tmp_path):
     with pytest.raises(CheckpointError, match=r"finetune\.recipe_overrides\.lr: '\(absent\)' -> 0\.5"):
         run_finetuning(base.replace(max_steps=3, recipe_overrides={**base.recipe_overrides, "lr": 0.5}))
     assert load_checkpoint(tmp_path / "run" / "last").trainer_state["loop"]["step"] == 2
+
+
+def test_rerunning_a_finished_run_changes_nothing(tmp_path):
+    """The same command again: no new evaluation, no new log line, the same checkpoint state (an evaluation
+    that ran again would also feed the plateau rule, which could stop a later, longer run early)."""
+    from ssamba_lab.train.run_log import read_metrics
+
+    run, evals = tmp_path / "run", []
+
+    def evaluate(model):
+        evals.append(1)
+        return {"val": 0.0}
+
+    _fit(_trainer(run, max_steps=2, evaluate=evaluate))  # no evaluation inside the run: the final one only
+    assert len(evals) == 1
+    state = load_checkpoint(run / "last").trainer_state["loop"]
+    lines = read_metrics(run)
+    for _ in range(2):
+        _, steps = _fit(_trainer(run, max_steps=2, evaluate=evaluate))
+        assert steps == [] and len(evals) == 1
+    assert read_metrics(run) == lines and load_checkpoint(run / "last").trainer_state["loop"] == state
+    with pytest.warns(UserWarning, match=r"new length .*max_steps: 2 -> 3.*from step 2 on"):
+        _, steps = _fit(_trainer(run, max_steps=3, evaluate=evaluate))
+    assert steps == [3] and len(evals) == 2
+
+
+def test_a_run_stopped_before_its_first_checkpoint_starts_its_log_over(tmp_path):
+    from ssamba_lab.train.run_log import read_metrics
+
+    run = tmp_path / "run"
+    cut = _trainer(run, max_steps=3, log_every_steps=1, stop_after_steps=1)
+    cut.config = LoopConfig(max_steps=3, checkpoint_every_steps=0, progress=False, log_every_steps=1,
+                            stop_after_steps=1)  # no checkpoint before the stop
+    _fit(cut)
+    assert not (run / "last").exists() and [r["step"] for r in read_metrics(run)] == [1]
+    _fit(_trainer(run, max_steps=3, log_every_steps=1))
+    assert [r["step"] for r in read_metrics(run) if r["kind"] == "train"] == [1, 2, 3]  # step 1 once
+
+
+def test_tensorboard_forgets_the_lost_tail_on_resume(tmp_path):
+    """metrics.jsonl is cut back to the checkpoint's step on resume; TensorBoard must show the same history, not
+    both the lost tail and its replay."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    log = RunLog(tmp_path)
+    for step in (1, 2, 3):
+        log.log("train", step=step, epoch=0, loss=float(step))
+    log.close()
+    log = RunLog(tmp_path)  # the resumed run, from the checkpoint of step 1
+    log.truncate_after(1)
+    for step in (2, 3):
+        log.log("train", step=step, epoch=0, loss=10.0 * step)
+    log.close()
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("train/loss")] == [(1, 1.0), (2, 20.0), (3, 30.0)]
