@@ -71,12 +71,13 @@ def autocast_dtype(precision: Precision, device: torch.device) -> torch.dtype | 
 
 
 # Settings (leaf names anywhere in ``checkpoint_config``) that may differ when a run is resumed: the step
-# budget (train longer), logging / checkpoint / progress cadence, where it runs (device, workers), where the run
-# directory and caches live, and the resume / interruption switches. Any other change (lr, batch, model, data,
-# seed, ...) is refused: the restored optimiser, schedule and data position would silently override it.
+# budget (train longer), logging / checkpoint / progress cadence, where it runs (device, workers), where the
+# data, run directory and caches live (a pre-empted job may restart on another node), and the resume /
+# interruption switches. Any other change (lr, batch, model, task, seed, ...) is refused: the restored
+# optimiser, schedule and data position would silently override it.
 RESUMABLE_CHANGES = frozenset({"max_steps", "epochs", "stop_after_steps", "log_every_steps", "checkpoint_every_steps",
-                               "progress", "device", "num_workers", "resume", "run_dir", "manifest_dir",
-                               "feature_cache"})
+                               "progress", "device", "num_workers", "resume", "run_dir", "data_root",
+                               "manifest_dir", "feature_cache"})
 _ABSENT = "(absent)"
 
 

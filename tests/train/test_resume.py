@@ -186,6 +186,10 @@ def test_finetune_rerun_with_another_lr_is_refused(tiny_corpus, tmp_path):
     with pytest.raises(CheckpointError, match=r"finetune\.recipe_overrides\.lr: '\(absent\)' -> 0\.5"):
         run_finetuning(base.replace(max_steps=3, recipe_overrides={**base.recipe_overrides, "lr": 0.5}))
     assert load_checkpoint(tmp_path / "run" / "last").trainer_state["loop"]["step"] == 2
+    moved = shutil.copytree(tiny_corpus, tmp_path / "moved")  # the data elsewhere (a job restarted on another node)
+    with pytest.warns(UserWarning, match="new length"):
+        run_finetuning(base.replace(max_steps=3, data_root=str(moved)))
+    assert load_checkpoint(tmp_path / "run" / "last").trainer_state["loop"]["step"] == 3
 
 
 def test_rerunning_a_finished_run_changes_nothing(tmp_path):
