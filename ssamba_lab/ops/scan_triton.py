@@ -135,16 +135,18 @@ class TritonScanConfig:
     # and 16 conversions before) and read by two vector loads (the adjoint: 16). Compile report (sm_90a, Triton
     # 3.6, SASS a step): state kernel 166 against 190, adjoint 536 against 561 at 168 registers, no spills. Off
     # the CUDA path it is the same layout by scalar accesses (what the CPU tests check); float32 states on CUDA
-    # keep ``[.., l, n, e]``. Untimed on a GPU: off by default until measured
-    seq_bwd_hist_vec: bool = False
+    # keep ``[.., l, n, e]``. H200, graphed tiny training step at 64 x 512 tokens: 50.21 -> 49.72 ms
+    # (results/gpu_issue8_h200_r68)
+    seq_bwd_hist_vec: bool = True
     # steps a loop trip of that state kernel (1 or 2; the chunk must be a multiple): with 2 the next step's loads
     # alternate between two sets of registers instead of being moved into place (8 moves a step), 166 -> 155 SASS
-    # a step with seq_bwd_hist_vec (190 -> 186 without; compile report, Triton 3.6). Untimed: off until measured
-    seq_hist_unroll: int = 1
+    # a step with seq_bwd_hist_vec (190 -> 186 without; compile report, Triton 3.6). H200, tiny training step:
+    # 49.72 -> 49.53 ms with seq_bwd_hist_vec (r68)
+    seq_hist_unroll: int = 2
     # channels a thread of that state kernel (1 or 2): with 2 a thread scans a channel of each of two blocks of
     # ``seq_block_e`` with one load and unpacking of a step's B row, 166 -> 142 SASS a channel and step with
     # seq_bwd_hist_vec (135 with seq_hist_unroll=2), at 128 registers instead of 70 (compile report, Triton 3.6).
-    # Untimed: off until measured
+    # Off: it gave nothing on the H200 (tiny training step 49.53 -> 49.52 ms, r68)
     seq_hist_channels_per_thread: int = 1
     # training with the two-launch backward: the forward's pass 2 stores the state entering every step into that
     # backward's buffer from the registers it is in, laid out side by side (as ``seq_bwd_hist_vec``: on CUDA two
@@ -154,7 +156,9 @@ class TritonScanConfig:
     # one layer's backward. Compile report (sm_90a, Triton 3.6), the forward's pass 2 at 4 steps ahead, SASS a
     # 4-step loop trip: direction 0 739 -> 787, direction 1 (combining, gating) 835 -> 948 at
     # ``seq_fwd_hist_maxnreg`` 168 (881 at 188 registers uncapped: 10 warps a SM instead of 12; 0 leaves the
-    # compiler's choice). Untimed on a GPU: off by default until measured
+    # compiler's choice). H200, graphed training step at 64 x 512 tokens (results/gpu_issue8_h200_r69): tiny
+    # 50.17 -> 44.57 ms (2.43x -> 2.15x of ssast-tiny), base 188.22 -> 163.71 ms (2.81x -> 2.44x); uncapped
+    # 44.70. Off by default for its memory (an 80 GB GPU could not hold base's at this batch)
     seq_fwd_hist: bool = False
     seq_fwd_hist_maxnreg: int = 168
     # the forward keeps (y_0 + y_1) / 2 before the gate (one [b, l, e] tensor in the activations' dtype a layer,
@@ -196,8 +200,9 @@ class TritonScanConfig:
     # steps a loop trip of that backward (1, 2, 4 or 8). Each step shifts its windows of x and of the gradients by
     # one (36 register moves of its 173 SASS a step); inside a trip of U steps the shifts are renamings, so only
     # the trip's end moves values. Compile report (sm_90a, Triton 3.6), SASS a step: 173 at 1, 148 at 2, 134 at 4
-    # (94 registers), 122 at 8 (117 registers, a 15 KB loop body). Untimed: off until measured
-    conv_seq_unroll: int = 1
+    # (94 registers), 122 at 8 (117 registers, a 15 KB loop body). H200, tiny training step: 49.52 -> 48.02 ms
+    # at 4 (r68; 8 not timed)
+    conv_seq_unroll: int = 4
 
     def __post_init__(self):
         assert self.chunk > 0 and self.chunk & (self.chunk - 1) == 0, f"chunk must be a power of two, got {self.chunk}"

@@ -207,6 +207,18 @@ def test_seq_backward_is_the_one_tested(monkeypatch):
         assert len(calls) == expected, f"backward={backward!r}: the seq backward ran {len(calls)} times"
 
 
+def _same(a: torch.Tensor, c: torch.Tensor) -> bool:
+    """Two launch variants' results agree. On the CPU, bit for bit (the interpreter runs every variant's arithmetic
+    in the same order). On CUDA the channel sums (dB, dC, dA, the conv's weight) are atomic adds in whatever order
+    the programs finish, and each compiled variant may contract multiply-adds differently (r68: equal to print
+    precision, not bit for bit), so a bound relative to the norm: a misplaced state or step is an O(1) error."""
+    if a.device.type == "cpu":
+        return torch.equal(a, c)
+    tol = 1e-5 if a.dtype == torch.float32 else 1e-2  # bf16 results: one rounding of a slightly different sum
+    a64, c64 = a.double(), c.double()
+    return bool((a64 - c64).norm() <= tol * a64.norm() + 1e-30)
+
+
 def _spy_launches(monkeypatch, name: str, record) -> None:
     """Wrap kernel ``name`` of scan_triton so that each launch first calls ``record(grid, args, kwargs)``."""
     real = getattr(st, name)
@@ -263,7 +275,7 @@ def test_seq_backward_bf16_states(monkeypatch):
 
 def test_seq_backward_state_kernel_variants(monkeypatch):
     """Three variants of the two-launch backward's state kernel, each alone and all three, give the defaults'
-    gradients bit for bit, in float32 and (on CUDA, the vector path) bf16:
+    gradients (bit for bit on the CPU, ``_same``), in float32 and (on CUDA, the vector path) bf16:
     - ``seq_bwd_hist_vec`` lays the states out ``[.., l, n / 8, BE, 8]`` (8 states of a channel side by side; on
       CUDA with bf16 states written and read by vector accesses) instead of ``[.., l, n, BE]``, and the buffer
       holds the same values at the moved places (fails if a state is written or read at the other layout's place);
@@ -275,7 +287,9 @@ def test_seq_backward_state_kernel_variants(monkeypatch):
     _spy_launches(monkeypatch, "scan_seq_hist_kernel",
                   lambda grid, a, k: seen.append((a[18], k["HW"], k["HV"], k["U"], k["CPT"], grid[0])))
     ndir, b, e, n, length = 2, 1, 72, 16, 11  # 72 channels: 3 blocks of 32, the last one 3/4 masked
-    variants = [dict(), dict(seq_bwd_hist_vec=True), dict(seq_hist_unroll=2), dict(seq_hist_channels_per_thread=2),
+    plain = dict(seq_bwd_hist_vec=False, seq_hist_unroll=1)  # the layout and loop before r68 (now not the defaults)
+    variants = [plain, plain | dict(seq_bwd_hist_vec=True), plain | dict(seq_hist_unroll=2),
+                plain | dict(seq_hist_channels_per_thread=2),
                 dict(seq_bwd_hist_vec=True, seq_hist_unroll=2, seq_hist_channels_per_thread=2)]
     dtypes = (torch.float32, torch.bfloat16) if DEVICE == "cuda" else (torch.float32,)
     for dtype in dtypes:
@@ -301,16 +315,16 @@ def test_seq_backward_state_kernel_variants(monkeypatch):
                 hs = hs.view(ndir, b, 3, length, n // 8, 32, 8).transpose(-1, -2).reshape(ndir, b, 3, length, n, 32)
             bufs.append(hs.view(ndir, b, 3, length, n, 32))
         for fields, g, hs in zip(variants[1:], grads[1:], bufs[1:]):
-            assert torch.equal(hs, bufs[0]), (
+            assert _same(hs, bufs[0]), (
                 f"{dtype}, {fields}: the stored states differ (or are not where the layout puts them)")
             for name, a, c in zip(ins, grads[0], g):
-                assert torch.equal(a, c), f"{dtype}, {fields}: grad {name} differs"
+                assert _same(a, c), f"{dtype}, {fields}: grad {name} differs"
 
 
 def test_forward_stored_states_change_nothing(monkeypatch):
     """``seq_fwd_hist``: the training forward stores every step's state into the two-launch backward's buffer
     (side by side, as ``seq_bwd_hist_vec``), so that no state kernel runs. The buffer must hold what the state
-    kernel writes, value by value, and the gradients must be the state kernel's bit for bit: with sequence
+    kernel writes, value by value, and the gradients must be the state kernel's (``_same``): with sequence
     segments (pass 2 folds the earlier segments' summaries), a ragged length (the last chunk part padding) and 2
     blocks of channels (the last 3/4 masked). Fails if the forward stores the state after the step instead of
     before it, or at the other direction's place."""
@@ -318,7 +332,9 @@ def test_forward_stored_states_change_nothing(monkeypatch):
 
     def record_fwd(grid, a, k):  # the whole buffer, of which a[35] is a direction's part
         if k["STORE_HIST"]:
-            assert (k["HW"], k["HV"]) == (8, DEVICE == "cuda" and a[35].dtype == torch.bfloat16), (k["HW"], k["HV"])
+            vec = DEVICE == "cuda" and a[35].dtype == torch.bfloat16  # CUDA: float32 states keep [.., n, BE]
+            assert (k["HW"], k["HV"]) == ((8, True) if vec else (1, False) if DEVICE == "cuda" else (8, False)), (
+                k["HW"], k["HV"])
             fwd_hist.append(a[35]._base)
     _spy_launches(monkeypatch, "scan_seq_hist_kernel", lambda grid, a, k: hist_runs.append(a[18]))
     _spy_launches(monkeypatch, "scan_seq_fwd_kernel", record_fwd)
@@ -345,9 +361,9 @@ def test_forward_stored_states_change_nothing(monkeypatch):
             else:
                 assert len(hist_runs) == 1 and fwd_hist == [], (len(hist_runs), len(fwd_hist))
                 bufs.append(hist_runs[0])
-        assert torch.equal(bufs[0], bufs[1]), f"{dtype}: the forward stored other states than the state kernel"
+        assert _same(bufs[0], bufs[1]), f"{dtype}: the forward stored other states than the state kernel"
         for name, a, c in zip(ins, *grads):
-            assert torch.equal(a, c), f"{dtype}: grad {name} differs"
+            assert _same(a, c), f"{dtype}: grad {name} differs"
 
 
 _VECTOR_PATH_SCRIPT = """
@@ -616,7 +632,7 @@ def test_conv_with_two_consumers_adds_their_gradients_in_its_backward(seq, monke
 
 def test_conv_backward_steps_a_trip_change_nothing(monkeypatch):
     """``conv_seq_unroll`` runs the seq conv backward U steps a loop trip (the windows shift by renaming inside a
-    trip); its gradients are bit-identical to one step a trip, for the whole sequence a program and for ragged
+    trip); its gradients are one step a trip's (``_same``), for the whole sequence a program and for ragged
     segments of 8 positions (steps past a program's end change nothing)."""
     gen = torch.Generator().manual_seed(31)
     x = torch.randn(2, 5, 37, generator=gen).to(DEVICE).requires_grad_()  # [b, e, l]
@@ -632,7 +648,7 @@ def test_conv_backward_steps_a_trip_change_nothing(monkeypatch):
             grads[unroll] = torch.autograd.grad((st.bidirectional_conv1d_triton(x, w, bias) * g).sum(), (x, w, bias))
         for unroll in (2, 4, 8):
             for name, a, r in zip(("x", "w", "bias"), grads[unroll], grads[1]):
-                assert torch.equal(a, r), f"segments {steps}, {unroll} steps a trip: grad {name} differs"
+                assert _same(a, r), f"segments {steps}, {unroll} steps a trip: grad {name} differs"
     assert unrolls == [1, 2, 4, 8] * 2, unrolls
 
 
